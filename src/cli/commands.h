@@ -1,0 +1,30 @@
+// Subcommand registration. Each cmd_*.cpp adds its subcommand(s) to the app and
+// returns nothing; main only parses and dispatches. Handlers throw UserError for
+// bad input; main turns it into a message and exit code 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace unigap::cli {
+
+// Exit codes shared by all commands.
+constexpr int kExitOk = 0;
+constexpr int kExitUserError = 1;    // bad input; nothing done or a clear partial result
+constexpr int kExitPartial = 2;      // a batch with some bad items: good ones reported, bad ones listed
+constexpr int kExitInternal = 3;     // a bug in unigap
+
+// The exit code a command wants main to return (set by handlers that finish with
+// a partial result).
+int& exit_code();
+
+void register_world(CLI::App& app);
+void register_demo(CLI::App& app);
+
+// Sets torch's intra-op threads: `requested` if > 0, else OMP_NUM_THREADS if set,
+// else all cores.
+void configure_threads(int requested);
+
+// Text for --version (also stamped in run directories).
+std::string version_text();
+
+}  // namespace unigap::cli

@@ -1,0 +1,38 @@
+// unigap: measure and close the generation-understanding gap of unified models.
+// main only parses arguments and dispatches to the subcommands in cmd_*.cpp.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  using namespace unigap;
+  CLI::App app{"unigap: measure and close the generation-understanding gap of unified multimodal models"};
+  app.require_subcommand(0, 1);
+  cli::configure_threads(0);  // default before parsing, so --version reports it
+  int threads = 0;
+  app.add_option("--threads", threads, "Torch intra-op threads (default: OMP_NUM_THREADS, else all cores)");
+  app.parse_complete_callback([&] {
+    if (threads > 0) cli::configure_threads(threads);
+  });
+  app.set_version_flag("--version", [] { return cli::version_text(); }, "Print version, commit, libtorch, BLAS and threads");
+  cli::register_world(app);
+  cli::register_demo(app);
+  try {
+    app.parse(argc, argv);
+    if (app.get_subcommands().empty()) {
+      std::cout << app.help();
+      return cli::kExitOk;
+    }
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "unigap: error: %s\n", e.what());
+    return cli::kExitUserError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "unigap: internal error: %s\n", e.what());
+    return cli::kExitInternal;
+  }
+  return cli::exit_code();
+}

@@ -1,0 +1,53 @@
+// `unigap --version`: version, commit, libtorch version, the BLAS actually loaded
+// (resolved through the dynamic linker, so update-alternatives is respected) and
+// the thread count.
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+#include "common/build_info.h"
+
+namespace unigap::cli {
+
+int& exit_code() {
+  static int code = kExitOk;
+  return code;
+}
+
+namespace {
+std::string blas_in_use() {
+  // The library that provides sgemm_ in this process, with symlinks resolved.
+  void* sym = dlsym(RTLD_DEFAULT, "sgemm_");
+  std::string path = "not loaded";
+  if (sym) {
+    Dl_info info;
+    if (dladdr(sym, &info) && info.dli_fname) {
+      char real[PATH_MAX];
+      path = realpath(info.dli_fname, real) ? real : info.dli_fname;
+    }
+  }
+  using config_fn = char* (*)();
+  if (auto cfg = reinterpret_cast<config_fn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
+    path += " (" + std::string(cfg()) + ")";
+  return path;
+}
+}  // namespace
+
+std::string torch_version_text();  // version_torch.cpp
+int torch_threads();
+
+std::string version_text() {
+  std::string s = std::string("unigap ") + build_info::version() + "\n";
+  s += std::string("commit:   ") + build_info::commit() + "\n";
+  s += "libtorch: " + torch_version_text() + "\n";
+  s += "BLAS:     " + blas_in_use() + "\n";
+  s += "threads:  " + std::to_string(torch_threads()) + " torch intra-op (of " +
+       std::to_string(std::thread::hardware_concurrency()) + " cores)";
+  return s;
+}
+
+}  // namespace unigap::cli

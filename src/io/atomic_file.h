@@ -1,0 +1,29 @@
+// Atomic file writes: write to a temp file in the same directory, fsync, rename
+// over the target, fsync the directory. A reader sees the old file or the new
+// one, never a half-written one; on failure (e.g. disk full) the old file is intact
+// and a UserError names the path and the OS error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace unigap {
+
+void write_file_atomic(const std::string& path, std::string_view content);
+// Streams content through `writer`, which calls `sink(data, size)` any number of times.
+void write_file_atomic_stream(const std::string& path,
+                              const std::function<void(const std::function<void(const void*, size_t)>& sink)>& writer);
+// Reads a whole file; UserError naming the path if missing or unreadable.
+std::string read_file(const std::string& path);
+bool file_exists(const std::string& path);
+bool dir_exists(const std::string& path);
+// mkdir -p; UserError on failure.
+void make_dirs(const std::string& path);
+
+// Fault injection for reliability tests: when set >= 0, an atomic write fails with
+// ENOSPC after writing this many bytes in total (process-wide). -1 disables.
+void set_write_fault_after_bytes(int64_t n);
+
+}  // namespace unigap

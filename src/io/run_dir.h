@@ -1,0 +1,33 @@
+// A run directory: where every command writes its results.
+//   config.json   the resolved config (+ seed, commit, command line, machine)
+//   metrics.jsonl one JSON object per step/epoch (append-only)
+//   summary.json  final figures
+// All writes are atomic; a run can be resumed by reopening the same directory.
+#pragma once
+
+#include <string>
+
+#include "io/jsonl.h"
+
+namespace unigap {
+
+class RunDir {
+ public:
+  // Creates the directory (and parents) if needed.
+  explicit RunDir(std::string path);
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const;  // path_/name
+  bool has(const std::string& name) const;
+
+  void write_config(const json& config) const;  // adds "provenance" (commit, version, time, host)
+  void append_metric(const json& record) const;
+  void write_summary(const json& summary) const;
+
+ private:
+  std::string path_;
+};
+
+// Provenance block stamped on every result: version, commit, time (UTC ISO-8601), hostname.
+json provenance();
+
+}  // namespace unigap

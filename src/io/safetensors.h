@@ -1,0 +1,48 @@
+// safetensors read/write (https://github.com/huggingface/safetensors format):
+// 8-byte little-endian header length N, N bytes of JSON header
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {str: str}},
+// then the raw little-endian tensor bytes. Torch-free: tensors are dtype + shape + bytes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace unigap {
+
+enum class DType { F32, F16, BF16, F64, I64, I32, U8 };
+
+const char* dtype_name(DType d);   // "F32", ... as in the safetensors header
+size_t dtype_size(DType d);        // bytes per element
+DType dtype_from_name(const std::string& name, const std::string& where);  // UserError if unknown
+
+struct TensorData {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;  // little-endian, numel() * dtype_size(dtype) bytes
+  int64_t numel() const;
+};
+
+struct SafetensorsFile {
+  std::map<std::string, TensorData> tensors;
+  std::map<std::string, std::string> metadata;  // the "__metadata__" entry
+};
+
+// Serialises (tensors sorted by name, 8-byte aligned header as the reference writer does).
+std::string encode_safetensors(const SafetensorsFile& f);
+// Writes atomically.
+void write_safetensors(const std::string& path, const SafetensorsFile& f);
+// Parses and validates: header length within the file, JSON object, known dtypes,
+// non-negative shapes, data_offsets within the buffer, end - begin == numel * dtype size,
+// no overlaps, no gaps. Errors are UserError naming `origin` and the offending tensor.
+SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin);
+SafetensorsFile read_safetensors(const std::string& path);
+
+// Half-precision conversions (round-to-nearest-even).
+uint16_t float_to_f16(float f);
+float f16_to_float(uint16_t h);
+uint16_t float_to_bf16(float f);
+float bf16_to_float(uint16_t h);
+
+}  // namespace unigap

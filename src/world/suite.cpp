@@ -1,0 +1,145 @@
+#include "world/suite.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/rng.h"
+
+namespace unigap {
+
+Split parse_split(const std::string& s) {
+  if (s == "train") return Split::Train;
+  if (s == "eval") return Split::Eval;
+  throw UserError("unknown split '" + s + "'", "--split", "use train or eval");
+}
+const char* split_name(Split s) { return s == Split::Train ? "train" : "eval"; }
+
+std::vector<Metadata> prompt_universe(const WorldSpec& spec) {
+  std::vector<Metadata> u;
+  const auto& S = spec.shapes;
+  std::vector<std::string> C;
+  for (auto& c : spec.colors) C.push_back(c.name);
+  for (auto& s : S) u.push_back(make_single_object(s));
+  for (auto& a : S)
+    for (auto& b : S)
+      if (a != b) u.push_back(make_two_object(a, b));
+  for (auto& s : S)
+    for (int n = spec.min_count; n <= spec.max_count; ++n) u.push_back(make_counting(s, n));
+  for (auto& s : S)
+    for (auto& c : C) u.push_back(make_colors(s, c));
+  // Position: plain (GenEval's form, medium) and with both objects coloured (hard).
+  for (auto& a : S)
+    for (auto& b : S)
+      if (a != b)
+        for (auto& r : kRelations) u.push_back(make_position(a, r, b));
+  for (auto& a : S)
+    for (auto& b : S)
+      if (a != b)
+        for (auto& r : kRelations)
+          for (auto& ca : C)
+            for (auto& cb : C) u.push_back(make_position(a, r, b, ca, cb));
+  // Colour binding: two different shapes with two different colours.
+  for (auto& a : S)
+    for (auto& b : S)
+      if (a != b)
+        for (auto& ca : C)
+          for (auto& cb : C)
+            if (ca != cb) u.push_back(make_color_attr(a, ca, b, cb));
+  return u;
+}
+
+namespace {
+double unit_hash(const std::string& text, uint64_t seed) {
+  uint64_t st = stable_hash(text) ^ seed;
+  return double(splitmix64(st) >> 11) * 0x1.0p-53;
+}
+// Split assignment for one tag's prompts: hash below eval_fraction -> eval, with the
+// guarantee that both splits are non-empty when the tag has >= 2 prompts.
+std::map<std::string, Split> assign_tag(const std::vector<const Metadata*>& tag_prompts, const WorldSpec& spec) {
+  std::map<std::string, Split> out;
+  std::vector<std::pair<double, std::string>> h;
+  for (auto* m : tag_prompts) h.push_back({unit_hash(m->prompt, spec.split_seed), m->prompt});
+  std::sort(h.begin(), h.end());
+  size_t n_eval = 0;
+  for (auto& [u, p] : h) n_eval += (u < spec.eval_fraction);
+  if (h.size() >= 2) n_eval = std::clamp<size_t>(n_eval, 1, h.size() - 1);
+  for (size_t i = 0; i < h.size(); ++i) out[h[i].second] = i < n_eval ? Split::Eval : Split::Train;
+  return out;
+}
+}  // namespace
+
+Split split_of(const Metadata& m, const WorldSpec& spec) {
+  // Recompute for the tag (cheap enough: the universe has a few thousand prompts).
+  static thread_local std::string cached_fp;
+  static thread_local std::map<std::string, Split> cache;
+  const std::string fp = spec.fingerprint();
+  if (fp != cached_fp) {
+    cache.clear();
+    auto u = prompt_universe(spec);
+    for (auto& tag : kTags) {
+      std::vector<const Metadata*> tp;
+      for (auto& x : u)
+        if (x.tag == tag) tp.push_back(&x);
+      for (auto& kv : assign_tag(tp, spec)) cache[kv.first] = kv.second;
+    }
+    cached_fp = fp;
+  }
+  auto it = cache.find(m.prompt);
+  // Prompts outside the universe (hand-written) count as eval: they are never trained on.
+  return it == cache.end() ? Split::Eval : it->second;
+}
+
+std::vector<Metadata> split_prompts(const WorldSpec& spec, Split split) {
+  std::vector<Metadata> out;
+  for (auto& m : prompt_universe(spec))
+    if (split_of(m, spec) == split) out.push_back(m);
+  return out;
+}
+
+const std::map<std::string, int>& geneval_tag_counts() {
+  static const std::map<std::string, int> k = {{"single_object", 80}, {"two_object", 99}, {"counting", 80},
+                                               {"colors", 94},        {"position", 100},  {"color_attr", 100}};
+  return k;
+}
+
+std::vector<Metadata> sample_suite(const WorldSpec& spec, Split split, int n, uint64_t seed) {
+  if (n <= 0) throw UserError("must be positive, found " + std::to_string(n), "--n");
+  auto pool = split_prompts(spec, split);
+  // Largest-remainder apportionment of n over the tags.
+  int total = 0;
+  for (auto& kv : geneval_tag_counts()) total += kv.second;
+  std::map<std::string, int> quota;
+  std::vector<std::pair<double, std::string>> rema;
+  int assigned = 0;
+  for (auto& tag : kTags) {
+    double exact = double(n) * geneval_tag_counts().at(tag) / total;
+    quota[tag] = int(std::floor(exact));
+    assigned += quota[tag];
+    rema.push_back({-(exact - std::floor(exact)), tag});
+  }
+  std::sort(rema.begin(), rema.end());
+  for (size_t i = 0; assigned < n; ++i, ++assigned) quota[rema[i % rema.size()].second]++;
+
+  std::vector<Metadata> out;
+  for (auto& tag : kTags) {
+    std::vector<Metadata> tp;
+    for (auto& m : pool)
+      if (m.tag == tag) tp.push_back(m);
+    UNIGAP_ASSERT(!tp.empty(), "split has no prompt of tag " + tag);
+    Rng rng(derive_seed(seed, std::string("suite/") + split_name(split) + "/" + tag));
+    std::vector<size_t> order;
+    for (int k = 0; k < quota[tag]; ++k) {
+      if (order.empty()) {
+        for (size_t i = 0; i < tp.size(); ++i) order.push_back(i);
+        rng.shuffle(order);
+        std::reverse(order.begin(), order.end());  // pop from the back = shuffled order
+      }
+      out.push_back(tp[order.back()]);
+      order.pop_back();
+    }
+  }
+  return out;
+}
+
+}  // namespace unigap

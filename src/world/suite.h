@@ -1,0 +1,38 @@
+// Prompt suites: every prompt the world can express, split once and for all into
+// disjoint train and eval sets (by a hash of the prompt text and the world's
+// split_seed), and samplers that draw GenEval-proportioned suites from a split.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "world/metadata.h"
+
+namespace unigap {
+
+enum class Split { Train, Eval };
+Split parse_split(const std::string& s);  // "train" | "eval", UserError otherwise
+const char* split_name(Split s);
+
+// Every distinct prompt of the world, in a fixed order (by tag, then enumeration).
+std::vector<Metadata> prompt_universe(const WorldSpec& spec);
+
+// Which split a prompt belongs to. Deterministic; every tag gets at least one
+// prompt in each split; no prompt text is in both.
+Split split_of(const Metadata& m, const WorldSpec& spec);
+
+// The unique prompts of one split, in universe order.
+std::vector<Metadata> split_prompts(const WorldSpec& spec, Split split);
+
+// GenEval's tag proportions (553 prompts: 80 single_object, 99 two_object, 80 counting,
+// 94 colors, 100 position, 100 color_attr).
+const std::map<std::string, int>& geneval_tag_counts();
+
+// Draws n prompts from a split with GenEval's tag proportions (largest-remainder
+// rounding). Within a tag, prompts are drawn without replacement until the tag's
+// pool is used up, then the pool is reshuffled and drawn again (small tags repeat).
+std::vector<Metadata> sample_suite(const WorldSpec& spec, Split split, int n, uint64_t seed);
+
+}  // namespace unigap

@@ -1,0 +1,482 @@
+#!/usr/bin/env bash
+# Command-line tests for the unigap binary.
+#
+# Usage: bash tests/cli/cli_tests.sh <path-to-unigap> <scratch-work-dir>
+#
+# Runs the real binary and checks exit codes, outputs and error messages:
+#   - --version (commit, libtorch, BLAS = OpenBLAS, threads)
+#   - world spec --json (valid JSON, canvas 32, >= 3 shapes, >= 6 colors)
+#   - world sample (train/eval disjoint, GenEval tag proportions, seeding)
+#   - world render + world check round trip (clean, noisy+blurred, each
+#     --mistake, --lenient vs strict)
+#   - bad inputs: exit 1 with an `unigap: error:` message naming the
+#     file/field/value, or exit 2 for a partially bad image batch; never a
+#     crash (signal, exit >= 128) or an internal error (exit 3)
+#   - demo --quick
+# Static inputs live in tests/cli/fixtures/; images are generated at run time.
+# Exit codes of unigap: 0 ok, 1 user error, 2 partial batch, 3 internal error.
+#
+# Output: one line per case, `PASS name` or `FAIL name: why` (followed by the
+# failing command's stderr), then `N passed, M failed`. Exits 1 if M > 0.
+# Needs bash, coreutils and /usr/bin/python3 (standard library only).
+
+set -u
+
+if [ $# -ne 2 ]; then
+  echo "usage: $0 <path-to-unigap> <scratch-work-dir>" >&2
+  exit 2
+fi
+
+abspath() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
+
+BIN=$(abspath "$1")
+WORK_ARG=$2
+FIX=$(cd "$(dirname "${BASH_SOURCE[0]}")/fixtures" && pwd)
+PY=/usr/bin/python3
+CMD_TIMEOUT=120   # seconds per command; a hang fails the case instead of CTest
+
+if [ ! -x "$BIN" ]; then
+  echo "FAIL setup: $BIN is not an executable" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+rm -rf "$WORK_ARG" && mkdir -p "$WORK_ARG" || { echo "cannot create $WORK_ARG" >&2; exit 1; }
+WORK=$(cd "$WORK_ARG" && pwd)
+
+# Keep runs small and deterministic in their thread use.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+N_PASS=0
+N_FAIL=0
+FAILMSG=""   # why the current case failed (first failing check)
+CASE_DIR=""  # per-case scratch folder
+OUT=""       # stdout of the last command run by `run`
+ERR=""       # stderr of the last command run by `run`
+RC=0         # exit code of the last command run by `run`
+CMD=""       # the last command, for messages
+N_RUNS=0
+
+# ---------------------------------------------------------------- helpers
+
+fail() { FAILMSG=$1; return 1; }
+
+# run ARGS...: run `unigap ARGS...` in the case folder; sets RC, OUT, ERR.
+run() {
+  N_RUNS=$((N_RUNS + 1))
+  OUT=$CASE_DIR/cmd$N_RUNS.stdout
+  ERR=$CASE_DIR/cmd$N_RUNS.stderr
+  CMD="unigap $*"
+  (cd "$CASE_DIR" && timeout -k 5 "$CMD_TIMEOUT" "$BIN" "$@") >"$OUT" 2>"$ERR"
+  RC=$?
+  return 0
+}
+
+# describe_rc CODE: a human label for an exit code.
+describe_rc() {
+  local c=$1
+  if [ "$c" -eq 124 ]; then echo "$c (timed out after ${CMD_TIMEOUT}s)"
+  elif [ "$c" -ge 128 ]; then echo "$c (crash: signal $((c - 128)))"
+  elif [ "$c" -eq 3 ]; then echo "$c (internal error)"
+  else echo "$c"; fi
+}
+
+# expect_exit N: the last command exited with code N.
+expect_exit() {
+  [ "$RC" -eq "$1" ] && return 0
+  fail "\`$CMD\`: expected exit $1, got $(describe_rc "$RC")"
+}
+
+# expect_ok ARGS...: run and expect exit 0.
+expect_ok() { run "$@"; expect_exit 0; }
+
+# expect_stderr_contains STR: stderr of the last command contains STR (literal).
+expect_stderr_contains() {
+  grep -qF -- "$1" "$ERR" && return 0
+  fail "\`$CMD\`: stderr does not contain '$1'"
+}
+
+# expect_stdout_contains STR: stdout of the last command contains STR (literal).
+expect_stdout_contains() {
+  grep -qF -- "$1" "$OUT" && return 0
+  fail "\`$CMD\`: stdout does not contain '$1'"
+}
+
+# expect_stdout_matches ERE: some stdout line matches the extended regex.
+expect_stdout_matches() {
+  grep -qE -- "$1" "$OUT" && return 0
+  fail "\`$CMD\`: no stdout line matches /$1/"
+}
+
+# expect_file FILE: FILE exists and is non-empty.
+expect_file() {
+  [ -s "$1" ] && return 0
+  fail "expected non-empty file $1"
+}
+
+# expect_user_error STR...: exit 1, stderr starts with `unigap: error:` and
+# contains every STR.
+expect_user_error() {
+  expect_exit 1 || return 1
+  grep -q '^unigap: error:' "$ERR" || fail "\`$CMD\`: stderr has no line starting 'unigap: error:'" || return 1
+  local s
+  for s in "$@"; do expect_stderr_contains "$s" || return 1; done
+}
+
+# pycheck CODE ARGS...: run a Python check; it prints the reason and exits
+# non-zero on failure. ARGS are in sys.argv[1:].
+pycheck() {
+  local code=$1; shift
+  local msg
+  msg=$("$PY" -c "$code" "$@" 2>&1) && return 0
+  fail "${msg:-python check failed}"
+}
+
+# Python: summarise a results.jsonl -> checks on the fraction correct.
+PY_RESULTS='
+import json, sys
+path, mode = sys.argv[1], sys.argv[2]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+n = len(rows); ok = sum(1 for r in rows if r["correct"])
+if n == 0:
+    sys.exit(f"{path}: no results")
+if mode.startswith("min:"):
+    need = float(mode[4:])
+    if ok / n < need:
+        bad = [r["filename"] + ": " + r["reason"] for r in rows if not r["correct"]][:5]
+        sys.exit(f"{ok}/{n} correct, need >= {need:.0%}; e.g. {bad}")
+elif mode == "none":
+    if ok:
+        good = [r["filename"] for r in rows if r["correct"]][:5]
+        sys.exit(f"{ok}/{n} marked correct, expected 0; e.g. {good}")
+    empty = [r["filename"] for r in rows if not r.get("reason")]
+    if empty:
+        sys.exit(f"{len(empty)} incorrect result(s) with an empty reason, e.g. {empty[:3]}")
+'
+
+# run_case NAME FUNCTION: run one case and report it.
+run_case() {
+  local name=$1 fn=$2
+  FAILMSG=""; RC=0; CMD=""; ERR=/dev/null; OUT=/dev/null
+  CASE_DIR=$WORK/$name
+  mkdir -p "$CASE_DIR"
+  if "$fn" && [ -z "$FAILMSG" ]; then
+    echo "PASS $name"
+    N_PASS=$((N_PASS + 1))
+  else
+    echo "FAIL $name: ${FAILMSG:-case returned failure}"
+    if [ -s "$ERR" ]; then
+      echo "  --- stderr of \`$CMD\`:"
+      tail -n 40 "$ERR" | sed 's/^/  | /'
+    fi
+    N_FAIL=$((N_FAIL + 1))
+  fi
+}
+
+# render_then_check PROMPTS OUTDIR RENDER_ARGS...: render and check (strict).
+render_then_check() {
+  local prompts=$1 dir=$2; shift 2
+  expect_ok world render -q --prompts "$prompts" --out "$dir" "$@" || return 1
+  expect_ok world check -q --images "$dir" || return 1
+  expect_file "$CASE_DIR/$dir/results.jsonl"
+}
+
+# --------------------------------------------------------------- version
+
+case_version() {
+  expect_ok --version || return 1
+  expect_stdout_matches '^commit: *[^ ]+' || return 1
+  expect_stdout_matches '^libtorch: *[0-9]+\.[0-9]+' || return 1
+  expect_stdout_matches '^BLAS: .*[Oo]pen[Bb][Ll][Aa][Ss]' || return 1
+  expect_stdout_matches '^threads: *[0-9]+'
+}
+
+# ------------------------------------------------------------ world spec
+
+case_spec_json() {
+  expect_ok world spec --json || return 1
+  pycheck '
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+except ValueError as e:
+    sys.exit(f"stdout is not valid JSON: {e}")
+canvas, shapes, colors = s.get("canvas"), s.get("shapes", []), s.get("colors", [])
+if canvas != 32: sys.exit(f"canvas is {canvas}, expected 32")
+if len(shapes) < 3: sys.exit(f"only {len(shapes)} shapes: {shapes}")
+if len(colors) < 6: sys.exit(f"only {len(colors)} colors")
+' "$OUT"
+}
+
+# --------------------------------------------------------- world sample
+
+case_sample_train_eval_disjoint() {
+  expect_ok world sample -q --split train --all -o train.jsonl || return 1
+  expect_ok world sample -q --split eval --all -o eval.jsonl || return 1
+  pycheck '
+import json, sys
+tr = {json.loads(l)["prompt"] for l in open(sys.argv[1]) if l.strip()}
+ev = {json.loads(l)["prompt"] for l in open(sys.argv[2]) if l.strip()}
+if not tr or not ev: sys.exit(f"empty split: train {len(tr)}, eval {len(ev)}")
+both = tr & ev
+if both: sys.exit(f"{len(both)} prompt(s) in both splits, e.g. {sorted(both)[:3]}")
+' "$CASE_DIR/train.jsonl" "$CASE_DIR/eval.jsonl"
+}
+
+case_sample_eval_553_proportions() {
+  expect_ok world sample -q --split eval --n 553 --seed 0 -o eval553.jsonl || return 1
+  pycheck '
+import collections, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+if len(rows) != 553: sys.exit(f"{len(rows)} lines, expected 553")
+got = collections.Counter(r["tag"] for r in rows)
+want = {"single_object": 80, "two_object": 99, "counting": 80,
+        "colors": 94, "position": 100, "color_attr": 100}
+if dict(got) != want: sys.exit(f"tag counts {dict(got)}, expected {want}")
+' "$CASE_DIR/eval553.jsonl"
+}
+
+case_sample_same_seed_identical() {
+  expect_ok world sample -q --split train --n 60 --seed 11 -o a.jsonl || return 1
+  expect_ok world sample -q --split train --n 60 --seed 11 -o b.jsonl || return 1
+  expect_file "$CASE_DIR/a.jsonl" || return 1
+  cmp -s "$CASE_DIR/a.jsonl" "$CASE_DIR/b.jsonl" || fail "seed 11 twice gave different files"
+}
+
+case_sample_different_seed_differs() {
+  expect_ok world sample -q --split train --n 60 --seed 11 -o a.jsonl || return 1
+  expect_ok world sample -q --split train --n 60 --seed 12 -o b.jsonl || return 1
+  expect_file "$CASE_DIR/a.jsonl" || return 1
+  ! cmp -s "$CASE_DIR/a.jsonl" "$CASE_DIR/b.jsonl" || fail "seeds 11 and 12 gave identical files"
+}
+
+# ------------------------------------------------ render + check round trip
+
+case_roundtrip_clean_100() {
+  render_then_check "$FIX/prompts_all_tags.jsonl" clean --n 4 --seed 1 || return 1
+  pycheck "$PY_RESULTS" "$CASE_DIR/clean/results.jsonl" min:1.0 || return 1
+  # GenEval layout: DIR/00000/metadata.jsonl (one line) and samples/0000.png.
+  expect_file "$CASE_DIR/clean/00000/metadata.jsonl" || return 1
+  expect_file "$CASE_DIR/clean/00000/samples/0000.png" || return 1
+  [ "$(grep -c . "$CASE_DIR/clean/00000/metadata.jsonl")" -eq 1 ] ||
+    fail "clean/00000/metadata.jsonl does not have exactly one line"
+}
+
+case_roundtrip_noise12_blur1_98() {
+  render_then_check "$FIX/prompts_all_tags.jsonl" noisy --n 4 --seed 2 --noise 12 --blur 1 || return 1
+  pycheck "$PY_RESULTS" "$CASE_DIR/noisy/results.jsonl" min:0.98
+}
+
+# mistake_case KIND: images drawn with --mistake KIND are all incorrect and
+# every result carries a reason. (render skips prompts KIND does not apply to.)
+mistake_case() {
+  render_then_check "$FIX/prompts_all_tags.jsonl" "mistake_$1" --n 3 --seed 3 --mistake "$1" || return 1
+  pycheck "$PY_RESULTS" "$CASE_DIR/mistake_$1/results.jsonl" none
+}
+case_mistake_color_swap()    { mistake_case color_swap; }
+case_mistake_shape_swap()    { mistake_case shape_swap; }
+case_mistake_add_object()    { mistake_case add_object; }
+case_mistake_remove_object() { mistake_case remove_object; }
+case_mistake_flip_relation() {
+  mistake_case flip_relation || return 1
+  pycheck '
+import json, sys
+tags = {json.loads(l)["tag"] for l in open(sys.argv[1]) if l.strip()}
+if tags != {"position"}: sys.exit(f"flip_relation rendered tags {sorted(tags)}, expected only position")
+' "$CASE_DIR/mistake_flip_relation/results.jsonl"
+}
+
+# A single_object prompt drawn with an extra object: GenEval counts with >=,
+# so --lenient accepts it; the strict (closed-world) rules reject it.
+case_check_lenient_accepts_extra_object() {
+  expect_ok world render -q --prompts "$FIX/prompt_single_object.jsonl" --out add --n 4 --mistake add_object || return 1
+  expect_ok world check -q --images add --lenient -o lenient.jsonl || return 1
+  pycheck "$PY_RESULTS" "$CASE_DIR/lenient.jsonl" min:1.0
+}
+
+case_check_strict_rejects_extra_object() {
+  expect_ok world render -q --prompts "$FIX/prompt_single_object.jsonl" --out add --n 4 --mistake add_object || return 1
+  expect_ok world check -q --images add -o strict.jsonl || return 1
+  pycheck "$PY_RESULTS" "$CASE_DIR/strict.jsonl" none || return 1
+  pycheck '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+bad = [r["reason"] for r in rows if "extra" not in r["reason"]]
+if bad: sys.exit(f"reason does not mention extra: {bad[:3]}")
+' "$CASE_DIR/strict.jsonl"
+}
+
+# ------------------------------------------------ bad prompts (exit 1)
+
+# bad_prompts_case FIXTURE STR...: rendering FIXTURE fails with exit 1 and a
+# message naming the file and every STR.
+bad_prompts_case() {
+  local f=$FIX/$1; shift
+  run world render -q --prompts "$f" --out out --n 1
+  expect_user_error "$f" "$@"
+}
+case_prompts_malformed_json()       { bad_prompts_case prompts_malformed_line2.jsonl "prompts_malformed_line2.jsonl:2"; }
+case_prompts_unknown_color()        { bad_prompts_case prompt_unknown_color.jsonl "magenta" "color"; }
+case_prompts_unknown_shape()        { bad_prompts_case prompt_unknown_shape.jsonl "hexagon" "shape"; }
+case_prompts_count_zero()           { bad_prompts_case prompt_count_zero.jsonl "count" "0"; }
+case_prompts_count_fifty()          { bad_prompts_case prompt_count_fifty.jsonl "count" "50"; }
+case_prompts_unknown_tag()          { bad_prompts_case prompt_unknown_tag.jsonl "tag" "texture"; }
+case_prompts_position_target_out_of_range() { bad_prompts_case prompt_position_target_out_of_range.jsonl "position" "5"; }
+case_prompts_position_target_self() { bad_prompts_case prompt_position_target_self.jsonl "position" "1"; }
+
+case_prompts_file_missing() {
+  run world render -q --prompts "$CASE_DIR/no_such_prompts.jsonl" --out out --n 1
+  expect_user_error "$CASE_DIR/no_such_prompts.jsonl"
+}
+
+# ------------------------------------------------ bad image folders
+
+case_check_missing_folder() {
+  run world check -q --images "$CASE_DIR/no_such_folder"
+  expect_user_error "$CASE_DIR/no_such_folder"
+}
+
+case_check_empty_folder() {
+  mkdir -p "$CASE_DIR/empty"
+  run world check -q --images "$CASE_DIR/empty"
+  expect_user_error "$CASE_DIR/empty"
+}
+
+# One sample is garbage bytes, another is a 16x16 PNG (rendered with a
+# canvas-16 world): exit 2, both listed, the two good images still scored.
+case_check_bad_pngs_partial() {
+  expect_ok world render -q --world "$FIX/world_canvas16.json" \
+    --prompts "$FIX/prompt_single_object.jsonl" --out small --n 1 || return 1
+  head -n 2 "$FIX/prompts_all_tags.jsonl" >"$CASE_DIR/two.jsonl"
+  expect_ok world render -q --prompts two.jsonl --out mixed --n 2 || return 1
+  local garbage=mixed/00000/samples/0000.png small16=mixed/00001/samples/0001.png
+  head -c 300 /dev/urandom >"$CASE_DIR/$garbage"
+  cp "$CASE_DIR/small/00000/samples/0000.png" "$CASE_DIR/$small16"
+  run world check -q --images mixed
+  expect_exit 2 || return 1
+  expect_stderr_contains "$garbage" || return 1
+  expect_stderr_contains "$small16" || return 1
+  expect_stderr_contains "16x16" || return 1
+  expect_file "$CASE_DIR/mixed/results.jsonl" || return 1
+  pycheck '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+got = sorted(r["filename"] for r in rows)
+want = ["mixed/00000/samples/0001.png", "mixed/00001/samples/0000.png"]
+if got != want: sys.exit(f"results.jsonl scored {got}, expected {want}")
+if not all(r["correct"] for r in rows): sys.exit("a good clean image was scored incorrect")
+' "$CASE_DIR/mixed/results.jsonl"
+}
+
+case_check_malformed_metadata_partial() {
+  head -n 2 "$FIX/prompts_all_tags.jsonl" >"$CASE_DIR/two.jsonl"
+  expect_ok world render -q --prompts two.jsonl --out imgs --n 2 || return 1
+  printf '{"include":[{"class":\n' >"$CASE_DIR/imgs/00001/metadata.jsonl"
+  run world check -q --images imgs
+  expect_exit 2 || return 1
+  expect_stderr_contains "imgs/00001/metadata.jsonl" || return 1
+  expect_file "$CASE_DIR/imgs/results.jsonl" || return 1
+  pycheck '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+got = sorted(r["filename"] for r in rows)
+want = ["imgs/00000/samples/0000.png", "imgs/00000/samples/0001.png"]
+if got != want: sys.exit(f"results.jsonl scored {got}, expected {want}")
+' "$CASE_DIR/imgs/results.jsonl"
+}
+
+# ------------------------------------------------ bad world specs (exit 1)
+
+bad_world_case() {
+  local f=$FIX/$1; shift
+  run world spec --world "$f"
+  expect_user_error "$f" "$@"
+}
+case_world_unknown_field()         { bad_world_case world_unknown_field.json "shape_palette"; }
+case_world_color_near_background() { bad_world_case world_color_near_background.json "ghost" "background"; }
+case_world_bad_type_canvas()       { bad_world_case world_bad_type_canvas.json "canvas"; }
+case_world_bad_type_shapes()       { bad_world_case world_bad_type_shapes.json "shapes"; }
+case_world_bad_rgb()               { bad_world_case world_bad_rgb.json "colors[0].rgb"; }
+
+case_world_file_missing() {
+  run world spec --world "$CASE_DIR/no_such_world.json"
+  expect_user_error "$CASE_DIR/no_such_world.json"
+}
+
+# ------------------------------------------------ bad options (exit 1)
+
+case_sample_n_zero() {
+  run world sample -q --n 0
+  expect_user_error "--n" "0"
+}
+
+case_sample_unknown_split() {
+  run world sample -q --split test
+  expect_user_error "--split" "test"
+}
+
+case_render_unknown_mistake() {
+  run world render -q --prompts "$FIX/prompt_single_object.jsonl" --out out --mistake teleport
+  expect_user_error "--mistake" "teleport"
+}
+
+# ------------------------------------------------------------------ demo
+
+case_demo_quick() {
+  expect_ok demo --quick --out demo || return 1
+  expect_file "$CASE_DIR/demo/summary.json" || return 1
+  expect_file "$CASE_DIR/demo/config.json" || return 1
+  pycheck '
+import json, sys
+json.load(open(sys.argv[1]))
+c = json.load(open(sys.argv[2]))
+p = c.get("provenance")
+if not isinstance(p, dict) or not p.get("commit"): sys.exit(f"config.json has no provenance.commit: {p}")
+' "$CASE_DIR/demo/summary.json" "$CASE_DIR/demo/config.json"
+}
+
+# ------------------------------------------------------------------- main
+
+START=$SECONDS
+run_case version_lines                      case_version
+run_case spec_json_valid                    case_spec_json
+run_case sample_train_eval_disjoint         case_sample_train_eval_disjoint
+run_case sample_eval_553_proportions        case_sample_eval_553_proportions
+run_case sample_same_seed_identical         case_sample_same_seed_identical
+run_case sample_different_seed_differs      case_sample_different_seed_differs
+run_case roundtrip_clean_100                case_roundtrip_clean_100
+run_case roundtrip_noise12_blur1_98         case_roundtrip_noise12_blur1_98
+run_case mistake_color_swap                 case_mistake_color_swap
+run_case mistake_shape_swap                 case_mistake_shape_swap
+run_case mistake_add_object                 case_mistake_add_object
+run_case mistake_remove_object              case_mistake_remove_object
+run_case mistake_flip_relation              case_mistake_flip_relation
+run_case check_lenient_accepts_extra_object case_check_lenient_accepts_extra_object
+run_case check_strict_rejects_extra_object  case_check_strict_rejects_extra_object
+run_case prompts_malformed_json             case_prompts_malformed_json
+run_case prompts_unknown_color              case_prompts_unknown_color
+run_case prompts_unknown_shape              case_prompts_unknown_shape
+run_case prompts_count_zero                 case_prompts_count_zero
+run_case prompts_count_fifty                case_prompts_count_fifty
+run_case prompts_unknown_tag                case_prompts_unknown_tag
+run_case prompts_position_target_out_of_range case_prompts_position_target_out_of_range
+run_case prompts_position_target_self       case_prompts_position_target_self
+run_case prompts_file_missing               case_prompts_file_missing
+run_case check_missing_folder               case_check_missing_folder
+run_case check_empty_folder                 case_check_empty_folder
+run_case check_bad_pngs_partial             case_check_bad_pngs_partial
+run_case check_malformed_metadata_partial   case_check_malformed_metadata_partial
+run_case world_unknown_field                case_world_unknown_field
+run_case world_color_near_background        case_world_color_near_background
+run_case world_bad_type_canvas              case_world_bad_type_canvas
+run_case world_bad_type_shapes              case_world_bad_type_shapes
+run_case world_bad_rgb                      case_world_bad_rgb
+run_case world_file_missing                 case_world_file_missing
+run_case sample_n_zero                      case_sample_n_zero
+run_case sample_unknown_split               case_sample_unknown_split
+run_case render_unknown_mistake             case_render_unknown_mistake
+run_case demo_quick                         case_demo_quick
+
+echo "# $((SECONDS - START)) s, work dir $WORK" >&2
+echo "$N_PASS passed, $N_FAIL failed"
+[ "$N_FAIL" -eq 0 ]

@@ -1,0 +1,83 @@
+// Tests for io/run_dir: files land in the run directory, and config/summary carry
+// a provenance block (version, commit, UTC time, host).
+#include "io/run_dir.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "io/atomic_file.h"
+
+namespace unigap {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "unigap_io_run_XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+TEST(IoRunDir, Provenance) {
+  const json p = provenance();
+  for (const char* key : {"version", "commit", "time_utc", "host"}) {
+    ASSERT_TRUE(p.contains(key)) << key;
+    EXPECT_TRUE(p[key].is_string()) << key;
+    EXPECT_FALSE(p[key].get<std::string>().empty()) << key;
+  }
+  EXPECT_TRUE(std::regex_match(p["time_utc"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << p["time_utc"];
+}
+
+TEST(IoRunDir, WritesFilesWithProvenance) {
+  TempDir tmp;
+  const RunDir run(tmp.file("runs/exp1/"));
+  EXPECT_TRUE(dir_exists(tmp.file("runs/exp1")));
+  EXPECT_EQ(run.file("config.json"), tmp.file("runs/exp1/config.json"));
+  EXPECT_FALSE(run.has("config.json"));
+
+  run.write_config({{"seed", 7}, {"lr", 0.1}});
+  const json config = read_json(run.file("config.json"));
+  EXPECT_EQ(config["seed"], 7);
+  EXPECT_TRUE(config["provenance"].contains("commit"));
+  EXPECT_TRUE(run.has("config.json"));
+
+  run.append_metric({{"step", 1}});
+  run.append_metric({{"step", 2}});
+  const auto metrics = read_jsonl(run.file("metrics.jsonl"));
+  ASSERT_EQ(metrics.size(), 2u);
+  EXPECT_EQ(metrics[1].value["step"], 2);
+
+  // A non-object summary is wrapped rather than altered.
+  run.write_summary(json::array({1, 2}));
+  const json summary = read_json(run.file("summary.json"));
+  EXPECT_EQ(summary["value"], json::array({1, 2}));
+  EXPECT_TRUE(summary["provenance"].contains("host"));
+}
+
+TEST(IoRunDir, ReopeningKeepsExistingFiles) {
+  TempDir tmp;
+  {
+    const RunDir run(tmp.file("r"));
+    run.append_metric({{"step", 1}});
+  }
+  const RunDir again(tmp.file("r"));
+  again.append_metric({{"step", 2}});
+  EXPECT_EQ(read_jsonl(again.file("metrics.jsonl")).size(), 2u);
+}
+
+}  // namespace
+}  // namespace unigap
