@@ -95,7 +95,10 @@ CheckOutput check_sample_root(const std::string& root, const WorldSpec& spec, co
         r.reason = v.reason;
         out.results.push_back(std::move(r));
       } catch (const UserError& e) {
-        out.problems.push_back({path, e.what()});
+        // The message already starts with the path; keep it once.
+        std::string msg = e.what();
+        if (msg.rfind(path + ": ", 0) == 0) msg = msg.substr(path.size() + 2);
+        out.problems.push_back({path, msg});
       }
       progress.update();
     }

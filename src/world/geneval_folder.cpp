@@ -68,7 +68,9 @@ std::vector<SampleFolder> scan_sample_root(const std::string& root, const WorldS
       if (lines.empty()) throw UserError("empty metadata file", meta);
       f.metadata = Metadata::from_json(lines[0].value, spec, meta + ":" + std::to_string(lines[0].line));
     } catch (const UserError& e) {
-      problems.push_back({meta, e.what()});
+      std::string msg = e.what();  // drop a leading "<path>: ", it is in .path already
+      if (msg.rfind(meta + ": ", 0) == 0) msg = msg.substr(meta.size() + 2);
+      problems.push_back({meta, msg});
       continue;
     }
     const std::string sdir = dir + "/samples";

@@ -54,15 +54,15 @@ double unit_hash(const std::string& text, uint64_t seed) {
   uint64_t st = stable_hash(text) ^ seed;
   return double(splitmix64(st) >> 11) * 0x1.0p-53;
 }
-// Split assignment for one tag's prompts: hash below eval_fraction -> eval, with the
-// guarantee that both splits are non-empty when the tag has >= 2 prompts.
+// Split assignment for one tag's prompts, by a hash of the prompt text and split_seed.
 std::map<std::string, Split> assign_tag(const std::vector<const Metadata*>& tag_prompts, const WorldSpec& spec) {
   std::map<std::string, Split> out;
   std::vector<std::pair<double, std::string>> h;
   for (auto* m : tag_prompts) h.push_back({unit_hash(m->prompt, spec.split_seed), m->prompt});
   std::sort(h.begin(), h.end());
-  size_t n_eval = 0;
-  for (auto& [u, p] : h) n_eval += (u < spec.eval_fraction);
+  // Stratified by tag: exactly round(eval_fraction * n) prompts of each tag are held
+  // out (at least one, and at least one left for training), the lowest hashes.
+  size_t n_eval = size_t(std::lround(spec.eval_fraction * double(h.size())));
   if (h.size() >= 2) n_eval = std::clamp<size_t>(n_eval, 1, h.size() - 1);
   for (size_t i = 0; i < h.size(); ++i) out[h[i].second] = i < n_eval ? Split::Eval : Split::Train;
   return out;

@@ -29,18 +29,21 @@ fi
 
 abspath() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
 
-BIN=$(abspath "$1")
+BIN=$(abspath "$1" 2>/dev/null) || BIN=$1
 WORK_ARG=$2
 FIX=$(cd "$(dirname "${BASH_SOURCE[0]}")/fixtures" && pwd)
 PY=/usr/bin/python3
 CMD_TIMEOUT=120   # seconds per command; a hang fails the case instead of CTest
 
 if [ ! -x "$BIN" ]; then
-  echo "FAIL setup: $BIN is not an executable" >&2
+  echo "FAIL setup: $BIN is not an executable"
   echo "0 passed, 1 failed"
   exit 1
 fi
 
+case "$WORK_ARG" in
+  ""|/|.|..|"$HOME") echo "refusing to use '$WORK_ARG' as the scratch work dir" >&2; exit 2 ;;
+esac
 rm -rf "$WORK_ARG" && mkdir -p "$WORK_ARG" || { echo "cannot create $WORK_ARG" >&2; exit 1; }
 WORK=$(cd "$WORK_ARG" && pwd)
 

@@ -1,0 +1,99 @@
+#include "model/checkpoint.h"
+
+#include <cstring>
+#include <set>
+
+#include "common/error.h"
+
+namespace unigap {
+
+TensorData to_tensor_data(const torch::Tensor& t_in) {
+  TensorData d;
+  torch::Tensor t = t_in.detach().contiguous();
+  if (t.scalar_type() == torch::kLong) {
+    d.dtype = DType::I64;
+  } else {
+    t = t.to(torch::kFloat32).contiguous();
+    d.dtype = DType::F32;
+  }
+  for (auto s : t.sizes()) d.shape.push_back(s);
+  const size_t nbytes = size_t(t.numel()) * t.element_size();
+  d.bytes.resize(nbytes);
+  if (nbytes) std::memcpy(d.bytes.data(), t.data_ptr(), nbytes);
+  return d;
+}
+
+torch::Tensor from_tensor_data(const TensorData& d, const std::string& where) {
+  std::vector<int64_t> shape(d.shape.begin(), d.shape.end());
+  const int64_t n = d.numel();
+  switch (d.dtype) {
+    case DType::F32: {
+      auto t = torch::empty(shape, torch::kFloat32);
+      if (n) std::memcpy(t.data_ptr(), d.bytes.data(), d.bytes.size());
+      return t;
+    }
+    case DType::I64: {
+      auto t = torch::empty(shape, torch::kLong);
+      if (n) std::memcpy(t.data_ptr(), d.bytes.data(), d.bytes.size());
+      return t;
+    }
+    case DType::F16:
+    case DType::BF16: {
+      auto t = torch::empty(shape, torch::kFloat32);
+      auto* out = t.data_ptr<float>();
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, d.bytes.data() + 2 * i, 2);
+        out[i] = d.dtype == DType::F16 ? f16_to_float(h) : bf16_to_float(h);
+      }
+      return t;
+    }
+    default:
+      throw UserError(std::string("dtype ") + dtype_name(d.dtype) + " is not supported for model tensors", where);
+  }
+}
+
+SafetensorsFile module_to_safetensors(torch::nn::Module& m, const std::string& prefix) {
+  SafetensorsFile f;
+  for (auto& p : m.named_parameters()) f.tensors[prefix + p.key()] = to_tensor_data(p.value());
+  for (auto& b : m.named_buffers()) f.tensors[prefix + b.key()] = to_tensor_data(b.value());
+  return f;
+}
+
+void save_module(torch::nn::Module& m, const std::string& path, const std::map<std::string, std::string>& metadata) {
+  SafetensorsFile f = module_to_safetensors(m);
+  f.metadata = metadata;
+  write_safetensors(path, f);
+}
+
+void load_module_from(torch::nn::Module& m, const SafetensorsFile& f, const std::string& origin) {
+  std::set<std::string> expected;
+  torch::NoGradGuard ng;
+  auto copy_into = [&](const std::string& name, torch::Tensor dst) {
+    expected.insert(name);
+    auto it = f.tensors.find(name);
+    if (it == f.tensors.end())
+      throw UserError("missing tensor '" + name + "'", origin, "the checkpoint does not match this model config");
+    auto src = from_tensor_data(it->second, origin + ": tensor '" + name + "'");
+    if (src.sizes() != dst.sizes()) {
+      std::string a, b;
+      for (auto s : dst.sizes()) a += (a.empty() ? "" : ", ") + std::to_string(s);
+      for (auto s : src.sizes()) b += (b.empty() ? "" : ", ") + std::to_string(s);
+      throw UserError("tensor '" + name + "' has shape [" + b + "], the model expects [" + a + "]", origin,
+                      "the checkpoint was made with another model config");
+    }
+    dst.copy_(src.to(dst.scalar_type()));
+  };
+  for (auto& p : m.named_parameters()) copy_into(p.key(), p.value());
+  for (auto& b : m.named_buffers()) copy_into(b.key(), b.value());
+  for (auto& [name, t] : f.tensors)
+    if (!expected.count(name)) throw UserError("unexpected tensor '" + name + "'", origin, "the checkpoint does not match this model config");
+}
+
+std::map<std::string, std::string> load_module(torch::nn::Module& m, const std::string& path) {
+  SafetensorsFile f = read_safetensors(path);
+  load_module_from(m, f, path);
+  return f.metadata;
+}
+
+}  // namespace unigap

@@ -1,0 +1,34 @@
+// Autoregressive image-token sampling as Janus does it: conditional and
+// unconditional rows in one batch, logits = uncond + w * (cond - uncond), then
+// softmax(logits / temperature), optional top-k; a preallocated KV cache. Each row
+// draws from its own seeded stream, so a sample depends only on its own seed, not
+// on batch size, order or sharding.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "model/unified.h"
+
+namespace unigap {
+
+struct SampleOptions {
+  double cfg_weight = 2.0;   // classifier-free guidance w; 1 = no guidance (unconditional rows skipped)
+  double temperature = 1.0;  // > 0
+  int top_k = 0;             // 0 = off
+  int batch = 64;            // prompts per forward (each takes 2 rows with guidance)
+  bool use_cache = true;     // false recomputes the whole prefix each step (for tests and benchmarks)
+  void validate() const;
+};
+
+// prompt: (R, T) padded prompt ids; seeds: one per row. Returns codes (R, N) int64.
+torch::Tensor sample_codes(UnifiedModelImpl& model, const torch::Tensor& prompt, const std::vector<uint64_t>& seeds,
+                           const SampleOptions& opt);
+
+// Draws one index from each row of `probs` (R, K) with the row's uniform u in [0, 1)
+// by inverse CDF (exposed for tests).
+std::vector<int64_t> draw_rows(const torch::Tensor& probs, const std::vector<double>& u);
+
+}  // namespace unigap

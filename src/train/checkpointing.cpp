@@ -1,0 +1,92 @@
+#include "train/checkpointing.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "common/error.h"
+#include "io/atomic_file.h"
+#include "io/jsonl.h"
+#include "model/checkpoint.h"
+
+namespace unigap {
+
+Checkpointer::Checkpointer(std::string root, int keep) : root_(std::move(root)), keep_(keep) {}
+
+std::optional<CheckpointState> Checkpointer::latest() const {
+  const std::string p = root_ + "/latest.json";
+  if (!file_exists(p)) return std::nullopt;
+  json j = read_json(p);
+  CheckpointState s;
+  s.stage = j.at("stage").get<std::string>();
+  s.step = j.at("step").get<int>();
+  s.dir = root_ + "/" + j.at("dir").get<std::string>();
+  if (!dir_exists(s.dir)) throw UserError("latest.json names a missing checkpoint folder", s.dir);
+  return s;
+}
+
+void Checkpointer::save(const std::string& stage, int step, ShapesModel& model, torch::optim::Optimizer& opt,
+                        const json& extra) {
+  char name[64];
+  std::snprintf(name, sizeof name, "%s-%07d", stage.c_str(), step);
+  const std::string dir = root_ + "/" + name;
+  json e = extra;
+  e["trainer"] = {{"stage", stage}, {"step", step}};
+  model.save(dir, e);
+  // torch::save writes in place: write to a temp name, then rename (atomic).
+  const std::string opt_tmp = dir + "/optimizer.pt.tmp";
+  torch::save(opt, opt_tmp);
+  if (std::rename(opt_tmp.c_str(), (dir + "/optimizer.pt").c_str()) != 0)
+    throw UserError("cannot rename optimizer state into place", dir);
+  const auto prev = latest();
+  write_json(root_ + "/latest.json", {{"stage", stage}, {"step", step}, {"dir", name}});
+  // Only now that the new checkpoint is the latest, drop the previous one.
+  if (prev && keep_ <= 1 && prev->dir != dir) {
+    std::error_code ec;  // a leftover old folder is harmless; never fail a run over it
+    std::filesystem::remove_all(prev->dir, ec);
+  }
+}
+
+void Checkpointer::restore(const CheckpointState& st, UnifiedModelImpl& net, torch::optim::Optimizer& opt) const {
+  load_module(net, st.dir + "/model.safetensors");
+  const std::string op = st.dir + "/optimizer.pt";
+  if (!file_exists(op)) throw UserError("optimizer state missing", op, "the checkpoint is incomplete");
+  try {
+    torch::load(opt, op);
+  } catch (const c10::Error& e) {
+    throw UserError(std::string("cannot read optimizer state: ") + e.what_without_backtrace(), op);
+  }
+}
+
+void check_finite(const torch::Tensor& loss, const torch::OrderedDict<std::string, torch::Tensor>& params,
+                  const std::string& stage, int step) {
+  const bool loss_ok = std::isfinite(loss.item<double>());
+  std::string bad;
+  for (auto& p : params) {
+    const auto& g = p.value().grad();
+    if (g.defined() && !torch::isfinite(g).all().item<bool>()) {
+      bad = p.key();
+      break;
+    }
+  }
+  if (loss_ok && bad.empty()) return;
+  std::ostringstream msg;
+  msg << "non-finite " << (loss_ok ? "gradient" : "loss") << " at " << stage << " step " << step;
+  if (!bad.empty()) msg << " (first bad gradient: tensor '" << bad << "')";
+  throw UserError(msg.str(), "training", "the last good checkpoint is kept; lower the learning rate or resume from it");
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard ng;
+  double sq = 0;
+  for (auto& p : params)
+    if (p.grad().defined()) sq += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  const double norm = std::sqrt(sq);
+  if (norm > max_norm && std::isfinite(norm))
+    for (auto& p : params)
+      if (p.grad().defined()) p.grad().mul_(max_norm / (norm + 1e-6));
+  return norm;
+}
+
+}  // namespace unigap

@@ -1,0 +1,45 @@
+// Training checkpoints that survive a crash at any point. Each checkpoint is a folder
+// checkpoints/<stage>-<step>/ (model.safetensors, config.json, optimizer.pt, every
+// file written atomically); checkpoints/latest.json names the newest complete one and
+// is replaced atomically only after the folder is complete; older folders are removed
+// only after that. A reader therefore never sees a half-written checkpoint.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+
+#include "model/shapes_model.h"
+
+namespace unigap {
+
+struct CheckpointState {
+  std::string stage;
+  int step = -1;
+  std::string dir;
+};
+
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::string root, int keep = 1);
+  std::optional<CheckpointState> latest() const;
+  void save(const std::string& stage, int step, ShapesModel& model, torch::optim::Optimizer& opt,
+            const json& extra = json::object());
+  void restore(const CheckpointState& st, UnifiedModelImpl& net, torch::optim::Optimizer& opt) const;
+
+ private:
+  std::string root_;
+  int keep_;
+};
+
+// Throws UserError naming the stage, step and first non-finite tensor when the loss
+// or any gradient is NaN/Inf. Call after backward(), before the optimizer step.
+void check_finite(const torch::Tensor& loss, const torch::OrderedDict<std::string, torch::Tensor>& params,
+                  const std::string& stage, int step);
+
+// Scales gradients so their global L2 norm is at most max_norm; returns the norm
+// before clipping (computed in double).
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+
+}  // namespace unigap

@@ -1,0 +1,291 @@
+#include "train/pretrain.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/error.h"
+#include "common/progress.h"
+#include "common/rng.h"
+#include "io/atomic_file.h"
+#include "io/run_dir.h"
+#include "model/shapes_model.h"
+#include "train/checkpointing.h"
+#include "train/pretrain_data.h"
+
+namespace unigap {
+
+PretrainConfig PretrainConfig::for_preset(const std::string& preset) {
+  PretrainConfig c;
+  c.preset = preset;
+  if (preset == "tiny") {  // seconds, for tests
+    c.vq_steps = 60;
+    c.vq_batch = 32;
+    c.steps = 60;
+    c.batch = 16;
+    c.warmup = 10;
+    c.ckpt_every = 20;
+    c.log_every = 10;
+    c.vq_restart_every = 20;
+  } else if (preset != "small") {
+    ModelConfig::preset_named(preset);  // throws the "unknown preset" error
+  }
+  return c;
+}
+
+void PretrainConfig::validate() const {
+  auto fail = [](const std::string& f, const std::string& why) { throw UserError(why, "pretrain config field '" + f + "'"); };
+  if (vq_steps < 0 || steps < 0) fail("steps", "must be >= 0");
+  if (vq_batch < 1 || batch < 1) fail("batch", "must be >= 1");
+  if (!(vq_lr > 0) || !(lr > 0)) fail("lr", "must be > 0");
+  if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) fail("min_lr_ratio", "must be in [0, 1]");
+  if (warmup < 0) fail("warmup", "must be >= 0");
+  if (!(prompt_dropout >= 0 && prompt_dropout < 1)) fail("prompt_dropout", "must be in [0, 1)");
+  if (!(hard_negative_share >= 0 && hard_negative_share <= 1)) fail("hard_negative_share", "must be in [0, 1]");
+  if (ckpt_every < 1 || log_every < 1 || vq_restart_every < 1) fail("ckpt_every", "periods must be >= 1");
+  if (!(grad_clip > 0)) fail("grad_clip", "must be > 0");
+}
+
+json PretrainConfig::to_json() const {
+  return {{"preset", preset},         {"seed", seed},
+          {"vq_steps", vq_steps},     {"vq_batch", vq_batch},
+          {"vq_lr", vq_lr},           {"vq_restart_every", vq_restart_every},
+          {"steps", steps},           {"batch", batch},
+          {"lr", lr},                 {"min_lr_ratio", min_lr_ratio},
+          {"warmup", warmup},         {"weight_decay", weight_decay},
+          {"grad_clip", grad_clip},   {"prompt_dropout", prompt_dropout},
+          {"und_weight", und_weight}, {"caption_weight", caption_weight},
+          {"hard_negative_share", hard_negative_share},
+          {"ckpt_every", ckpt_every}, {"log_every", log_every}};
+}
+
+PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origin) {
+  PretrainConfig c = for_preset(j.value("preset", std::string("small")));
+  json known = c.to_json();
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!known.contains(it.key())) throw UserError("unknown pretrain config field '" + it.key() + "'", origin);
+  try {
+    if (j.contains("seed")) c.seed = j["seed"].get<uint64_t>();
+#define GET(f) \
+  if (j.contains(#f)) c.f = j[#f].get<decltype(c.f)>();
+    GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)
+    GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(und_weight) GET(caption_weight)
+    GET(hard_negative_share) GET(ckpt_every) GET(log_every)
+#undef GET
+  } catch (const json::exception& e) {
+    throw UserError(std::string("a field has the wrong type: ") + e.what(), origin);
+  }
+  c.validate();
+  return c;
+}
+
+namespace {
+
+double lr_at(const PretrainConfig& c, int step) {
+  if (step < c.warmup) return c.lr * (step + 1) / double(c.warmup);
+  const double t = c.steps > c.warmup ? double(step - c.warmup) / double(c.steps - c.warmup) : 1.0;
+  return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, t))));
+}
+
+// Test hook (docs/reliability.md): UNIGAP_INJECT_NAN_AT=<stage>:<step> poisons that step's loss.
+bool inject_nan(const std::string& stage, int step) {
+  const char* v = std::getenv("UNIGAP_INJECT_NAN_AT");
+  return v && std::string(v) == stage + ":" + std::to_string(step);
+}
+
+torch::Tensor images_tensor(ShapesModel& m, const std::vector<PretrainExample>& ex) {
+  std::vector<Image> imgs;
+  for (auto& e : ex) imgs.push_back(e.image);
+  return m.images_to_tensor(imgs);
+}
+
+// ---- stage 1 ----
+void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& data, const PretrainConfig& c, int step,
+             const RunDir& run, Progress& prog) {
+  auto ex = data.batch(step, c.vq_batch, "vq");
+  auto x = images_tensor(m, ex);
+  auto& vq = *m.net().vq;
+  auto out = vq.forward(x);
+  auto recon = (out.recon - x).pow(2).mean() + (out.recon - x).abs().mean();
+  auto loss = recon + out.vq_loss;
+  if (inject_nan("vq", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
+  opt.zero_grad();
+  loss.backward();
+  check_finite(loss, m.net().named_parameters(), "vq", step);
+  clip_grad_norm(vq.parameters(), 1.0);
+  opt.step();
+  int64_t restarted = -1;
+  if ((step + 1) % c.vq_restart_every == 0) {
+    torch::NoGradGuard ng;
+    restarted = vq.restart_dead_codes(vq.encode_latent(x), derive_seed(c.seed, "vq-restart", step));
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "loss %.4f", loss.item<double>());
+  prog.update(1, buf);
+  if (step % c.log_every == 0 || restarted >= 0) {
+    json rec = {{"stage", "vq"}, {"step", step}, {"loss", loss.item<double>()}, {"recon", recon.item<double>()},
+                {"vq_loss", out.vq_loss.item<double>()}};
+    if (restarted >= 0) rec["codes_restarted"] = restarted;
+    run.append_metric(rec);
+  }
+}
+
+// ---- stage 2 ----
+void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& data, const PretrainConfig& c, int step,
+                  const RunDir& run, Progress& prog) {
+  auto& net = m.net();
+  const int64_t B = c.batch, T = net.cfg.text_len;
+  auto ex = data.batch(step, c.batch, "unified");
+  auto pixels = images_tensor(m, ex);
+  torch::Tensor codes;
+  {
+    torch::NoGradGuard ng;
+    codes = net.vq->encode(pixels);
+  }
+  std::vector<std::string> pos, neg;
+  for (auto& e : ex) pos.push_back(e.prompt.prompt), neg.push_back(e.negative.prompt);
+  auto pos_ids = m.prompt_ids(pos), neg_ids = m.prompt_ids(neg);
+
+  // Generation, with prompt dropout so the unconditional branch of guidance is trained.
+  Rng rng(derive_seed(c.seed, "prompt-dropout", uint64_t(step)));
+  auto gen_ids = pos_ids.clone();
+  for (int64_t b = 0; b < B; ++b)
+    if (rng.bernoulli(c.prompt_dropout)) gen_ids[b].fill_(net.tok_pad);
+  auto gen_logits = net.gen_logits(gen_ids, codes);
+  auto gen_loss = torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
+
+  // Understanding: each image with its prompt (yes) and a wrong prompt (no).
+  auto visual = net.image_tokens(torch::cat({pixels, pixels}), torch::cat({codes, codes}));
+  auto und = net.und_logits(visual, torch::cat({pos_ids, neg_ids}));  // (2B, T+6, V)
+  auto answer = und.select(1, und.size(1) - 1);
+  auto labels = torch::cat({torch::full({B}, int64_t(m.tokenizer().yes()), torch::kLong),
+                            torch::full({B}, int64_t(m.tokenizer().no()), torch::kLong)});
+  auto und_loss = torch::nn::functional::cross_entropy(answer, labels);
+  // Caption: the prompt's tokens from the image (positives), tail positions 4..4+T-1.
+  auto cap_logits = und.narrow(0, 0, B).narrow(1, 4, T);
+  auto cap_targets = pos_ids.masked_fill(pos_ids == net.tok_pad, -100);
+  auto cap_loss = torch::nn::functional::cross_entropy(cap_logits.reshape({-1, cap_logits.size(-1)}),
+                                                       cap_targets.reshape({-1}),
+                                                       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  auto loss = gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss;
+  if (inject_nan("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
+
+  const double lr = lr_at(c, step);
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  opt.zero_grad();
+  loss.backward();
+  check_finite(loss, net.named_parameters(), "unified", step);
+  // Clip each parameter group on its own: the pixel encoder's gradients (summed over
+  // every image position) are orders of magnitude larger than the backbone's early on,
+  // and a global clip would freeze the backbone to let the encoder through.
+  double gnorm_sq = 0;
+  for (auto& [group, params] : net.parameter_groups()) {
+    if (group == "vq") continue;
+    const double gn = clip_grad_norm(params, c.grad_clip);
+    gnorm_sq += gn * gn;
+  }
+  const double gnorm = std::sqrt(gnorm_sq);
+  opt.step();
+
+  const double und_acc = ((answer.select(1, m.tokenizer().yes()) > answer.select(1, m.tokenizer().no())) ==
+                          (labels == m.tokenizer().yes()))
+                             .to(torch::kFloat32)
+                             .mean()
+                             .item<double>();
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", gen_loss.item<double>(), und_loss.item<double>(),
+                cap_loss.item<double>(), und_acc);
+  prog.update(1, buf);
+  if (step % c.log_every == 0 || step == c.steps - 1)
+    run.append_metric({{"stage", "unified"},
+                       {"step", step},
+                       {"loss", loss.item<double>()},
+                       {"loss/gen", gen_loss.item<double>()},
+                       {"loss/und", und_loss.item<double>()},
+                       {"loss/caption", cap_loss.item<double>()},
+                       {"und/batch_accuracy", und_acc},
+                       {"lr", lr},
+                       {"grad_norm", gnorm},
+                       {"images_per_s", prog.rate() * c.batch}});
+}
+
+}  // namespace
+
+PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const std::string& out_dir, bool resume) {
+  c.validate();
+  world.validate();
+  const auto t0 = std::chrono::steady_clock::now();
+  RunDir run(out_dir);
+  ModelConfig mc = ModelConfig::preset_named(c.preset);
+  mc.image_size = world.canvas;
+  ShapesModel model(mc, world, derive_seed(c.seed, "init"));
+  auto& net = model.net();
+  PretrainData data(world, c.seed, c.hard_negative_share);
+
+  // Optimizers: Adam for the VQ stage, AdamW for the unified stage (VQ frozen).
+  net.train_only({"vq"});
+  std::vector<torch::Tensor> vq_params = net.vq->parameters();
+  torch::optim::Adam vq_opt(vq_params, torch::optim::AdamOptions(c.vq_lr));
+  net.train_only({"backbone", "gen_aligner", "gen_head", "und_encoder"});
+  std::vector<torch::Tensor> uni_params;
+  for (auto& p : net.parameters())
+    if (p.requires_grad()) uni_params.push_back(p);
+  torch::optim::AdamW uni_opt(uni_params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay).betas({0.9, 0.95}));
+
+  Checkpointer ckpt(out_dir + "/checkpoints");
+  std::string stage = "vq";
+  int start = 0;
+  json run_config = {{"command", "pretrain"}, {"pretrain", c.to_json()}, {"model", mc.to_json()}, {"world", world.to_json()}};
+  if (resume) {
+    auto st = ckpt.latest();
+    if (!st) throw UserError("nothing to resume: no checkpoint", out_dir + "/checkpoints", "run without --resume");
+    json saved = read_json(out_dir + "/config.json");
+    if (saved["pretrain"] != run_config["pretrain"] || saved["model"] != run_config["model"] ||
+        saved["world"] != run_config["world"])
+      throw UserError("the run was started with another config", out_dir + "/config.json",
+                      "resume with the same preset, seed and options, or use a new --out");
+    ckpt.restore(*st, net, st->stage == "vq" ? static_cast<torch::optim::Optimizer&>(vq_opt) : uni_opt);
+    stage = st->stage;
+    start = st->step + 1;
+    log_info("resuming " + stage + " stage at step " + std::to_string(start));
+  } else {
+    if (ckpt.latest())
+      throw UserError("the run directory already has checkpoints", out_dir, "pass --resume to continue it, or use a new --out");
+    run.write_config(run_config);
+  }
+
+  if (stage == "vq") {
+    net.train_only({"vq"});
+    net.train();
+    Progress prog("pretrain vq", c.vq_steps - start, "step");
+    for (int step = start; step < c.vq_steps; ++step) {
+      vq_step(model, vq_opt, data, c, step, run, prog);
+      if ((step + 1) % c.ckpt_every == 0 || step + 1 == c.vq_steps) ckpt.save("vq", step, model, vq_opt);
+    }
+    prog.finish();
+    stage = "unified";
+    start = 0;
+  }
+  net.train_only({"backbone", "gen_aligner", "gen_head", "und_encoder"});
+  net.train();
+  net.vq->eval();
+  {
+    Progress prog("pretrain unified", c.steps - start, "step");
+    for (int step = start; step < c.steps; ++step) {
+      unified_step(model, uni_opt, data, c, step, run, prog);
+      if ((step + 1) % c.ckpt_every == 0 || step + 1 == c.steps) ckpt.save("unified", step, model, uni_opt);
+    }
+    prog.finish();
+  }
+  net.eval();
+  PretrainResult res;
+  res.model_dir = out_dir + "/model";
+  model.save(res.model_dir, {{"pretrain", c.to_json()}});
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.write_summary({{"model_dir", res.model_dir}, {"seconds", res.seconds}});
+  return res;
+}
+
+}  // namespace unigap

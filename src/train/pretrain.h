@@ -1,0 +1,54 @@
+// `unigap pretrain`: the VQ tokenizer, then the unified model, from scratch on the
+// shapes world. Resumable: checkpoints (weights + optimizer) every ckpt_every steps,
+// batches are a pure function of (seed, step), so a resumed run repeats an
+// uninterrupted one. Non-finite losses or gradients stop the run naming the step and
+// tensor; the last good checkpoint stays.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/jsonl.h"
+#include "model/config.h"
+#include "world/spec.h"
+
+namespace unigap {
+
+struct PretrainConfig {
+  std::string preset = "small";  // model preset (model/config.h)
+  uint64_t seed = 0;             // model init, data and everything random
+  // --- stage 1: VQ tokenizer ---
+  int vq_steps = 1200;           // optimizer steps
+  int vq_batch = 64;             // images per step
+  double vq_lr = 2e-3;           // Adam
+  int vq_restart_every = 100;    // dead-code restart period, steps
+  // --- stage 2: unified model (VQ frozen) ---
+  int steps = 3000;              // optimizer steps
+  int batch = 32;                // images per step: each gives 1 generation + 2 understanding sequences
+  double lr = 1e-3;              // AdamW peak learning rate
+  double min_lr_ratio = 0.1;     // cosine decay floor, fraction of lr
+  int warmup = 100;              // linear warm-up steps
+  double weight_decay = 0.01;
+  double grad_clip = 1.0;        // global norm
+  double prompt_dropout = 0.1;   // generation rows trained unconditionally (for guidance)
+  double und_weight = 1.0;       // yes/no loss weight
+  double caption_weight = 0.5;   // caption loss weight (positives only)
+  double hard_negative_share = 0.75;  // understanding negatives that change one attribute
+  // --- bookkeeping ---
+  int ckpt_every = 250;          // steps between checkpoints
+  int log_every = 25;            // steps between metrics lines
+
+  static PretrainConfig for_preset(const std::string& preset);
+  void validate() const;
+  json to_json() const;
+  static PretrainConfig from_json(const json& j, const std::string& origin);
+};
+
+struct PretrainResult {
+  std::string model_dir;  // the final checkpoint folder
+  double seconds = 0;
+};
+
+PretrainResult pretrain(const PretrainConfig& cfg, const WorldSpec& world, const std::string& out_dir, bool resume);
+
+}  // namespace unigap

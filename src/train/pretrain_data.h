@@ -1,0 +1,49 @@
+// Pretraining batches, a pure function of (seed, step): scenes of train-split
+// prompts rendered on the fly; each image serves generation (prompt -> codes, with
+// prompt dropout for guidance) and understanding (the image with its own prompt ->
+// "yes" plus a caption loss; with a wrong prompt -> "no"). Wrong prompts are hard
+// negatives (one colour, shape, count or relation changed) or random prompts, always
+// checked false against the scene's truth by the oracle's rules, and always from the
+// train split (no eval prompt text is ever trained on).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/image.h"
+#include "world/metadata.h"
+#include "world/scene.h"
+
+namespace unigap {
+
+struct PretrainExample {
+  Image image;
+  Scene scene;
+  Metadata prompt;          // what the image shows
+  Metadata negative;        // a prompt that is false for the image
+  bool hard_negative = false;
+};
+
+class PretrainData {
+ public:
+  PretrainData(const WorldSpec& spec, uint64_t seed, double hard_negative_share);
+  // `n` examples for training step `step` (deterministic).
+  std::vector<PretrainExample> batch(int64_t step, int n, const std::string& stream = "pretrain") const;
+  const std::vector<Metadata>& train_prompts() const { return train_; }
+
+  // A prompt false for `scene` (hard if possible with probability `hard_share`), from `pool`
+  // (only prompts whose text is in `allowed`, when given). Returns false if none was found.
+  static bool pick_negative(const Metadata& m, const Scene& scene, const WorldSpec& spec, const std::vector<Metadata>& pool,
+                            double hard_share, Rng& rng, Metadata& out, bool& hard);
+  // Whether `m` is true of the scene by the oracle's (strict) rules on the scene's own boxes.
+  static bool true_of_scene(const Metadata& m, const Scene& scene, const WorldSpec& spec);
+
+ private:
+  WorldSpec spec_;
+  uint64_t seed_;
+  double hard_share_;
+  std::vector<Metadata> train_;
+};
+
+}  // namespace unigap
