@@ -117,6 +117,7 @@ void cmd_check(const WorldArgs& a, const std::string& images, std::string out, b
   opt.strict = !lenient;
   CheckOutput res = check_sample_root(images, spec, opt);
   if (out.empty()) out = images + "/results.jsonl";
+  if (out.find('/') != std::string::npos) make_dirs(out.substr(0, out.find_last_of('/')));
   std::vector<json> lines;
   for (auto& r : res.results) lines.push_back(r.to_json(spec));
   write_jsonl(out, lines);

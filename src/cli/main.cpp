@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
       return cli::kExitOk;
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "parse errors" with exit code 0; real ones are user errors.
+    const int rc = app.exit(e);
+    return rc == 0 ? cli::kExitOk : cli::kExitUserError;
   } catch (const UserError& e) {
     std::fprintf(stderr, "unigap: error: %s\n", e.what());
     return cli::kExitUserError;

@@ -16,10 +16,10 @@ struct ModelConfig {
   int patch = 4;              // downsampling factor: image tokens = (image_size / patch)^2
   int vq_codes = 512;         // codebook entries
   int vq_dim = 32;            // code vector size
-  int vq_channels = 64;       // encoder/decoder width
+  int vq_channels = 32;       // encoder/decoder width
   // --- shared LLaMA-style decoder ---
-  int d_model = 256;
-  int n_layers = 6;
+  int d_model = 192;
+  int n_layers = 4;
   int n_heads = 4;
   int ffn_hidden = 0;         // SwiGLU hidden size; 0 = 8/3 * d_model rounded up to 32
   int text_len = 12;          // fixed prompt slot, tokens (left-padded)
@@ -27,7 +27,7 @@ struct ModelConfig {
   double norm_eps = 1e-5;
   // --- branches ---
   std::string und_input = "pixels";  // "pixels": Janus's decoupled encoder; "vq": Show-o/VILA-U style
-  int und_channels = 64;      // pixel encoder width
+  int und_channels = 32;      // pixel encoder width
   int gen_embed_dim = 64;     // gen_embed vector size before gen_aligner
 
   int image_tokens() const { return (image_size / patch) * (image_size / patch); }

@@ -45,8 +45,9 @@ torch::Tensor VQTokenizerImpl::code_vectors(const torch::Tensor& codes) {
 
 torch::Tensor VQTokenizerImpl::decode(const torch::Tensor& zq) { return torch::sigmoid(decoder->forward(zq)); }
 
-VQForward VQTokenizerImpl::forward(const torch::Tensor& images, double beta) {
+VQForward VQTokenizerImpl::forward(const torch::Tensor& images, double beta, bool quantize_on) {
   auto z = encode_latent(images);
+  if (!quantize_on) return {decode(z), torch::Tensor(), torch::zeros({}, z.options())};
   torch::Tensor codes;
   {
     torch::NoGradGuard ng;
@@ -58,6 +59,15 @@ VQForward VQTokenizerImpl::forward(const torch::Tensor& images, double beta) {
   auto vq_loss = (zq - z.detach()).pow(2).mean() + beta * (z - zq.detach()).pow(2).mean();
   auto zst = z + (zq - z).detach();  // straight-through estimator
   return {decode(zst), codes, vq_loss};
+}
+
+void VQTokenizerImpl::init_codebook_from(const torch::Tensor& z, uint64_t seed) {
+  torch::NoGradGuard ng;
+  auto flat = z.permute({0, 2, 3, 1}).reshape({-1, z.size(1)});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto pick = torch::randint(flat.size(0), {codebook.size(0)}, gen, torch::kLong);
+  codebook.copy_(flat.index_select(0, pick) + 0.01 * torch::randn(codebook.sizes(), gen));
+  usage.zero_();
 }
 
 int64_t VQTokenizerImpl::restart_dead_codes(const torch::Tensor& z, uint64_t seed) {

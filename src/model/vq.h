@@ -24,7 +24,11 @@ struct VQTokenizerImpl : torch::nn::Module {
   torch::Tensor decode(const torch::Tensor& zq);             // (B, 3, H, W)
   torch::Tensor encode(const torch::Tensor& images) { return quantize(encode_latent(images)); }
   torch::Tensor decode_codes(const torch::Tensor& codes) { return decode(code_vectors(codes)); }
-  VQForward forward(const torch::Tensor& images, double beta = 0.25);
+  // quantize = false trains as a plain autoencoder (the warm-up that keeps the
+  // codebook from collapsing onto the all-background latent).
+  VQForward forward(const torch::Tensor& images, double beta = 0.25, bool quantize = true);
+  // Sets every code to a random latent of `z` (B, D, g, g): initialisation after warm-up.
+  void init_codebook_from(const torch::Tensor& z, uint64_t seed);
   // Re-initialises codes unused since the last call to random latents from `z`
   // (B, D, g, g); returns how many were restarted. Usage is counted by forward().
   int64_t restart_dead_codes(const torch::Tensor& z, uint64_t seed);

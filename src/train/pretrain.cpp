@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "model/shapes_model.h"
+#include "eval/tokenizer_fidelity.h"
 #include "train/checkpointing.h"
 #include "train/pretrain_data.h"
 
@@ -107,8 +108,21 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
   auto ex = data.batch(step, c.vq_batch, "vq");
   auto x = images_tensor(m, ex);
   auto& vq = *m.net().vq;
-  auto out = vq.forward(x);
-  auto recon = (out.recon - x).pow(2).mean() + (out.recon - x).abs().mean();
+  // Warm-up as a plain autoencoder, then start the codebook from real latents.
+  const int warm = c.vq_steps / 5;
+  const bool quantize = step >= warm;
+  if (step == warm) {
+    torch::NoGradGuard ng;
+    auto big = images_tensor(m, data.batch(step, 512, "vq-init"));
+    vq.init_codebook_from(vq.encode_latent(big), derive_seed(c.seed, "vq-init"));
+  }
+  auto out = vq.forward(x, 0.25, quantize);
+  // Object pixels weigh 5x: the background is most of the image and easy.
+  auto bg = torch::tensor({m.world().background[0] / 255.0, m.world().background[1] / 255.0,
+                           m.world().background[2] / 255.0}, torch::kFloat32).view({1, 3, 1, 1});
+  auto weight = 1.0 + 4.0 * ((x - bg).abs().sum(1, true) > 0.05).to(torch::kFloat32);
+  auto diff = out.recon - x;
+  auto recon = (weight * (diff.pow(2) + diff.abs())).mean();
   auto loss = recon + out.vq_loss;
   if (inject_nan("vq", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
   opt.zero_grad();
@@ -117,7 +131,7 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
   clip_grad_norm(vq.parameters(), 1.0);
   opt.step();
   int64_t restarted = -1;
-  if ((step + 1) % c.vq_restart_every == 0) {
+  if (quantize && (step + 1 - warm) % c.vq_restart_every == 0) {
     torch::NoGradGuard ng;
     restarted = vq.restart_dead_codes(vq.encode_latent(x), derive_seed(c.seed, "vq-restart", step));
   }
@@ -156,16 +170,20 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   auto gen_logits = net.gen_logits(gen_ids, codes);
   auto gen_loss = torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
 
-  // Understanding: each image with its prompt (yes) and a wrong prompt (no).
-  auto visual = net.image_tokens(torch::cat({pixels, pixels}), torch::cat({codes, codes}));
-  auto und = net.und_logits(visual, torch::cat({pos_ids, neg_ids}));  // (2B, T+6, V)
+  // Understanding: one sequence per image, the first half with their own prompt
+  // ("yes", plus a caption loss), the second half with a wrong prompt ("no").
+  const int64_t P = B / 2;
+  auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, P, B - P)});
+  auto visual = net.image_tokens(pixels, codes);
+  auto und = net.und_logits(visual, und_ids);  // (B, T+6, V)
   auto answer = und.select(1, und.size(1) - 1);
-  auto labels = torch::cat({torch::full({B}, int64_t(m.tokenizer().yes()), torch::kLong),
-                            torch::full({B}, int64_t(m.tokenizer().no()), torch::kLong)});
+  auto labels = torch::cat({torch::full({P}, int64_t(m.tokenizer().yes()), torch::kLong),
+                            torch::full({B - P}, int64_t(m.tokenizer().no()), torch::kLong)});
   auto und_loss = torch::nn::functional::cross_entropy(answer, labels);
-  // Caption: the prompt's tokens from the image (positives), tail positions 4..4+T-1.
-  auto cap_logits = und.narrow(0, 0, B).narrow(1, 4, T);
-  auto cap_targets = pos_ids.masked_fill(pos_ids == net.tok_pad, -100);
+  // Caption: the prompt's tokens predicted from the image (positives), tail positions 4..4+T-1.
+  auto cap_logits = und.narrow(0, 0, P).narrow(1, 4, T);
+  auto cap_ids = pos_ids.narrow(0, 0, P);
+  auto cap_targets = cap_ids.masked_fill(cap_ids == net.tok_pad, -100);
   auto cap_loss = torch::nn::functional::cross_entropy(cap_logits.reshape({-1, cap_logits.size(-1)}),
                                                        cap_targets.reshape({-1}),
                                                        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
@@ -265,6 +283,11 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
       if ((step + 1) % c.ckpt_every == 0 || step + 1 == c.vq_steps) ckpt.save("vq", step, model, vq_opt);
     }
     prog.finish();
+    net.eval();
+    auto fid = tokenizer_fidelity(model, 500, derive_seed(c.seed, "vq-fidelity"));
+    log_info("VQ tokenizer: oracle verdicts agree on " + std::to_string(fid.agree) + "/" + std::to_string(fid.scenes) +
+             " eval scenes, pixel MAE " + std::to_string(fid.pixel_mae));
+    run.append_metric({{"stage", "vq"}, {"step", c.vq_steps}, {"fidelity", fid.to_json()}});
     stage = "unified";
     start = 0;
   }

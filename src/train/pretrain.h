@@ -18,14 +18,14 @@ struct PretrainConfig {
   std::string preset = "small";  // model preset (model/config.h)
   uint64_t seed = 0;             // model init, data and everything random
   // --- stage 1: VQ tokenizer ---
-  int vq_steps = 1200;           // optimizer steps
+  int vq_steps = 1500;           // optimizer steps
   int vq_batch = 64;             // images per step
   double vq_lr = 2e-3;           // Adam
-  int vq_restart_every = 100;    // dead-code restart period, steps
+  int vq_restart_every = 50;     // dead-code restart period, steps
   // --- stage 2: unified model (VQ frozen) ---
-  int steps = 3000;              // optimizer steps
-  int batch = 32;                // images per step: each gives 1 generation + 2 understanding sequences
-  double lr = 1e-3;              // AdamW peak learning rate
+  int steps = 1600;              // optimizer steps (about 35 minutes at the small preset on 2 cores)
+  int batch = 32;                // images per step: each gives 1 generation + 1 understanding sequence
+  double lr = 1.5e-3;            // AdamW peak learning rate
   double min_lr_ratio = 0.1;     // cosine decay floor, fraction of lr
   int warmup = 100;              // linear warm-up steps
   double weight_decay = 0.01;

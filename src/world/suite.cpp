@@ -55,16 +55,38 @@ double unit_hash(const std::string& text, uint64_t seed) {
   return double(splitmix64(st) >> 11) * 0x1.0p-53;
 }
 // Split assignment for one tag's prompts, by a hash of the prompt text and split_seed.
+}  // namespace
+
+std::string canonical_key(const Metadata& m) {
+  auto obj = [](const IncludeClause& c) { return c.color + " " + c.cls; };
+  if (m.tag == "two_object" || m.tag == "color_attr") {
+    std::string a = obj(m.include[0]), b = obj(m.include[1]);
+    if (b < a) std::swap(a, b);
+    return m.tag + "|" + a + "|" + b;
+  }
+  if (m.tag == "position") {
+    std::string subj = obj(m.include[1]), tgt = obj(m.include[0]), rel = m.include[1].relation;
+    const std::string inverse = rel == "left of" ? "right of" : rel == "right of" ? "left of" : rel == "above" ? "below" : "above";
+    if (tgt < subj) std::swap(subj, tgt), rel = inverse;
+    return m.tag + "|" + subj + "|" + rel + "|" + tgt;
+  }
+  return m.tag + "|" + m.prompt;
+}
+
+namespace {
 std::map<std::string, Split> assign_tag(const std::vector<const Metadata*>& tag_prompts, const WorldSpec& spec) {
   std::map<std::string, Split> out;
+  std::map<std::string, std::vector<std::string>> groups;  // canonical key -> prompt texts
+  for (auto* m : tag_prompts) groups[canonical_key(*m)].push_back(m->prompt);
   std::vector<std::pair<double, std::string>> h;
-  for (auto* m : tag_prompts) h.push_back({unit_hash(m->prompt, spec.split_seed), m->prompt});
+  for (auto& [key, texts] : groups) h.push_back({unit_hash(key, spec.split_seed), key});
   std::sort(h.begin(), h.end());
-  // Stratified by tag: exactly round(eval_fraction * n) prompts of each tag are held
+  // Stratified by tag: round(eval_fraction * n) meaning-groups of each tag are held
   // out (at least one, and at least one left for training), the lowest hashes.
   size_t n_eval = size_t(std::lround(spec.eval_fraction * double(h.size())));
   if (h.size() >= 2) n_eval = std::clamp<size_t>(n_eval, 1, h.size() - 1);
-  for (size_t i = 0; i < h.size(); ++i) out[h[i].second] = i < n_eval ? Split::Eval : Split::Train;
+  for (size_t i = 0; i < h.size(); ++i)
+    for (auto& text : groups[h[i].second]) out[text] = i < n_eval ? Split::Eval : Split::Train;
   return out;
 }
 }  // namespace

@@ -23,6 +23,11 @@ std::vector<Metadata> prompt_universe(const WorldSpec& spec);
 // prompt in each split; no prompt text is in both.
 Split split_of(const Metadata& m, const WorldSpec& spec);
 
+// Prompts that state the same constraints in another order ("a circle and a square" /
+// "a square and a circle"; "A left of B" / "B right of A") share this key, and always
+// land in the same split: the eval split is disjoint in meaning, not only in text.
+std::string canonical_key(const Metadata& m);
+
 // The unique prompts of one split, in universe order.
 std::vector<Metadata> split_prompts(const WorldSpec& spec, Split split);
 

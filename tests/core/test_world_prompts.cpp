@@ -107,6 +107,13 @@ TEST(Prompts, SplitsAreDisjointAndCoverEveryTag) {
     EXPECT_GT(nt, 0) << tag;
     EXPECT_GT(ne, 0) << tag;
   }
+  // Disjoint in meaning too: no eval prompt restates a train prompt in another order.
+  std::set<std::string> train_keys;
+  for (auto& m : train) train_keys.insert(canonical_key(m));
+  for (auto& m : eval) EXPECT_EQ(train_keys.count(canonical_key(m)), 0u) << m.prompt;
+  EXPECT_EQ(canonical_key(make_position("circle", "left of", "square")),
+            canonical_key(make_position("square", "right of", "circle")));
+  EXPECT_EQ(canonical_key(make_two_object("circle", "square")), canonical_key(make_two_object("square", "circle")));
   // About eval_fraction of the prompts are held out.
   EXPECT_NEAR(double(e.size()) / (t.size() + e.size()), spec.eval_fraction, 0.03);
 }
