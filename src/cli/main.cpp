@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return cli::version_text(); }, "Print version, commit, libtorch, BLAS and threads");
   cli::register_world(app);
   cli::register_pretrain(app);
+  cli::register_generate_eval(app);
   cli::register_demo(app);
   try {
     app.parse(argc, argv);

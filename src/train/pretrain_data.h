@@ -14,6 +14,7 @@
 #include "common/image.h"
 #include "world/metadata.h"
 #include "world/scene.h"
+#include "world/negatives.h"
 
 namespace unigap {
 
@@ -31,13 +32,6 @@ class PretrainData {
   // `n` examples for training step `step` (deterministic).
   std::vector<PretrainExample> batch(int64_t step, int n, const std::string& stream = "pretrain") const;
   const std::vector<Metadata>& train_prompts() const { return train_; }
-
-  // A prompt false for `scene` (hard if possible with probability `hard_share`), from `pool`
-  // (only prompts whose text is in `allowed`, when given). Returns false if none was found.
-  static bool pick_negative(const Metadata& m, const Scene& scene, const WorldSpec& spec, const std::vector<Metadata>& pool,
-                            double hard_share, Rng& rng, Metadata& out, bool& hard);
-  // Whether `m` is true of the scene by the oracle's (strict) rules on the scene's own boxes.
-  static bool true_of_scene(const Metadata& m, const Scene& scene, const WorldSpec& spec);
 
  private:
   WorldSpec spec_;

@@ -1,0 +1,153 @@
+// `unigap generate` (GenEval folder layout) and `unigap eval` (the internal gap:
+// Gen, Und, Non, WeakGen, confusion, win rate, per tag and level, with intervals).
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "common/rng.h"
+#include "eval/gap_eval.h"
+#include "io/atomic_file.h"
+#include "io/run_dir.h"
+#include "model/shapes_model.h"
+#include "world/geneval_folder.h"
+#include "world/suite.h"
+
+namespace unigap::cli {
+
+namespace {
+
+void add_sampling_options(CLI::App* cmd, SampleOptions& s) {
+  cmd->add_option("--cfg", s.cfg_weight, "Classifier-free guidance weight (1 = off)")->capture_default_str();
+  cmd->add_option("--temperature", s.temperature, "Sampling temperature")->capture_default_str();
+  cmd->add_option("--top-k", s.top_k, "Top-k filter (0 = off)")->capture_default_str();
+  cmd->add_option("--batch", s.batch, "Prompts per forward pass")->capture_default_str();
+}
+
+// --suite: "eval" (GenEval-proportioned sample of the eval split), "eval-all", or a metadata JSONL file.
+std::vector<Metadata> load_suite(const std::string& suite, int n, uint64_t seed, const WorldSpec& spec) {
+  if (suite == "eval") return sample_suite(spec, Split::Eval, n, seed);
+  if (suite == "eval-all") return split_prompts(spec, Split::Eval);
+  if (suite == "train") throw UserError("evaluating on training prompts is not allowed", "--suite", "use eval, eval-all or a file");
+  auto prompts = read_metadata_file(suite, spec);
+  return prompts;
+}
+
+}  // namespace
+
+void register_generate_eval(CLI::App& app) {
+  // ---- generate ----
+  struct GenArgs {
+    std::string ckpt, prompts, out;
+    int n = 4;
+    uint64_t seed = 0;
+    bool quiet = false;
+    SampleOptions sampling;
+  };
+  static GenArgs g;
+  auto* gen = app.add_subcommand("generate", "Generate images for prompts, in GenEval's folder layout");
+  gen->add_option("--ckpt", g.ckpt, "Model checkpoint folder")->required();
+  gen->add_option("--prompts", g.prompts, "Metadata JSONL")->required();
+  gen->add_option("--out,-o", g.out, "Output folder")->required();
+  gen->add_option("--n", g.n, "Images per prompt")->capture_default_str();
+  gen->add_option("--seed", g.seed, "Sampling seed")->capture_default_str();
+  gen->add_flag("--quiet,-q", g.quiet, "No progress output");
+  add_sampling_options(gen, g.sampling);
+  gen->callback([] {
+    Progress::set_enabled(!g.quiet);
+    if (g.n < 1) throw UserError("must be >= 1", "--n");
+    auto model = ShapesModel::load(g.ckpt);
+    auto prompts = read_metadata_file(g.prompts, model->world());
+    Progress prog("generate", int64_t(prompts.size()) * g.n, "img");
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      if (file_exists(g.out + "/" + sample_folder_name(int(i)) + "/metadata.jsonl")) {  // resume: folder complete
+        prog.update(g.n);
+        continue;
+      }
+      std::vector<GenerationRequest> req;
+      for (int k = 0; k < g.n; ++k)
+        req.push_back({prompts[i].prompt, derive_seed(g.seed, "sample/" + std::to_string(i), uint64_t(k))});
+      auto samples = model->generate(req, g.sampling);
+      std::vector<Image> imgs;
+      for (auto& s : samples) imgs.push_back(s.image);
+      write_sample_folder(g.out, int(i), prompts[i], imgs);
+      prog.update(g.n);
+    }
+    prog.finish();
+  });
+
+  // ---- eval ----
+  struct EvalArgs {
+    std::string ckpt, ref, suite = "eval", out, images;
+    int n_prompts = 553, seeds = 1;
+    bool quiet = false;
+    EvalOptions opt;
+  };
+  static EvalArgs e;
+  auto* ev = app.add_subcommand("eval", "Measure the generation-understanding gap (Gen, Und, Non, WeakGen, win rate)");
+  ev->add_option("--ckpt", e.ckpt, "Model checkpoint folder")->required();
+  ev->add_option("--ref", e.ref, "Reference model checkpoint (win rate, FP->TN on its images)");
+  ev->add_option("--suite", e.suite, "eval | eval-all | a metadata JSONL file")->capture_default_str();
+  ev->add_option("--prompts", e.n_prompts, "Suite size for --suite eval")->capture_default_str();
+  ev->add_option("--samples-per-prompt,-k", e.opt.samples_per_prompt, "Images per prompt (K)")->capture_default_str();
+  ev->add_option("--threshold", e.opt.threshold, "Verdict threshold on P(yes)/(P(yes)+P(no))")->capture_default_str();
+  ev->add_option("--und-images", e.opt.und_images, "Rendered images for Und (0 = one per prompt)")->capture_default_str();
+  ev->add_option("--seed", e.opt.seed, "Seed (sampling, rendering, bootstrap)")->capture_default_str();
+  ev->add_option("--seeds", e.seeds, "Repeat with seeds seed..seed+S-1 and report mean +- std")->capture_default_str();
+  ev->add_option("--images", e.images, "Judge these GenEval-layout images instead of generating");
+  ev->add_option("--out,-o", e.out, "Run directory")->required();
+  ev->add_flag("--quiet,-q", e.quiet, "No progress output");
+  add_sampling_options(ev, e.opt.sampling);
+  ev->callback([] {
+    Progress::set_enabled(!e.quiet);
+    if (e.seeds < 1) throw UserError("must be >= 1", "--seeds");
+    auto model = ShapesModel::load(e.ckpt);
+    std::unique_ptr<ShapesModel> ref;
+    if (!e.ref.empty()) {
+      ref = ShapesModel::load(e.ref);
+      if (ref->world().fingerprint() != model->world().fingerprint())
+        throw UserError("the reference model was trained on another world", e.ref);
+    }
+    const WorldSpec& spec = model->world();
+    auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec);
+    e.opt.images_dir = e.images;
+    RunDir run(e.out);
+    run.write_config({{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
+                      {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}});
+    std::vector<json> per_seed;
+    std::map<std::string, std::vector<double>> across;
+    for (int s = 0; s < e.seeds; ++s) {
+      EvalOptions o = e.opt;
+      o.seed = e.opt.seed + uint64_t(s);
+      const std::string dir = e.seeds == 1 ? e.out : e.out + "/seed-" + std::to_string(o.seed);
+      auto res = evaluate(*model, spec, suite, o, dir, ref.get());
+      std::cout << (e.seeds > 1 ? "seed " + std::to_string(o.seed) + "\n" : "") << eval_table(res) << "\n";
+      json j = res.to_json();
+      j["seed"] = o.seed;
+      per_seed.push_back(j);
+      write_file_atomic(dir + "/summary.csv", eval_csv(res));
+      run.append_metric({{"seed", o.seed}, {"gen_overall", res.gap.gen_overall}, {"non", *res.gap.pooled.non.value()},
+                         {"und_accuracy", res.und.overall.accuracy.value().value_or(0.0)}});
+      across["gen_overall"].push_back(res.gap.gen_overall);
+      across["non"].push_back(*res.gap.pooled.non.value());
+      across["weakgen"].push_back(res.gap.pooled.weakgen.value().value_or(NAN));
+      across["und_accuracy"].push_back(res.und.overall.accuracy.value().value_or(NAN));
+      if (res.vs_ref && res.vs_ref->win_rate.n) across["win_rate"].push_back(*res.vs_ref->win_rate.value());
+    }
+    json summary = {{"per_seed", per_seed}};
+    if (e.seeds > 1) {
+      json agg = json::object();
+      for (auto& [k, v] : across) {
+        auto ms = mean_std(v);
+        agg[k] = {{"mean", ms.mean}, {"std", ms.std}, {"n", ms.n}};
+        std::printf("%-14s %.4f +- %.4f over %d seeds\n", k.c_str(), ms.mean, ms.std, ms.n);
+      }
+      summary["across_seeds"] = agg;
+    }
+    run.write_summary(summary);
+    std::cout << "summary: " << run.file("summary.json") << "\n";
+  });
+}
+
+}  // namespace unigap::cli

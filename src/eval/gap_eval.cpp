@@ -1,0 +1,326 @@
+#include "eval/gap_eval.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "common/error.h"
+#include "common/progress.h"
+#include "common/rng.h"
+#include "io/atomic_file.h"
+#include "io/png.h"
+#include "world/geneval_folder.h"
+#include "world/negatives.h"
+#include "world/oracle.h"
+#include "world/render.h"
+
+namespace unigap {
+
+void EvalOptions::validate() const {
+  if (samples_per_prompt < 1) throw UserError("must be >= 1", "--samples-per-prompt");
+  if (!(threshold > 0 && threshold < 1)) throw UserError("must be in (0, 1)", "--threshold");
+  if (und_images < 0) throw UserError("must be >= 0", "--und-images");
+  sampling.validate();
+}
+
+json EvalOptions::to_json() const {
+  return {{"samples_per_prompt", samples_per_prompt},
+          {"cfg_weight", sampling.cfg_weight},
+          {"temperature", sampling.temperature},
+          {"top_k", sampling.top_k},
+          {"threshold", threshold},
+          {"und_images", und_images},
+          {"hard_negative_share", hard_negative_share},
+          {"seed", seed},
+          {"images_dir", images_dir}};
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Images {
+  std::vector<Image> images;
+  std::vector<ImageRecord> records;  // oracle fields filled, judge fields not yet
+};
+
+// Generates K images per prompt with seeds that depend only on (seed, line, k).
+Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
+                      const EvalOptions& opt, const std::string& dir, double& rate) {
+  Images out;
+  std::vector<GenerationRequest> req;
+  for (size_t i = 0; i < suite.size(); ++i)
+    for (int k = 0; k < opt.samples_per_prompt; ++k)
+      req.push_back({suite[i].prompt, derive_seed(opt.seed, "sample/" + std::to_string(i), uint64_t(k))});
+  Progress prog("generate", int64_t(req.size()), "img");
+  const auto t0 = Clock::now();
+  std::vector<GeneratedSample> samples;
+  const size_t chunk = size_t(opt.sampling.batch);
+  for (size_t s = 0; s < req.size(); s += chunk) {
+    std::vector<GenerationRequest> part(req.begin() + s, req.begin() + std::min(req.size(), s + chunk));
+    auto got = model.generate(part, opt.sampling);
+    for (auto& g : got) samples.push_back(std::move(g));
+    prog.update(int64_t(part.size()));
+  }
+  prog.finish();
+  rate = req.size() / std::max(1e-9, since(t0));
+  for (size_t i = 0; i < suite.size(); ++i) {
+    std::vector<Image> imgs;
+    for (int k = 0; k < opt.samples_per_prompt; ++k) imgs.push_back(samples[i * opt.samples_per_prompt + k].image);
+    if (!dir.empty()) write_sample_folder(dir, int(i), suite[i], imgs);
+    for (int k = 0; k < opt.samples_per_prompt; ++k) {
+      ImageRecord r;
+      r.prompt_index = int(i);
+      r.sample = k;
+      r.tag = suite[i].tag;
+      r.level = suite[i].level;
+      r.prompt = suite[i].prompt;
+      r.file = dir.empty() ? "" : dir + "/" + sample_folder_name(int(i)) + "/samples/" + sample_file_name(k);
+      out.records.push_back(r);
+      out.images.push_back(imgs[k]);
+    }
+  }
+  return out;
+}
+
+// Reads images made elsewhere (GenEval layout); bad files are refused with their path.
+Images read_suite(const WorldSpec& spec, const std::string& dir) {
+  std::vector<ScanProblem> problems;
+  auto folders = scan_sample_root(dir, spec, problems);
+  if (!problems.empty())
+    throw UserError(problems[0].message, problems[0].path, std::to_string(problems.size()) + " bad input(s) in " + dir);
+  Images out;
+  for (auto& f : folders)
+    for (size_t k = 0; k < f.images.size(); ++k) {
+      Image img = read_png(f.images[k]);
+      if (img.width != spec.canvas || img.height != spec.canvas)
+        throw UserError("image is " + std::to_string(img.width) + "x" + std::to_string(img.height) + ", this world's canvas is " +
+                            std::to_string(spec.canvas),
+                        f.images[k]);
+      ImageRecord r;
+      r.prompt_index = f.index;
+      r.sample = int(k);
+      r.tag = f.metadata.tag;
+      r.level = f.metadata.level;
+      r.prompt = f.metadata.prompt;
+      r.file = f.images[k];
+      out.records.push_back(r);
+      out.images.push_back(std::move(img));
+    }
+  return out;
+}
+
+void oracle_score(Images& im, const WorldSpec& spec, const std::vector<Metadata>& meta_of_record) {
+  for (size_t i = 0; i < im.images.size(); ++i) {
+    auto v = evaluate_metadata(meta_of_record[i], parse_image(im.images[i], spec), spec);
+    im.records[i].oracle = v.correct;
+    im.records[i].reason = v.reason;
+  }
+}
+
+std::vector<double> judge_all(UnifiedMultimodal& model, const Images& im, int batch, double& rate) {
+  std::vector<std::string> prompts;
+  for (auto& r : im.records) prompts.push_back(r.prompt);
+  const auto t0 = Clock::now();
+  auto s = model.judge(im.images, prompts, batch);
+  rate = im.images.size() / std::max(1e-9, since(t0));
+  return s;
+}
+
+std::vector<PairRecord> und_pairs(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
+                                  const EvalOptions& opt) {
+  const int n = opt.und_images ? opt.und_images : int(suite.size());
+  Rng rng(derive_seed(opt.seed, "und-pairs"));
+  auto pool = prompt_universe(spec);
+  std::vector<Image> images;
+  std::vector<std::string> prompts;
+  std::vector<PairRecord> pairs;
+  for (int i = 0; i < n; ++i) {
+    const Metadata& m = suite[size_t(i) % suite.size()];
+    Scene scene = layout_scene(m, spec, rng);
+    Image img = render_scene(scene, spec);
+    Metadata neg;
+    bool hard = false;
+    if (!pick_negative(m, scene, spec, pool, opt.hard_negative_share, std::nullopt, rng, neg, hard)) continue;
+    images.push_back(img), prompts.push_back(m.prompt);
+    pairs.push_back({m.tag, m.level, true, false, 0, false});
+    images.push_back(img), prompts.push_back(neg.prompt);
+    pairs.push_back({m.tag, m.level, false, hard, 0, false});
+  }
+  auto s = model.judge(images, prompts, opt.judge_batch);
+  for (size_t i = 0; i < pairs.size(); ++i) pairs[i].score = s[i], pairs[i].verdict = s[i] > opt.threshold;
+  return pairs;
+}
+
+}  // namespace
+
+json EvalResult::to_json() const {
+  json j = {{"gap", gap.to_json()},
+            {"und", und.to_json()},
+            {"speed", {{"generate_images_per_s", generate_images_per_s}, {"judge_images_per_s", judge_images_per_s}}},
+            {"seconds", seconds},
+            {"images", records.size()}};
+  if (vs_ref) j["vs_ref"] = vs_ref->to_json();
+  if (ref_gap) j["ref_gap"] = ref_gap->to_json();
+  return j;
+}
+
+EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
+                    const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref) {
+  opt.validate();
+  if (suite.empty()) throw UserError("the evaluation suite is empty");
+  const auto t0 = Clock::now();
+  EvalResult res;
+  model.set_training(false);
+  Images im;
+  std::vector<Metadata> meta;
+  if (opt.images_dir.empty()) {
+    im = generate_suite(model, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/images", res.generate_images_per_s);
+    for (auto& r : im.records) meta.push_back(suite[r.prompt_index]);
+  } else {
+    im = read_suite(spec, opt.images_dir);
+    std::vector<ScanProblem> unused;
+    std::map<int, Metadata> by_index;
+    for (auto& f : scan_sample_root(opt.images_dir, spec, unused)) by_index[f.index] = f.metadata;
+    for (auto& r : im.records) meta.push_back(by_index.at(r.prompt_index));
+  }
+  oracle_score(im, spec, meta);
+  auto scores = judge_all(model, im, opt.judge_batch, res.judge_images_per_s);
+  for (size_t i = 0; i < scores.size(); ++i) im.records[i].score = scores[i], im.records[i].verdict = scores[i] > opt.threshold;
+  res.records = im.records;
+  res.gap = summarize_gap(res.records, derive_seed(opt.seed, "bootstrap"));
+  res.und = summarize_und(und_pairs(model, spec, suite, opt));
+
+  if (ref) {
+    ref->set_training(false);
+    double unused_rate = 0;
+    Images rim = generate_suite(*ref, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/ref_images", unused_rate);
+    std::vector<Metadata> rmeta;
+    for (auto& r : rim.records) rmeta.push_back(suite[r.prompt_index]);
+    oracle_score(rim, spec, rmeta);
+    auto ref_scores = judge_all(*ref, rim, opt.judge_batch, unused_rate);
+    auto new_scores = judge_all(model, rim, opt.judge_batch, unused_rate);
+    std::vector<bool> rv, nv, ov;
+    for (size_t i = 0; i < rim.records.size(); ++i) {
+      rim.records[i].score = ref_scores[i];
+      rim.records[i].verdict = ref_scores[i] > opt.threshold;
+      rv.push_back(ref_scores[i] > opt.threshold);
+      nv.push_back(new_scores[i] > opt.threshold);
+      ov.push_back(rim.records[i].oracle);
+    }
+    res.vs_ref = compare_judges(rv, nv, ov);
+    res.ref_gap = summarize_gap(rim.records, derive_seed(opt.seed, "bootstrap-ref"));
+  }
+
+  if (!out_dir.empty()) {
+    std::vector<json> lines;
+    for (auto& r : res.records)
+      lines.push_back({{"filename", r.file},
+                       {"prompt_index", r.prompt_index},
+                       {"sample", r.sample},
+                       {"tag", r.tag},
+                       {"level", r.level},
+                       {"prompt", r.prompt},
+                       {"score", r.score},
+                       {"verdict", r.verdict},
+                       {"correct", r.oracle},
+                       {"reason", r.reason}});
+    write_jsonl(out_dir + "/results.jsonl", lines);
+  }
+  res.seconds = since(t0);
+  return res;
+}
+
+namespace {
+std::string pct(const Rate& r) {
+  char b[32];
+  if (!r.n) return "   n/a";
+  std::snprintf(b, sizeof b, "%5.1f%%", 100.0 * r.k / r.n);
+  return b;
+}
+std::string row(const std::string& name, const GapMetrics& g, const UndGroup* u) {
+  char b[256];
+  std::snprintf(b, sizeof b, "%-14s %6lld %s %s %s %5lld %5lld %5lld %5lld %s %s\n", name.c_str(), (long long)g.gen.n,
+                pct(g.gen).c_str(), pct(g.non).c_str(), pct(g.weakgen).c_str(), (long long)g.confusion.tp,
+                (long long)g.confusion.fp, (long long)g.confusion.tn, (long long)g.confusion.fn,
+                pct(g.confusion.precision()).c_str(), u ? pct(u->accuracy).c_str() : "   n/a");
+  return b;
+}
+}  // namespace
+
+std::string eval_table(const EvalResult& r) {
+  std::string s;
+  char b[256];
+  std::snprintf(b, sizeof b, "%-14s %6s %6s %6s %6s %5s %5s %5s %5s %6s %6s\n", "group", "images", "Gen", "Non", "WeakG",
+                "TP", "FP", "TN", "FN", "Prec", "Und");
+  s += b;
+  for (auto& [t, g] : r.gap.by_tag) {
+    auto it = r.und.by_tag.find(t);
+    s += row(t, g, it == r.und.by_tag.end() ? nullptr : &it->second);
+  }
+  for (auto& [l, g] : r.gap.by_level) {
+    auto it = r.und.by_level.find(l);
+    s += row("level:" + l, g, it == r.und.by_level.end() ? nullptr : &it->second);
+  }
+  s += row("all (pooled)", r.gap.pooled, &r.und.overall);
+  auto gci = r.gap.gen_overall_ci, nci = r.gap.non_ci;
+  auto uci = r.und.overall.accuracy.ci();
+  std::snprintf(b, sizeof b,
+                "Gen (GenEval overall, mean of tags) %.1f%% [%.1f, %.1f]; Non %.1f%% [%.1f, %.1f] (95%% bootstrap over prompts)\n",
+                100 * r.gap.gen_overall, 100 * gci.lo, 100 * gci.hi, 100.0 * r.gap.pooled.non.k / std::max<int64_t>(1, r.gap.pooled.non.n),
+                100 * nci.lo, 100 * nci.hi);
+  s += b;
+  std::snprintf(b, sizeof b, "Und on rendered pairs %s [%.1f, %.1f] (n=%lld; hard negatives %s, FP rate %s, FN rate %s)\n",
+                pct(r.und.overall.accuracy).c_str(), 100 * uci.lo, 100 * uci.hi, (long long)r.und.overall.accuracy.n,
+                pct(r.und.overall.hard_negative_accuracy).c_str(), pct(r.und.overall.fp_rate).c_str(),
+                pct(r.und.overall.fn_rate).c_str());
+  s += b;
+  if (r.vs_ref) {
+    const auto& w = r.vs_ref->win_rate;
+    if (w.n) {
+      auto c = w.ci();
+      std::snprintf(b, sizeof b, "Win rate vs ref: %lld/%lld = %.1f%% [%.1f, %.1f]; FP->TN %lld, TN->FP %lld, FN->TP %lld, TP->FN %lld\n",
+                    (long long)w.k, (long long)w.n, 100.0 * w.k / w.n, 100 * c.lo, 100 * c.hi, (long long)r.vs_ref->fp_to_tn,
+                    (long long)r.vs_ref->tn_to_fp, (long long)r.vs_ref->fn_to_tp, (long long)r.vs_ref->tp_to_fn);
+    } else {
+      std::snprintf(b, sizeof b, "Win rate vs ref: undefined (the two judges never disagree, n = 0)\n");
+    }
+    s += b;
+  }
+  std::snprintf(b, sizeof b, "speed: generate %.1f img/s, judge %.1f img/s, total %.1f s\n", r.generate_images_per_s,
+                r.judge_images_per_s, r.seconds);
+  s += b;
+  return s;
+}
+
+std::string eval_csv(const EvalResult& r) {
+  std::string s = "group,key,metric,value,ci_lo,ci_hi,k,n\n";
+  auto add = [&](const std::string& g, const std::string& k, const std::string& m, const Rate& rt) {
+    char b[256];
+    auto c = rt.ci();
+    if (rt.n)
+      std::snprintf(b, sizeof b, "%s,%s,%s,%.6f,%.6f,%.6f,%lld,%lld\n", g.c_str(), k.c_str(), m.c_str(), double(rt.k) / rt.n,
+                    c.lo, c.hi, (long long)rt.k, (long long)rt.n);
+    else
+      std::snprintf(b, sizeof b, "%s,%s,%s,,,,0,0\n", g.c_str(), k.c_str(), m.c_str());
+    s += b;
+  };
+  auto gap_rows = [&](const std::string& g, const std::string& k, const GapMetrics& m) {
+    add(g, k, "gen", m.gen);
+    add(g, k, "non", m.non);
+    add(g, k, "weakgen", m.weakgen);
+    add(g, k, "precision", m.confusion.precision());
+    add(g, k, "recall", m.confusion.recall());
+  };
+  for (auto& [t, m] : r.gap.by_tag) gap_rows("tag", t, m);
+  for (auto& [l, m] : r.gap.by_level) gap_rows("level", l, m);
+  gap_rows("all", "pooled", r.gap.pooled);
+  for (auto& [t, u] : r.und.by_tag) add("tag", t, "und_accuracy", u.accuracy);
+  add("all", "pooled", "und_accuracy", r.und.overall.accuracy);
+  add("all", "pooled", "und_fp_rate", r.und.overall.fp_rate);
+  add("all", "pooled", "und_fn_rate", r.und.overall.fn_rate);
+  if (r.vs_ref) add("all", "vs_ref", "win_rate", r.vs_ref->win_rate);
+  return s;
+}
+
+}  // namespace unigap

@@ -1,0 +1,49 @@
+// `unigap eval`: generate K images per eval prompt (GenEval folder layout), judge each
+// with the model's own understanding, score each with the oracle, measure
+// understanding on rendered pairs, and (with a reference model) the win rate.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/gap_metrics.h"
+#include "model/multimodal.h"
+#include "world/metadata.h"
+
+namespace unigap {
+
+struct EvalOptions {
+  int samples_per_prompt = 4;  // K images per suite line
+  SampleOptions sampling;      // guidance, temperature, top-k, batch
+  double threshold = 0.5;      // verdict = score > threshold
+  int und_images = 0;          // rendered eval images for Und (each: 1 true + 1 false prompt); 0 = one per suite line
+  double hard_negative_share = 0.5;  // of the Und negatives (the "half hard")
+  uint64_t seed = 0;           // sampling and rendering
+  std::string images_dir;      // judge these GenEval-layout images instead of generating
+  int judge_batch = 128;
+  void validate() const;
+  json to_json() const;
+};
+
+struct EvalResult {
+  std::vector<ImageRecord> records;
+  GapSummary gap;
+  UndSummary und;
+  std::optional<Comparison> vs_ref;          // win rate and FP->TN etc. on the reference's images
+  std::optional<GapSummary> ref_gap;         // the reference model's own figures on its images
+  double generate_images_per_s = 0, judge_images_per_s = 0, seconds = 0;
+  json to_json() const;
+};
+
+// Writes images (when generating) under out_dir/images[/ref_images], and
+// results.jsonl; returns everything measured. `ref` may be null.
+EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
+                    const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref = nullptr);
+
+// Readable table (per tag and level: Gen, Non, WeakGen, TP/FP/TN/FN, Und).
+std::string eval_table(const EvalResult& r);
+// summary.csv rows: group, key, metric, value, ci_lo, ci_hi, k, n.
+std::string eval_csv(const EvalResult& r);
+
+}  // namespace unigap

@@ -1,0 +1,84 @@
+// The paper's diagnostic measurements (method.md section 2) as pure functions of
+// per-image records, so they can be tested on hand-made cases. Definitions are in
+// docs/metrics.md; positive = aligned (the oracle says the image shows the prompt).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "eval/stats.h"
+
+namespace unigap {
+
+// One generated image with both verdicts.
+struct ImageRecord {
+  int prompt_index = 0;  // which suite line (bootstrap cluster)
+  int sample = 0;
+  std::string tag, level, prompt, file;
+  double score = 0;      // own understanding: P(yes) / (P(yes) + P(no))
+  bool verdict = false;  // score > threshold
+  bool oracle = false;   // the external judge
+  std::string reason;    // the oracle's reason when wrong
+};
+
+struct Confusion {
+  int64_t tp = 0, fp = 0, tn = 0, fn = 0;
+  Rate precision() const { return {tp, tp + fp}; }
+  Rate recall() const { return {tp, tp + fn}; }
+  json to_json() const;
+};
+
+struct GapMetrics {
+  Rate gen;       // oracle-correct images / images (GenEval task score)
+  Rate non;       // images own understanding rejects / images (Non-unification)
+  Rate weakgen;   // rejected images the oracle also rejects / rejected images
+  Confusion confusion;
+  int prompts = 0, prompts_any_correct = 0;
+  json to_json() const;
+};
+
+struct GapSummary {
+  std::map<std::string, GapMetrics> by_tag, by_level;
+  GapMetrics pooled;         // all images together
+  double gen_overall = 0;    // GenEval overall: mean of the tag scores
+  Interval gen_overall_ci;   // bootstrap over prompts (within tags)
+  Interval non_ci;           // bootstrap over prompts
+  json to_json() const;
+};
+
+GapMetrics metrics_of(const std::vector<const ImageRecord*>& recs);
+GapSummary summarize_gap(const std::vector<ImageRecord>& recs, uint64_t seed, int bootstrap_reps = 1000);
+
+// Understanding measured on rendered pairs (independent of generation).
+struct PairRecord {
+  std::string tag, level;
+  bool positive = false;  // the prompt is true of the image
+  bool hard = false;      // a negative that differs in one attribute, count or relation
+  double score = 0;
+  bool verdict = false;
+};
+struct UndGroup {
+  Rate accuracy, fp_rate, fn_rate, hard_negative_accuracy;
+  json to_json() const;
+};
+struct UndSummary {
+  UndGroup overall;
+  std::map<std::string, UndGroup> by_tag, by_level;
+  json to_json() const;
+};
+UndSummary summarize_und(const std::vector<PairRecord>& pairs);
+
+// The paper's win rate: both models judge the same (reference) images; among the
+// images where their verdicts differ, the share where the evaluated model agrees
+// with the oracle. Undefined (n = 0) when they never disagree.
+struct Comparison {
+  Rate win_rate;
+  // Transitions of the self-judge's confusion cell, reference -> evaluated model.
+  int64_t fp_to_tn = 0, tn_to_fp = 0, fn_to_tp = 0, tp_to_fn = 0;
+  json to_json() const;
+};
+Comparison compare_judges(const std::vector<bool>& ref_verdict, const std::vector<bool>& new_verdict,
+                          const std::vector<bool>& oracle);
+
+}  // namespace unigap
