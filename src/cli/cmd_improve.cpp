@@ -1,0 +1,102 @@
+// `unigap improve` (self-improvement: SFT, DPO, curriculum replay, supervision
+// sources) and `unigap audit` (the data-quality check of a pool).
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "io/atomic_file.h"
+#include "train/audit.h"
+#include "train/improve.h"
+#include "world/spec.h"
+
+namespace unigap::cli {
+
+namespace {
+std::vector<int> parse_epochs(const std::string& s) {
+  std::vector<int> v;
+  if (s.empty()) return v;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      v.push_back(std::stoi(item, &used));
+      if (used != item.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw UserError("not an epoch number: '" + item + "'", "--curriculum-epochs", "e.g. --curriculum-epochs 10 or 4,10");
+    }
+  }
+  return v;
+}
+}  // namespace
+
+void register_improve(CLI::App& app) {
+  struct Args {
+    std::string ckpt, out, curriculum, groups = "backbone";
+    bool resume = false, quiet = false;
+    ImproveConfig c;
+  };
+  static Args a;
+  auto* cmd = app.add_subcommand("improve", "Self-improve generation from the model's own understanding (SFT/DPO)");
+  cmd->add_option("--ckpt", a.ckpt, "Starting (base) model checkpoint folder")->required();
+  cmd->add_option("--out,-o", a.out, "Run directory")->required();
+  cmd->add_option("--method", a.c.method, "sft | dpo")->capture_default_str();
+  cmd->add_option("--supervision", a.c.supervision, "self | oracle | flip:P | inverted | ckpt:PATH")->capture_default_str();
+  cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
+  cmd->add_option("--prompts", a.c.train_prompts, "Training prompts (train split)")->capture_default_str();
+  cmd->add_option("--candidates,-n", a.c.pool.candidates, "Candidates per prompt (N)")->capture_default_str();
+  cmd->add_option("--cfg", a.c.pool.sampling.cfg_weight, "Guidance of candidate sampling")->capture_default_str();
+  cmd->add_option("--temperature", a.c.pool.sampling.temperature, "Temperature of candidate sampling")->capture_default_str();
+  cmd->add_option("--epochs", a.c.epochs, "Training epochs")->capture_default_str();
+  cmd->add_option("--batch", a.c.batch, "Samples (SFT) or pairs (DPO) per step")->capture_default_str();
+  cmd->add_option("--lr", a.c.lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--beta", a.c.beta, "DPO beta")->capture_default_str();
+  cmd->add_option("--nll-weight", a.c.nll_weight, "DPO lambda on the chosen NLL")->capture_default_str();
+  cmd->add_option("--prompt-dropout", a.c.prompt_dropout, "Share of SFT rows trained unconditionally")->capture_default_str();
+  cmd->add_option("--train-groups", a.groups, "Comma-separated parameter groups to train")->capture_default_str();
+  cmd->add_option("--curriculum-epochs", a.curriculum, "Replay the discard pool after these epochs, e.g. 10 or 4,10");
+  cmd->add_option("--audit-min-precision", a.c.audit_min_precision, "Refuse to train below this audited precision");
+  cmd->add_option("--audit-sample", a.c.audit_sample, "Candidates audited against the oracle")->capture_default_str();
+  cmd->add_option("--eval-every", a.c.eval_every, "Epochs between held-out evaluations")->capture_default_str();
+  cmd->add_option("--eval-prompts", a.c.eval_prompts, "Held-out prompts for tracking")->capture_default_str();
+  cmd->add_option("--eval-k", a.c.eval.samples_per_prompt, "Images per held-out prompt")->capture_default_str();
+  cmd->add_option("--eval-cfg", a.c.eval.sampling.cfg_weight, "Guidance of evaluation sampling")->capture_default_str();
+  cmd->add_flag("--resume", a.resume, "Continue the run in --out");
+  cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
+  cmd->callback([] {
+    Progress::set_enabled(!a.quiet);
+    a.c.curriculum_epochs = parse_epochs(a.curriculum);
+    a.c.train_groups.clear();
+    std::stringstream in(a.groups);
+    std::string g;
+    while (std::getline(in, g, ',')) a.c.train_groups.push_back(g);
+    a.c.eval.samples_per_prompt = std::max(1, a.c.eval.samples_per_prompt);
+    auto r = improve(a.c, a.ckpt, a.out, a.resume);
+    std::cout << "model: " << r.model_dir << "\nsft samples: " << r.sft_samples << "\ndpo pairs: " << r.dpo_pairs
+              << "\ndiscarded prompts: " << r.discarded << "\nseconds: " << r.seconds << "\n";
+  });
+
+  struct AuditArgs {
+    std::string pool, world, out;
+    int sample = 400;
+    uint64_t seed = 0;
+  };
+  static AuditArgs u;
+  auto* audit = app.add_subcommand("audit", "Data-quality check of a pool's labels against the oracle");
+  audit->add_option("--pool", u.pool, "pool.jsonl written by `unigap improve`")->required();
+  audit->add_option("--sample", u.sample, "Candidates to audit (0 = all)")->capture_default_str();
+  audit->add_option("--seed", u.seed, "Sampling seed")->capture_default_str();
+  audit->add_option("--world", u.world, "World spec JSON (default: embedded)");
+  audit->add_option("--out,-o", u.out, "Write the audit as JSON here");
+  audit->callback([] {
+    auto spec = load_world_spec(u.world);
+    auto pool = Pool::load(u.pool, spec);
+    auto rep = audit_pool(pool, u.sample, u.seed);
+    std::cout << rep.text();
+    if (!u.out.empty()) write_json(u.out, rep.to_json());
+  });
+}
+
+}  // namespace unigap::cli

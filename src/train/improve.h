@@ -1,0 +1,51 @@
+// `unigap improve`: self-improvement of the generation branch from the model's own
+// understanding (Algorithm 1: SFT on accepted candidates or DPO on confident pairs),
+// with curriculum replay of the discard pool (Algorithm 2), a choice of supervision
+// source (self, oracle, flip:P, inverted, ckpt:PATH), the data-quality audit before
+// training, and the held-out evaluation after every eval_every epochs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval/gap_eval.h"
+#include "train/pool.h"
+
+namespace unigap {
+
+struct ImproveConfig {
+  std::string method = "sft";          // sft | dpo
+  std::string supervision = "self";    // self | oracle | flip:P | inverted | ckpt:PATH
+  uint64_t seed = 0;
+  int train_prompts = 2000;            // drawn from the train split (GenEval tag proportions)
+  PoolOptions pool;                    // N candidates, sampling options of candidate generation
+  int epochs = 20;                     // paper: SFT 20, DPO 30
+  int batch = 32;                      // samples (SFT) or pairs (DPO) per step
+  double lr = 1e-4;                    // AdamW, constant after warm-up
+  int warmup = 20;                     // steps
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;
+  double prompt_dropout = 0.1;         // keeps the unconditional branch of guidance trained
+  double beta = 0.1;                   // DPO temperature (TRL's default)
+  double nll_weight = 0.2;             // DPO's lambda on the chosen sample's per-token NLL
+  std::vector<std::string> train_groups = {"backbone"};  // the paper trains the shared LLM only
+  std::vector<int> curriculum_epochs;  // replay the discard pool after these epochs (paper: 10)
+  double audit_min_precision = -1;     // refuse to train below this estimated precision (< 0: off)
+  int audit_sample = 400;              // pool candidates audited against the oracle
+  int eval_every = 1;                  // epochs between held-out evaluations (0: only at the end)
+  int eval_prompts = 120;              // held-out suite size for tracking
+  EvalOptions eval;                    // K, sampling of evaluation
+  void validate() const;
+  json to_json() const;
+};
+
+struct ImproveResult {
+  std::string model_dir;
+  int sft_samples = 0, dpo_pairs = 0, discarded = 0;
+  std::vector<int> joined_at_replay;  // prompts that left the discard pool at each replay
+  double seconds = 0;
+};
+
+ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, const std::string& out_dir, bool resume);
+
+}  // namespace unigap

@@ -1,0 +1,184 @@
+#include "train/pool.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/error.h"
+#include "common/progress.h"
+#include "io/jsonl.h"
+#include "world/oracle.h"
+
+namespace unigap {
+
+Supervision Supervision::parse(const std::string& s) {
+  Supervision v;
+  if (s == "self" || s == "oracle" || s == "inverted") {
+    v.kind = s;
+    return v;
+  }
+  if (s.rfind("flip:", 0) == 0) {
+    v.kind = "flip";
+    try {
+      size_t used = 0;
+      v.flip_p = std::stod(s.substr(5), &used);
+      if (used != s.size() - 5) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw UserError("bad flip probability in '" + s + "'", "--supervision", "use flip:P with P in [0, 1], e.g. flip:0.5");
+    }
+    if (!(v.flip_p >= 0 && v.flip_p <= 1)) throw UserError("flip probability must be in [0, 1]", "--supervision");
+    return v;
+  }
+  if (s.rfind("ckpt:", 0) == 0 && s.size() > 5) {
+    v.kind = "ckpt";
+    v.ckpt = s.substr(5);
+    return v;
+  }
+  throw UserError("unknown supervision '" + s + "'", "--supervision", "use self, oracle, flip:P, inverted or ckpt:PATH");
+}
+
+std::string Supervision::name() const {
+  if (kind == "flip") return "flip:" + std::to_string(flip_p);
+  if (kind == "ckpt") return "ckpt:" + ckpt;
+  return kind;
+}
+
+std::vector<const Candidate*> Pool::accepted() const {
+  std::vector<const Candidate*> v;
+  for (auto& c : candidates)
+    if (c.verdict) v.push_back(&c);
+  return v;
+}
+
+std::vector<int> Pool::discard() const {
+  std::vector<bool> any(prompts.size(), false);
+  for (auto& c : candidates) any[c.prompt_index] = any[c.prompt_index] || c.verdict;
+  std::vector<int> v;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    if (!any[i]) v.push_back(int(i));
+  return v;
+}
+
+std::vector<DpoPair> Pool::pairs() const {
+  std::map<int, DpoPair> best;
+  for (auto& c : candidates) {
+    auto& p = best[c.prompt_index];
+    if (c.verdict && (!p.chosen || c.score > p.chosen->score)) p.chosen = &c;
+    if (!c.verdict && (!p.rejected || c.score < p.rejected->score)) p.rejected = &c;
+  }
+  std::vector<DpoPair> v;
+  for (auto& [i, p] : best)
+    if (p.chosen && p.rejected) v.push_back(p);
+  return v;
+}
+
+void Pool::save(const std::string& path) const {
+  std::vector<json> lines;
+  for (size_t i = 0; i < prompts.size(); ++i) lines.push_back({{"type", "prompt"}, {"index", i}, {"metadata", prompts[i].to_json()}});
+  for (auto& c : candidates)
+    lines.push_back({{"type", "candidate"},
+                     {"prompt_index", c.prompt_index},
+                     {"k", c.k},
+                     {"round", c.round},
+                     {"codes", c.codes},
+                     {"own_score", c.own_score},
+                     {"score", c.score},
+                     {"verdict", c.verdict},
+                     {"oracle", c.oracle},
+                     {"reason", c.reason}});
+  write_jsonl(path, lines);
+}
+
+Pool Pool::load(const std::string& path, const WorldSpec& spec) {
+  Pool p;
+  for (auto& line : read_jsonl(path)) {
+    const std::string where = path + ":" + std::to_string(line.line);
+    const json& j = line.value;
+    try {
+      const std::string type = j.at("type").get<std::string>();
+      if (type == "prompt") {
+        if (j.at("index").get<size_t>() != p.prompts.size()) throw UserError("prompt lines out of order", where);
+        p.prompts.push_back(Metadata::from_json(j.at("metadata"), spec, where));
+      } else if (type == "candidate") {
+        Candidate c;
+        c.prompt_index = j.at("prompt_index").get<int>();
+        if (c.prompt_index < 0 || c.prompt_index >= int(p.prompts.size()))
+          throw UserError("prompt_index " + std::to_string(c.prompt_index) + " out of range", where);
+        c.k = j.at("k").get<int>();
+        c.round = j.at("round").get<int>();
+        c.codes = j.at("codes").get<std::vector<int64_t>>();
+        c.own_score = j.at("own_score").get<double>();
+        c.score = j.at("score").get<double>();
+        c.verdict = j.at("verdict").get<bool>();
+        c.oracle = j.at("oracle").get<bool>();
+        c.reason = j.value("reason", "");
+        p.candidates.push_back(std::move(c));
+      } else {
+        throw UserError("unknown line type '" + type + "'", where);
+      }
+    } catch (const json::exception& e) {
+      throw UserError(std::string("malformed pool line: ") + e.what(), where);
+    }
+  }
+  if (p.prompts.empty()) throw UserError("pool has no prompts", path);
+  return p;
+}
+
+std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
+                                         const WorldSpec& spec, const std::vector<Metadata>& prompts,
+                                         const std::vector<int>& which, const PoolOptions& opt, int round) {
+  std::vector<GenerationRequest> req;
+  std::vector<std::pair<int, int>> id;  // (prompt index, k)
+  for (int i : which)
+    for (int k = 0; k < opt.candidates; ++k) {
+      req.push_back({prompts[i].prompt, derive_seed(opt.seed, "candidate/" + std::to_string(round) + "/" + std::to_string(i),
+                                                    uint64_t(k))});
+      id.push_back({i, k});
+    }
+  std::vector<Candidate> out;
+  Progress prog("candidates r" + std::to_string(round), int64_t(req.size()), "img");
+  const size_t chunk = 256;
+  for (size_t s = 0; s < req.size(); s += chunk) {
+    std::vector<GenerationRequest> part(req.begin() + s, req.begin() + std::min(req.size(), s + chunk));
+    auto samples = model.generate(part, opt.sampling);
+    std::vector<Image> images;
+    std::vector<std::string> texts;
+    for (size_t j = 0; j < samples.size(); ++j) images.push_back(samples[j].image), texts.push_back(part[j].prompt);
+    auto own = model.judge(images, texts);
+    std::vector<double> ext;
+    if (sup.kind == "ckpt") {
+      UNIGAP_ASSERT(other, "ckpt supervision without a judge model");
+      ext = other->judge(images, texts);
+    }
+    for (size_t j = 0; j < samples.size(); ++j) {
+      Candidate c;
+      c.prompt_index = id[s + j].first;
+      c.k = id[s + j].second;
+      c.round = round;
+      c.codes = samples[j].codes;
+      c.own_score = own[j];
+      auto v = evaluate_metadata(prompts[c.prompt_index], parse_image(images[j], spec), spec);
+      c.oracle = v.correct;
+      c.reason = v.reason;
+      if (sup.kind == "self") {
+        c.score = own[j];
+      } else if (sup.kind == "oracle") {
+        // The oracle has no confidence: rank by it first, then by the model's own score.
+        c.score = (c.oracle ? 1.0 : 0.0) + 0.5 * own[j];
+      } else if (sup.kind == "inverted") {
+        c.score = 1.0 - own[j];
+      } else if (sup.kind == "flip") {
+        Rng rng(derive_seed(opt.seed, "flip/" + std::to_string(round) + "/" + std::to_string(c.prompt_index), uint64_t(c.k)));
+        c.score = rng.bernoulli(sup.flip_p) ? 1.0 - own[j] : own[j];
+      } else {
+        c.score = ext[j];
+      }
+      c.verdict = sup.kind == "oracle" ? c.oracle : c.score > opt.threshold;
+      out.push_back(std::move(c));
+    }
+    prog.update(int64_t(part.size()));
+  }
+  prog.finish();
+  return out;
+}
+
+}  // namespace unigap

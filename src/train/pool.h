@@ -1,0 +1,70 @@
+// The candidate pool of self-improvement (Algorithm 1): N candidates per training
+// prompt from the current generation branch, each scored by a supervision source.
+// SFT data = accepted candidates; the discard pool = prompts with none accepted;
+// DPO pairs = (most confidently accepted, most confidently rejected). The oracle's
+// verdict is stored for analysis only: training never reads it (unless the
+// supervision *is* the oracle). Stored as JSON Lines, one candidate per line.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/rng.h"
+#include "model/multimodal.h"
+#include "world/metadata.h"
+
+namespace unigap {
+
+// Who labels the candidates.
+struct Supervision {
+  std::string kind = "self";  // self | oracle | flip | inverted | ckpt
+  double flip_p = 0;          // flip:P
+  std::string ckpt;           // ckpt:PATH
+  static Supervision parse(const std::string& s);  // UserError on a bad spec
+  std::string name() const;
+};
+
+struct Candidate {
+  int prompt_index = 0;  // index into Pool::prompts
+  int k = 0;             // candidate number within its round
+  int round = 0;         // 0 = initial sampling; e > 0 = curriculum replay at epoch e
+  std::vector<int64_t> codes;
+  double own_score = 0;  // the model's own P(yes)/(P(yes)+P(no)) at sampling time
+  double score = 0;      // the supervision's confidence that the image is right
+  bool verdict = false;  // the supervision's label (accepted)
+  bool oracle = false;   // analysis only
+  std::string reason;    // the oracle's reason when wrong (analysis only)
+};
+
+struct DpoPair {
+  const Candidate* chosen = nullptr;
+  const Candidate* rejected = nullptr;
+};
+
+struct Pool {
+  std::vector<Metadata> prompts;
+  std::vector<Candidate> candidates;
+
+  std::vector<const Candidate*> accepted() const;
+  std::vector<int> discard() const;          // prompt indices with no accepted candidate
+  std::vector<DpoPair> pairs() const;        // one per prompt with >= 1 accepted and >= 1 rejected
+  void save(const std::string& path) const;  // atomic
+  static Pool load(const std::string& path, const WorldSpec& spec);
+};
+
+struct PoolOptions {
+  int candidates = 10;     // N per prompt
+  SampleOptions sampling;  // guidance etc. of candidate sampling
+  double threshold = 0.5;  // own-verdict threshold
+  uint64_t seed = 0;
+};
+
+// Samples `opt.candidates` images for each prompt in `which`, scores them with the
+// supervision (`judge` is the model for `self`, `other` the one for ckpt:PATH) and
+// the oracle, and returns the new candidates (round `round`).
+std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
+                                         const WorldSpec& spec, const std::vector<Metadata>& prompts,
+                                         const std::vector<int>& which, const PoolOptions& opt, int round);
+
+}  // namespace unigap
