@@ -11,7 +11,7 @@ namespace unigap::cli {
 
 void register_pretrain(CLI::App& app) {
   struct Args {
-    std::string preset = "small", out, config, world;
+    std::string preset = "small", out, config, world, vq_from, und_order;
     uint64_t seed = 0;
     int steps = -1, vq_steps = -1;
     bool resume = false, quiet = false;
@@ -25,6 +25,7 @@ void register_pretrain(CLI::App& app) {
   cmd->add_option("--seed", a.seed, "Seed")->capture_default_str();
   cmd->add_option("--steps", a.steps, "Unified-model steps (overrides the preset)");
   cmd->add_option("--vq-steps", a.vq_steps, "VQ tokenizer steps (overrides the preset)");
+  cmd->add_option("--vq-from", a.vq_from, "Reuse this checkpoint's VQ tokenizer and skip its training");
   cmd->add_flag("--resume", a.resume, "Continue the run in --out from its latest checkpoint");
   cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
   cmd->callback([] {
@@ -38,6 +39,7 @@ void register_pretrain(CLI::App& app) {
     c.seed = a.seed;
     if (a.steps >= 0) c.steps = a.steps;
     if (a.vq_steps >= 0) c.vq_steps = a.vq_steps;
+    if (!a.vq_from.empty()) c.vq_from = a.vq_from;
     auto world = load_world_spec(a.world);
     auto res = pretrain(c, world, a.out, a.resume);
     std::cout << "model: " << res.model_dir << "\n" << "seconds: " << res.seconds << "\n";

@@ -18,6 +18,10 @@ void ModelConfig::validate() const {
   if (head_dim() % 2) fail("n_heads", "head dimension must be even for RoPE");
   if (text_len < 4) fail("text_len", "must be >= 4");
   if (und_input != "pixels" && und_input != "vq") fail("und_input", "must be \"pixels\" or \"vq\", found \"" + und_input + "\"");
+  if (und_patch != 4 && und_patch != 8) fail("und_patch", "must be 4 or 8, found " + std::to_string(und_patch));
+  if (image_size % und_patch) fail("und_patch", "must divide image_size");
+  if (und_order != "image_first" && und_order != "prompt_first")
+    fail("und_order", "must be \"image_first\" or \"prompt_first\", found \"" + und_order + "\"");
   if (rope_theta <= 0 || norm_eps <= 0) fail("rope_theta", "rope_theta and norm_eps must be > 0");
 }
 
@@ -26,7 +30,7 @@ json ModelConfig::to_json() const {
           {"vq_codes", vq_codes},   {"vq_dim", vq_dim},             {"vq_channels", vq_channels},
           {"d_model", d_model},     {"n_layers", n_layers},         {"n_heads", n_heads},
           {"ffn_hidden", ffn()},    {"text_len", text_len},         {"rope_theta", rope_theta},
-          {"norm_eps", norm_eps},   {"und_input", und_input},       {"und_channels", und_channels},
+          {"norm_eps", norm_eps},   {"und_input", und_input},       {"und_order", und_order},       {"und_channels", und_channels}, {"und_patch", und_patch},
           {"gen_embed_dim", gen_embed_dim}};
 }
 
@@ -35,7 +39,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   ModelConfig c;
   static const std::set<std::string> known = {"preset", "image_size", "patch", "vq_codes", "vq_dim", "vq_channels",
                                               "d_model", "n_layers", "n_heads", "ffn_hidden", "text_len", "rope_theta",
-                                              "norm_eps", "und_input", "und_channels", "gen_embed_dim"};
+                                              "norm_eps", "und_input", "und_order", "und_channels", "und_patch", "gen_embed_dim"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key())) throw UserError("unknown model config field '" + it.key() + "'", origin);
   auto get = [&](const char* k, auto& out) {
@@ -60,7 +64,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   get("rope_theta", c.rope_theta);
   get("norm_eps", c.norm_eps);
   get("und_input", c.und_input);
+  get("und_order", c.und_order);
   get("und_channels", c.und_channels);
+  get("und_patch", c.und_patch);
   get("gen_embed_dim", c.gen_embed_dim);
   try {
     c.validate();

@@ -27,11 +27,14 @@ struct ModelConfig {
   double norm_eps = 1e-5;
   // --- branches ---
   std::string und_input = "pixels";  // "pixels": Janus's decoupled encoder; "vq": Show-o/VILA-U style
+  std::string und_order = "prompt_first";  // "image_first" (Janus's chat order) or "prompt_first" (see unified.h)
   int und_channels = 32;      // pixel encoder width
+  int und_patch = 8;          // pixel encoder stride: (image_size / und_patch)^2 visual tokens (4 or 8)
   int gen_embed_dim = 64;     // gen_embed vector size before gen_aligner
 
   int image_tokens() const { return (image_size / patch) * (image_size / patch); }
   int grid() const { return image_size / patch; }
+  int und_tokens() const { return und_input == "vq" ? image_tokens() : (image_size / und_patch) * (image_size / und_patch); }
   int ffn() const { return ffn_hidden > 0 ? ffn_hidden : ((d_model * 8 / 3 + 31) / 32) * 32; }
   int head_dim() const { return d_model / n_heads; }
 

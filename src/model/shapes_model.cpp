@@ -1,5 +1,7 @@
 #include "model/shapes_model.h"
 
+#include <ATen/Context.h>
+
 #include <algorithm>
 
 #include "common/error.h"
@@ -11,6 +13,10 @@ namespace unigap {
 
 ShapesModel::ShapesModel(const ModelConfig& cfg, const WorldSpec& world, uint64_t init_seed)
     : cfg_(cfg), world_(world), tok_(world) {
+  // Debian's libtorch 1.13 oneDNN convolution backward intermittently returns NaN
+  // weight gradients with one OpenMP thread (reproduced: unified step 1 of a 1-thread
+  // run; never with oneDNN off). ATen's native convolutions are as fast at these sizes.
+  at::globalContext().setUserEnabledMkldnn(false);
   if (cfg_.image_size != world_.canvas)
     throw UserError("model image_size " + std::to_string(cfg_.image_size) + " differs from the world's canvas " +
                     std::to_string(world_.canvas));
@@ -130,8 +136,7 @@ std::vector<double> ShapesModel::judge(const std::vector<Image>& images, const s
     auto pixels = images_to_tensor(im);
     torch::Tensor codes;
     if (cfg_.und_input == "vq") codes = net_->vq->encode(pixels);
-    auto logits = net_->und_logits(net_->image_tokens(pixels, codes), prompt_ids(pr));
-    auto last = logits.select(1, logits.size(1) - 1);  // (B, V)
+    auto last = net_->und_forward(net_->image_tokens(pixels, codes), prompt_ids(pr)).answer;  // (B, V)
     // P(yes) / (P(yes) + P(no)) = sigmoid(logit_yes - logit_no).
     auto s = torch::sigmoid(last.select(1, tok_.yes()) - last.select(1, tok_.no())).to(torch::kFloat64).contiguous();
     out.insert(out.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
@@ -152,8 +157,8 @@ torch::Tensor ShapesModel::judge_logprob_yes(const std::vector<Image>& images, c
     torch::NoGradGuard ng;
     codes = net_->vq->encode(pixels);
   }
-  auto logits = net_->und_logits(net_->image_tokens(pixels, codes), prompt_ids(prompts));
-  return torch::log_softmax(logits.select(1, logits.size(1) - 1), -1).select(1, tok_.yes());
+  auto answer = net_->und_forward(net_->image_tokens(pixels, codes), prompt_ids(prompts)).answer;
+  return torch::log_softmax(answer, -1).select(1, tok_.yes());
 }
 
 torch::Tensor ShapesModel::encode_images(const std::vector<Image>& images) {

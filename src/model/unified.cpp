@@ -31,12 +31,16 @@ UnifiedModelImpl::UnifiedModelImpl(const ModelConfig& c, int64_t V) : cfg(c), te
   gen_aligner = register_module("gen_aligner", nn::Sequential(nn::Linear(c.gen_embed_dim, d), nn::GELU(), nn::Linear(d, d)));
   gen_head = register_module("gen_head", nn::Sequential(nn::Linear(d, d), nn::GELU(), nn::Linear(d, c.vq_codes)));
   const int64_t C = c.und_channels;
-  und_encoder = register_module(
-      "und_encoder",
-      nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, C, 3).padding(1)), nn::GELU(),
+  // Pixel encoder: stride 4 (8x8 tokens) or 8 (4x4 tokens) over the 32x32 image.
+  nn::Sequential enc(nn::Conv2d(nn::Conv2dOptions(3, C, 3).padding(1)), nn::GELU(),
                      nn::Conv2d(nn::Conv2dOptions(C, 2 * C, 4).stride(2).padding(1)), nn::GELU(),
                      nn::Conv2d(nn::Conv2dOptions(2 * C, 2 * C, 3).padding(1)), nn::GELU(),
-                     nn::Conv2d(nn::Conv2dOptions(2 * C, 2 * C, 4).stride(2).padding(1)), nn::GELU()));
+                     nn::Conv2d(nn::Conv2dOptions(2 * C, 2 * C, 4).stride(2).padding(1)), nn::GELU());
+  if (c.und_patch == 8) {
+    enc->push_back(nn::Conv2d(nn::Conv2dOptions(2 * C, 2 * C, 4).stride(2).padding(1)));
+    enc->push_back(nn::GELU());
+  }
+  und_encoder = register_module("und_encoder", enc);
   und_aligner = register_module("und_aligner", nn::Sequential(nn::Linear(2 * C, d), nn::GELU(), nn::Linear(d, d)));
   vq = register_module("vq", VQTokenizer(c));
 
@@ -59,7 +63,7 @@ UnifiedModelImpl::UnifiedModelImpl(const ModelConfig& c, int64_t V) : cfg(c), te
 
 int64_t UnifiedModelImpl::max_len() const {
   const int64_t gen = cfg.text_len + 2 + cfg.image_tokens() - 1;
-  const int64_t und = 1 + cfg.image_tokens() + cfg.text_len + 6;
+  const int64_t und = und_len();
   return std::max(gen, und);
 }
 
@@ -83,17 +87,27 @@ torch::Tensor UnifiedModelImpl::image_tokens(const torch::Tensor& pixels, const 
   return und_aligner->forward(f.flatten(2).transpose(1, 2));
 }
 
-torch::Tensor UnifiedModelImpl::und_logits(const torch::Tensor& visual, const torch::Tensor& prompt) {
-  const int64_t B = prompt.size(0);
+UnifiedModelImpl::UndOutput UnifiedModelImpl::und_forward(const torch::Tensor& visual, const torch::Tensor& prompt) {
+  const int64_t B = prompt.size(0), T = prompt.size(1), N = visual.size(1);
   auto opts = torch::TensorOptions().dtype(torch::kLong);
-  std::vector<torch::Tensor> tail = {torch::full({B, 1}, tok_eoi, opts)};
-  tail.push_back(torch::tensor(stem_ids, opts).unsqueeze(0).expand({B, int64_t(stem_ids.size())}));
-  tail.push_back(prompt);
-  tail.push_back(torch::full({B, 1}, tok_qmark, opts));
-  auto tail_ids = torch::cat(tail, 1);  // (B, T+6)
-  auto x = torch::cat({embed_text(torch::full({B, 1}, tok_boi, opts)), visual, embed_text(tail_ids)}, 1);
-  auto h = backbone->forward(x);
-  return text_head->forward(h.narrow(1, 1 + visual.size(1), tail_ids.size(1)));
+  auto tok = [&](int64_t id) { return torch::full({B, 1}, id, opts); };
+  auto stem = torch::tensor(stem_ids, opts).unsqueeze(0).expand({B, int64_t(stem_ids.size())});
+  const int64_t S = stem.size(1);
+  UndOutput out;
+  if (cfg.und_order == "image_first") {
+    auto tail_ids = torch::cat({tok(tok_eoi), stem, prompt, tok(tok_qmark)}, 1);  // (B, T+S+2)
+    auto x = torch::cat({embed_text(tok(tok_boi)), visual, embed_text(tail_ids)}, 1);
+    auto h = backbone->forward(x);
+    // Tail position j predicts tail token j+1: the prompt's tokens sit at S+1.., predicted from S...
+    out.caption = text_head->forward(h.narrow(1, 1 + N + S, T));
+    out.answer = text_head->forward(h.select(1, h.size(1) - 1));
+  } else {
+    auto head_ids = torch::cat({stem, prompt, tok(tok_boi)}, 1);  // (B, S+T+1)
+    auto x = torch::cat({embed_text(head_ids), visual, embed_text(torch::cat({tok(tok_eoi), tok(tok_qmark)}, 1))}, 1);
+    auto h = backbone->forward(x);
+    out.answer = text_head->forward(h.select(1, h.size(1) - 1));
+  }
+  return out;
 }
 
 std::map<std::string, std::vector<torch::Tensor>> UnifiedModelImpl::parameter_groups() {

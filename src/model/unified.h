@@ -31,9 +31,15 @@ struct UnifiedModelImpl : torch::nn::Module {
   // (already padded; all <pad> = unconditional), codes (B, N). Returns (B, N, K).
   torch::Tensor gen_logits(const torch::Tensor& prompt, const torch::Tensor& codes);
   // Understanding: visual tokens (B, N, d) from image_tokens(), prompt (B, T).
-  // Returns text logits (B, T + 6, V) over the tail [<eoi> stem(4) prompt(T) "?"]:
-  // position j predicts tail token j + 1; the last position predicts the answer.
-  torch::Tensor und_logits(const torch::Tensor& visual, const torch::Tensor& prompt);
+  // image_first (Janus's order): [<boi> visual <eoi> "does this image describe" prompt "?"];
+  //   the caption logits (B, T, V) predict the prompt's tokens from the image.
+  // prompt_first: ["does this image describe" prompt <boi> visual <eoi> "?"]; the image
+  //   tokens see the question (no caption logits: the prompt comes before the image).
+  // answer (B, V) is always the next-token distribution after "?".
+  struct UndOutput {
+    torch::Tensor answer, caption;
+  };
+  UndOutput und_forward(const torch::Tensor& visual, const torch::Tensor& prompt);
   // Visual tokens for understanding: from pixels (B, 3, H, W) in [0, 1], or from
   // codes (B, N) when und_input == "vq" (then `pixels` may be undefined).
   torch::Tensor image_tokens(const torch::Tensor& pixels, const torch::Tensor& codes);
@@ -43,6 +49,7 @@ struct UnifiedModelImpl : torch::nn::Module {
   // Sequence layout.
   int64_t gen_prefix_len() const { return cfg.text_len + 2; }  // <bos> prompt <boi>
   int64_t max_len() const;
+  int64_t und_len() const { return 1 + cfg.und_tokens() + cfg.text_len + 6; }
 
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups();
   // Sets requires_grad on every parameter: true only for the named groups.

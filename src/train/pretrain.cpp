@@ -11,6 +11,7 @@
 #include "common/rng.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
+#include "model/checkpoint.h"
 #include "model/shapes_model.h"
 #include "eval/tokenizer_fidelity.h"
 #include "train/checkpointing.h"
@@ -57,9 +58,9 @@ json PretrainConfig::to_json() const {
           {"lr", lr},                 {"min_lr_ratio", min_lr_ratio},
           {"warmup", warmup},         {"weight_decay", weight_decay},
           {"grad_clip", grad_clip},   {"prompt_dropout", prompt_dropout},
-          {"und_weight", und_weight}, {"caption_weight", caption_weight},
+          {"gen_weight", gen_weight}, {"und_weight", und_weight}, {"caption_weight", caption_weight},
           {"hard_negative_share", hard_negative_share},
-          {"ckpt_every", ckpt_every}, {"log_every", log_every}};
+          {"model", model},           {"vq_from", vq_from},       {"ckpt_every", ckpt_every}, {"log_every", log_every}};
 }
 
 PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origin) {
@@ -72,8 +73,12 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
 #define GET(f) \
   if (j.contains(#f)) c.f = j[#f].get<decltype(c.f)>();
     GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)
-    GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(und_weight) GET(caption_weight)
-    GET(hard_negative_share) GET(ckpt_every) GET(log_every)
+    GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(gen_weight) GET(und_weight) GET(caption_weight)
+    GET(hard_negative_share) GET(ckpt_every) GET(log_every) GET(vq_from)
+    if (j.contains("model")) {
+      if (!j["model"].is_object()) throw UserError("field 'model' must be an object of model config fields", origin);
+      c.model = j["model"];
+    }
 #undef GET
   } catch (const json::exception& e) {
     throw UserError(std::string("a field has the wrong type: ") + e.what(), origin);
@@ -175,19 +180,21 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   const int64_t P = B / 2;
   auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, P, B - P)});
   auto visual = net.image_tokens(pixels, codes);
-  auto und = net.und_logits(visual, und_ids);  // (B, T+6, V)
-  auto answer = und.select(1, und.size(1) - 1);
+  auto und = net.und_forward(visual, und_ids);
+  auto answer = und.answer;
   auto labels = torch::cat({torch::full({P}, int64_t(m.tokenizer().yes()), torch::kLong),
                             torch::full({B - P}, int64_t(m.tokenizer().no()), torch::kLong)});
   auto und_loss = torch::nn::functional::cross_entropy(answer, labels);
-  // Caption: the prompt's tokens predicted from the image (positives), tail positions 4..4+T-1.
-  auto cap_logits = und.narrow(0, 0, P).narrow(1, 4, T);
-  auto cap_ids = pos_ids.narrow(0, 0, P);
-  auto cap_targets = cap_ids.masked_fill(cap_ids == net.tok_pad, -100);
-  auto cap_loss = torch::nn::functional::cross_entropy(cap_logits.reshape({-1, cap_logits.size(-1)}),
-                                                       cap_targets.reshape({-1}),
-                                                       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
-  auto loss = gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss;
+  // Caption (image_first only): the prompt's tokens predicted from the image, positives only.
+  auto cap_loss = torch::zeros({});
+  if (und.caption.defined()) {
+    auto cap_logits = und.caption.narrow(0, 0, P);
+    auto cap_ids = pos_ids.narrow(0, 0, P);
+    auto cap_targets = cap_ids.masked_fill(cap_ids == net.tok_pad, -100);
+    cap_loss = torch::nn::functional::cross_entropy(cap_logits.reshape({-1, cap_logits.size(-1)}), cap_targets.reshape({-1}),
+                                                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  }
+  auto loss = c.gen_weight * gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss;
   if (inject_nan("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
 
   const double lr = lr_at(c, step);
@@ -212,6 +219,15 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
                              .to(torch::kFloat32)
                              .mean()
                              .item<double>();
+  // Accuracy on the hard negatives of the batch: the part of understanding that needs binding.
+  double hard_acc = NAN;
+  {
+    int n = 0, ok = 0;
+    auto yes = answer.select(1, m.tokenizer().yes()), no = answer.select(1, m.tokenizer().no());
+    for (int64_t b = P; b < B; ++b)
+      if (ex[b].hard_negative) ++n, ok += (no[b] > yes[b]).item<bool>();
+    if (n) hard_acc = double(ok) / n;
+  }
   char buf[160];
   std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", gen_loss.item<double>(), und_loss.item<double>(),
                 cap_loss.item<double>(), und_acc);
@@ -224,6 +240,7 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
                        {"loss/und", und_loss.item<double>()},
                        {"loss/caption", cap_loss.item<double>()},
                        {"und/batch_accuracy", und_acc},
+                       {"und/batch_hard_negative_accuracy", std::isnan(hard_acc) ? json(nullptr) : json(hard_acc)},
                        {"lr", lr},
                        {"grad_norm", gnorm},
                        {"images_per_s", prog.rate() * c.batch}});
@@ -236,7 +253,9 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   world.validate();
   const auto t0 = std::chrono::steady_clock::now();
   RunDir run(out_dir);
-  ModelConfig mc = ModelConfig::preset_named(c.preset);
+  json mj = ModelConfig::preset_named(c.preset).to_json();
+  for (auto it = c.model.begin(); it != c.model.end(); ++it) mj[it.key()] = it.value();
+  ModelConfig mc = ModelConfig::from_json(mj, "pretrain config field 'model'");
   mc.image_size = world.canvas;
   ShapesModel model(mc, world, derive_seed(c.seed, "init"));
   auto& net = model.net();
@@ -274,6 +293,25 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
     run.write_config(run_config);
   }
 
+  if (stage == "vq" && !c.vq_from.empty()) {
+    // Reuse a trained tokenizer: copy every vq.* tensor from the checkpoint.
+    auto f = read_safetensors(c.vq_from + "/model.safetensors");
+    torch::NoGradGuard ng;
+    int copied = 0;
+    for (auto& p : net.named_parameters())
+      if (p.key().rfind("vq.", 0) == 0) {
+        auto it = f.tensors.find(p.key());
+        if (it == f.tensors.end()) throw UserError("missing tensor '" + p.key() + "'", c.vq_from + "/model.safetensors");
+        auto t = from_tensor_data(it->second, c.vq_from);
+        if (t.sizes() != p.value().sizes())
+          throw UserError("tensor '" + p.key() + "' has another shape than this preset's", c.vq_from);
+        p.value().copy_(t);
+        ++copied;
+      }
+    log_info("VQ tokenizer: " + std::to_string(copied) + " tensors from " + c.vq_from + " (stage 1 skipped)");
+    stage = "unified";
+    start = 0;
+  }
   if (stage == "vq") {
     net.train_only({"vq"});
     net.train();

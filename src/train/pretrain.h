@@ -31,9 +31,12 @@ struct PretrainConfig {
   double weight_decay = 0.01;
   double grad_clip = 1.0;        // global norm
   double prompt_dropout = 0.1;   // generation rows trained unconditionally (for guidance)
+  double gen_weight = 1.0;       // generation loss weight
   double und_weight = 1.0;       // yes/no loss weight
   double caption_weight = 0.5;   // caption loss weight (positives only)
   double hard_negative_share = 0.75;  // understanding negatives that change one attribute
+  json model = json::object();   // overrides of the preset's model config fields (model/config.h)
+  std::string vq_from;           // reuse the VQ tokenizer of this checkpoint folder and skip stage 1 ("" = train it)
   // --- bookkeeping ---
   int ckpt_every = 250;          // steps between checkpoints
   int log_every = 25;            // steps between metrics lines

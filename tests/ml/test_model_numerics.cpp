@@ -120,8 +120,8 @@ TEST(Checkpoint, SaveLoadIsBitIdentical) {
   auto codes = torch::randint(m->config().vq_codes, {2, m->config().image_tokens()}, torch::kLong);
   EXPECT_TRUE(torch::equal(m->net().gen_logits(prompts, codes), back->net().gen_logits(prompts, codes)));
   auto pix = torch::rand({2, 3, 32, 32});
-  auto a = m->net().und_logits(m->net().image_tokens(pix, codes), prompts);
-  auto b = back->net().und_logits(back->net().image_tokens(pix, codes), prompts);
+  auto a = m->net().und_forward(m->net().image_tokens(pix, codes), prompts).answer;
+  auto b = back->net().und_forward(back->net().image_tokens(pix, codes), prompts).answer;
   EXPECT_TRUE(torch::equal(a, b));
   for (auto& p : m->net().named_parameters()) {
     auto q = back->net().named_parameters()[p.key()];

@@ -1,0 +1,77 @@
+// `unigap dynamics`: the eNTK check of co-improvement (predicted vs measured dG, dU
+// after a real SFT step; kernel proxies; the FP-correction group with --improved).
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "dynamics/entk.h"
+#include "io/run_dir.h"
+
+namespace unigap::cli {
+
+void register_dynamics(CLI::App& app) {
+  struct Args {
+    std::string ckpt, pool, improved, out, etas = "1e-4,1e-3,1e-2";
+    int fp_probes = 600;
+    bool quiet = false;
+    DynamicsConfig c;
+  };
+  static Args a;
+  auto* cmd = app.add_subcommand("dynamics", "Learning dynamics: eNTK-predicted vs measured changes of G and U");
+  cmd->add_option("--ckpt", a.ckpt, "Model checkpoint (the starting model of the step)")->required();
+  cmd->add_option("--pool", a.pool, "pool.jsonl of an improve run (training pairs and probes)")->required();
+  cmd->add_option("--improved", a.improved, "Improved model: adds the FP-correction group analysis");
+  cmd->add_option("--out,-o", a.out, "Run directory")->required();
+  cmd->add_option("--probes", a.c.probes, "Probe pairs")->capture_default_str();
+  cmd->add_option("--train-batch", a.c.train_batch, "Samples in the SFT step")->capture_default_str();
+  cmd->add_option("--etas", a.etas, "Comma-separated SGD learning rates")->capture_default_str();
+  cmd->add_option("--alternatives", a.c.alternatives, "Alternative prompts per probe (Bayes term)")->capture_default_str();
+  cmd->add_option("--fp-probes", a.fp_probes, "Base images examined for the FP-correction groups")->capture_default_str();
+  cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
+  cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
+  cmd->callback([] {
+    Progress::set_enabled(!a.quiet);
+    a.c.etas.clear();
+    std::stringstream in(a.etas);
+    std::string e;
+    while (std::getline(in, e, ',')) {
+      try {
+        a.c.etas.push_back(std::stod(e));
+      } catch (const std::exception&) {
+        throw UserError("not a number: '" + e + "'", "--etas");
+      }
+      if (!(a.c.etas.back() > 0)) throw UserError("learning rates must be > 0", "--etas");
+    }
+    auto model = ShapesModel::load(a.ckpt);
+    auto pool = Pool::load(a.pool, model->world());
+    RunDir run(a.out);
+    run.write_config({{"command", "dynamics"}, {"ckpt", a.ckpt}, {"pool", a.pool}, {"improved", a.improved},
+                      {"dynamics", a.c.to_json()}});
+    auto rep = measure_dynamics(*model, pool, a.c);
+    json summary = rep.to_json();
+    for (auto& f : summary["fits"])
+      std::printf("eta %-8g dG: r=%.3f slope=%.3f   dU(judge): r=%.3f slope=%.3f   dU(Bayes): r=%.3f slope=%.3f\n",
+                  f["eta"].get<double>(), f["dG"]["pearson"].get<double>(), f["dG"]["slope"].get<double>(),
+                  f["dU_judge"]["pearson"].get<double>(), f["dU_judge"]["slope"].get<double>(),
+                  f["dU_bayes"]["pearson"].get<double>(), f["dU_bayes"]["slope"].get<double>());
+    const auto& k = summary["kernel"];
+    std::printf("kernel: mean |K(own)| %.4g vs mean |K(alternatives)| %.4g; own dominates on %d/%d probes; mean cos(gen, und) %.3f\n",
+                k["mean_abs_K_own"].get<double>(), k["mean_abs_K_alternatives"].get<double>(),
+                k["probes_own_dominates"].get<int>(), int(k["probes"].get<size_t>()), k["mean_cos_gen_und"].get<double>());
+    if (!a.improved.empty()) {
+      auto imp = ShapesModel::load(a.improved);
+      summary["groups"] = fp_correction_groups(*model, *imp, pool, a.fp_probes, a.c.seed);
+      for (auto& [g, v] : summary["groups"].items())
+        std::printf("group %-22s n=%4d mean dG %+.3f (dG<0: %d) mean dU %+.3f, same sign %d\n", g.c_str(), v["n"].get<int>(),
+                    v["mean_dG"].get<double>(), v["dG_negative"].get<int>(), v["mean_dU"].get<double>(),
+                    v["dG_dU_same_sign"].get<int>());
+    }
+    run.write_summary(summary);
+    std::cout << "summary: " << run.file("summary.json") << "\n";
+  });
+}
+
+}  // namespace unigap::cli

@@ -1,0 +1,66 @@
+// Learning dynamics of co-improvement (method.md section 5), measured directly.
+// For one SGD step of SFT with learning rate eta on a batch of training pairs
+// (y_u, x_u), the first-order (empirical NTK) prediction of the change of a probe
+// pair (y0, x0) is
+//   dG = eta * <grad log pi(x0|y0), d>,     d = mean_u grad log pi(x_u|y_u)
+//   dU = eta * <grad log P(yes|x0,y0), d>   (the judge's own head)
+//   dU_bayes = dG - sum_i w_i eta <grad log pi(x0|y_i), d>, w = softmax_i log pi(x0|y_i)
+// (log pi(y0|x0) = log pi(x0|y0) - log sum_i pi(x0|y_i) over y0 and K alternative prompts).
+// We take the real step and measure the same quantities. Per-example gradients are
+// computed one example at a time (batch 1 backward), flattened over the trainable
+// parameters; only inner products with d are kept, so memory is two parameter vectors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "io/jsonl.h"
+#include "model/shapes_model.h"
+#include "train/pool.h"
+
+namespace unigap {
+
+struct DynamicsConfig {
+  int probes = 96;                        // probe pairs from the pool
+  int train_batch = 16;                   // accepted samples forming the SFT step
+  std::vector<double> etas = {1e-4, 1e-3, 1e-2};  // SGD learning rates, small to large
+  int alternatives = 4;                   // alternative prompts y_i per probe (hard negatives)
+  std::vector<std::string> groups = {"backbone"};
+  uint64_t seed = 0;
+  json to_json() const;
+};
+
+struct ProbeDynamics {
+  int candidate = 0;                      // index into the pool
+  bool oracle = false, own_verdict = false;
+  double g0 = 0, u0 = 0, bayes0 = 0;      // log pi(x0|y0), log P(yes), log pi(y0|x0)
+  double k_own = 0;                       // <grad G(y0, x0), d>
+  double k_alt = 0;                       // mean_i |<grad G(y_i, x0), d>|
+  double k_und = 0;                       // <grad U(y0, x0), d>
+  double cos_gen_und = 0;                 // cosine of grad G and grad U of the same pair
+  std::vector<double> pred_dg, pred_du, pred_dbayes, meas_dg, meas_du, meas_dbayes;  // per eta
+};
+
+struct FitStats {
+  double pearson = 0, slope = 0;  // least squares measured = slope * predicted + b
+  int n = 0;
+  json to_json() const;
+};
+FitStats fit(const std::vector<double>& predicted, const std::vector<double>& measured);
+
+struct DynamicsReport {
+  std::vector<ProbeDynamics> probes;
+  std::vector<double> etas;
+  json to_json() const;  // per-eta fits for dG, dU, dU_bayes; kernel proxies; per-probe rows
+};
+
+// Flattened gradient of a scalar w.r.t. params (zeros where a parameter gets none).
+torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Tensor>& params);
+
+DynamicsReport measure_dynamics(ShapesModel& model, const Pool& pool, const DynamicsConfig& cfg);
+
+// Base vs improved model on the base's own images: groups by (oracle, base verdict,
+// improved verdict) with the change of log pi(x0|y0) and log P(yes) per group.
+json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& pool, int max_probes, uint64_t seed);
+
+}  // namespace unigap
