@@ -1,16 +1,27 @@
-// `unigap demo`: the whole pipeline on the embedded default world. Today it runs
-// the stages that exist (prompt suites, rendering, the oracle on clean and on
-// degraded renders) and says which stages are not built yet.
+// `unigap demo`: the whole method end to end on the embedded default world, into one
+// run directory, resumable stage by stage (a stage whose summary.json exists is kept):
+//   base/        pretrain (or --base CKPT: reuse a checkpoint, e.g. the shipped one)
+//   eval-base/   the internal gap of the base model
+//   sft-self/    SFT on self-judged candidates with curriculum replay
+//   dpo-self/    DPO on self-judged pairs
+//   sft-inverted/ co-degradation control: inverted supervision (audited first)
+//   eval-*/      each improved model against the base (win rate, FP->TN)
+//   dynamics/    eNTK prediction vs a real step; FP-correction groups
+//   report.html
 #include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "dynamics/entk.h"
+#include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
-#include "world/check.h"
-#include "world/render.h"
+#include "model/shapes_model.h"
+#include "report/report.h"
+#include "train/improve.h"
+#include "train/pretrain.h"
 #include "world/suite.h"
 
 namespace unigap::cli {
@@ -18,70 +29,144 @@ namespace unigap::cli {
 namespace {
 
 struct DemoArgs {
-  std::string out = "runs/demo";
+  std::string out = "runs/demo", base;
   uint64_t seed = 0;
-  int samples = 4;
-  bool quick = false;
+  bool quick = false, quiet = false;
 };
 
-CheckSummary render_and_check(const WorldSpec& spec, const std::vector<Metadata>& suite, const std::string& dir,
-                              int n, uint64_t seed, double noise, int blur) {
-  Progress progress("render " + dir.substr(dir.find_last_of('/') + 1), int64_t(suite.size()) * n, "img");
-  for (size_t i = 0; i < suite.size(); ++i) {
-    Rng rng(derive_seed(seed, "demo/render", i));
-    std::vector<Image> imgs;
-    for (int k = 0; k < n; ++k) {
-      Image img = render_scene(layout_scene(suite[i], spec, rng), spec);
-      if (noise > 0) add_gaussian_noise(img, noise, rng);
-      box_blur(img, blur);
-      imgs.push_back(std::move(img));
-      progress.update();
-    }
-    write_sample_folder(dir, int(i), suite[i], imgs);
-  }
-  progress.finish();
-  CheckOutput res = check_sample_root(dir, spec, OracleOptions{});
-  std::vector<json> lines;
-  for (auto& r : res.results) lines.push_back(r.to_json(spec));
-  write_jsonl(dir + "/results.jsonl", lines);
-  return res.summary;
+// Budgets of the two demo sizes.
+struct DemoPlan {
+  std::string preset;
+  int eval_prompts, eval_k, improve_prompts, candidates, epochs, replay_epoch, track_prompts, dpo_epochs, probes;
+};
+DemoPlan plan_for(bool quick) {
+  if (quick) return {"tiny", 60, 2, 40, 4, 3, 2, 20, 3, 24};
+  return {"small", 553, 4, 600, 8, 6, 3, 100, 6, 64};
+}
+
+bool done(const std::string& dir) { return file_exists(dir + "/summary.json"); }
+
+void run_eval(const std::string& ckpt, const std::string& ref, const std::string& dir, const DemoPlan& p, uint64_t seed) {
+  if (done(dir)) return;
+  auto model = ShapesModel::load(ckpt);
+  std::unique_ptr<ShapesModel> r;
+  if (!ref.empty()) r = ShapesModel::load(ref);
+  EvalOptions o;
+  o.samples_per_prompt = p.eval_k;
+  o.seed = seed;
+  auto suite = sample_suite(model->world(), Split::Eval, p.eval_prompts, seed);
+  RunDir run(dir);
+  run.write_config({{"command", "eval"}, {"ckpt", ckpt}, {"ref", ref}, {"suite_size", suite.size()}, {"eval", o.to_json()}});
+  auto res = evaluate(*model, model->world(), suite, o, dir, r.get());
+  std::cout << "\n== " << dir << " ==\n" << eval_table(res);
+  write_file_atomic(dir + "/summary.csv", eval_csv(res));
+  json j = res.to_json();
+  j["seed"] = seed;
+  run.write_summary({{"per_seed", {j}}});
+}
+
+ImproveConfig improve_config(const DemoPlan& p, const std::string& method, const std::string& sup, uint64_t seed) {
+  ImproveConfig c;
+  c.method = method;
+  c.supervision = sup;
+  c.seed = seed;
+  c.train_prompts = p.improve_prompts;
+  c.pool.candidates = p.candidates;
+  c.epochs = method == "dpo" ? p.dpo_epochs : p.epochs;
+  if (method == "sft" && sup == "self") c.curriculum_epochs = {p.replay_epoch};
+  c.eval_prompts = p.track_prompts;
+  c.eval.samples_per_prompt = 2;
+  return c;
 }
 
 void run_demo(const DemoArgs& a) {
-  WorldSpec spec = WorldSpec::defaults();
+  Progress::set_enabled(!a.quiet);
+  const DemoPlan p = plan_for(a.quick);
+  const WorldSpec spec = WorldSpec::defaults();
   RunDir run(a.out);
-  const int n_prompts = a.quick ? 120 : 553;
-  run.write_config({{"command", "demo"}, {"seed", a.seed}, {"samples_per_prompt", a.samples},
-                    {"prompts", n_prompts}, {"world", spec.to_json()}});
-  log_info("demo: run directory " + a.out);
+  const std::string D = a.out;
+  if (!file_exists(run.file("config.json")))
+    run.write_config({{"command", "demo"}, {"seed", a.seed}, {"quick", a.quick}, {"base", a.base}, {"preset", p.preset},
+                      {"world", spec.to_json()}});
 
-  auto train = split_prompts(spec, Split::Train), eval = split_prompts(spec, Split::Eval);
-  log_info("world: " + std::to_string(train.size()) + " train and " + std::to_string(eval.size()) +
-           " eval prompts (disjoint)");
-  auto suite = sample_suite(spec, Split::Eval, n_prompts, a.seed);
-  std::vector<json> lines;
-  for (auto& m : suite) lines.push_back(m.to_json());
-  write_jsonl(run.file("eval_prompts.jsonl"), lines);
+  // 1. Base model: given, or pretrained here (cached in base/).
+  std::string base = a.base;
+  if (base.empty()) {
+    if (!file_exists(D + "/base/model/config.json")) {
+      PretrainConfig c = PretrainConfig::for_preset(p.preset);
+      c.seed = a.seed;
+      const bool resume = file_exists(D + "/base/checkpoints/latest.json");
+      pretrain(c, spec, D + "/base", resume);
+    }
+    base = D + "/base/model";
+  }
+  log_info("demo: base model " + base);
 
-  CheckSummary clean = render_and_check(spec, suite, run.file("rendered_clean"), a.samples, a.seed, 0, 0);
-  CheckSummary noisy = render_and_check(spec, suite, run.file("rendered_noisy"), a.samples, a.seed, 12, 1);
-  std::cout << "\nOracle on clean renders of the eval suite:\n" << clean.table();
-  std::cout << "\nOracle on renders with Gaussian noise (sigma 12) and a 1-px box blur:\n" << noisy.table();
-  run.write_summary({{"oracle_clean", clean.to_json()}, {"oracle_noisy", noisy.to_json()}});
-  std::cout << "\nNot built yet: the unified model (pretrain, generate), evaluation of the gap,\n"
-               "self-improvement, learning dynamics and the HTML report. This demo grows with them.\n";
-  std::cout << "summary: " << run.file("summary.json") << "\n";
+  // 2. The gap of the base model.
+  run_eval(base, "", D + "/eval-base", p, a.seed);
+
+  // 3. Self-improvement and the co-degradation control.
+  struct Arm {
+    std::string name, method, sup;
+    double min_precision;
+  };
+  const std::vector<Arm> arms = {{"sft-self", "sft", "self", -1}, {"dpo-self", "dpo", "self", -1}, {"sft-inverted", "sft", "inverted", -1}};
+  for (auto& arm : arms) {
+    const std::string dir = D + "/" + arm.name;
+    if (!done(dir)) {
+      auto c = improve_config(p, arm.method, arm.sup, a.seed);
+      c.audit_min_precision = arm.min_precision;
+      const bool resume = file_exists(dir + "/config.json");
+      try {
+        improve(c, base, dir, resume);
+      } catch (const UserError& e) {
+        // A refused or impossible arm is a result, not a crash: record it and go on.
+        log_warn(arm.name + ": " + e.what());
+        RunDir(dir).write_summary({{"failed", e.what()}});
+        continue;
+      }
+    }
+    if (file_exists(dir + "/model/config.json")) run_eval(dir + "/model", base, D + "/eval-" + arm.name, p, a.seed);
+  }
+
+  // 4. Learning dynamics on the self-SFT pool, with the FP-correction groups.
+  const std::string dyn = D + "/dynamics";
+  if (!done(dyn) && file_exists(D + "/sft-self/pool.jsonl")) {
+    auto model = ShapesModel::load(base);
+    auto pool = Pool::load(D + "/sft-self/pool.jsonl", spec);
+    DynamicsConfig dc;
+    dc.probes = p.probes;
+    dc.seed = a.seed;
+    RunDir dr(dyn);
+    dr.write_config({{"command", "dynamics"}, {"ckpt", base}, {"dynamics", dc.to_json()}});
+    json summary;
+    try {
+      summary = measure_dynamics(*model, pool, dc).to_json();
+      if (file_exists(D + "/sft-self/model/config.json")) {
+        auto imp = ShapesModel::load(D + "/sft-self/model");
+        summary["groups"] = fp_correction_groups(*model, *imp, pool, 4 * p.probes, a.seed);
+      }
+    } catch (const UserError& e) {
+      summary = {{"failed", e.what()}};
+    }
+    dr.write_summary(summary);
+  }
+
+  // 5. The report.
+  const std::string html = write_report(D);
+  std::cout << "\nreport: " << html << "\n";
 }
 
 }  // namespace
 
 void register_demo(CLI::App& app) {
   static DemoArgs a;
-  auto* demo = app.add_subcommand("demo", "Run the whole pipeline on the embedded default world");
-  demo->add_option("--out,-o", a.out, "Run directory")->capture_default_str();
+  auto* demo = app.add_subcommand("demo", "Run the whole method on the embedded default world and write the report");
+  demo->add_option("--out,-o", a.out, "Run directory (resumable)")->capture_default_str();
+  demo->add_option("--base", a.base, "Use this base checkpoint instead of pretraining (e.g. models/base-small)");
   demo->add_option("--seed", a.seed, "Seed")->capture_default_str();
-  demo->add_option("--samples", a.samples, "Images per prompt")->capture_default_str();
-  demo->add_flag("--quick", a.quick, "A small suite (finishes in seconds)");
+  demo->add_flag("--quick", a.quick, "Tiny model and budgets: the whole pipeline in minutes (figures are not meaningful)");
+  demo->add_flag("--quiet,-q", a.quiet, "No progress output");
   demo->callback([] { run_demo(a); });
 }
 

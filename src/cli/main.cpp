@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::register_generate_eval(app);
   cli::register_improve(app);
   cli::register_dynamics(app);
+  cli::register_report(app);
   cli::register_demo(app);
   try {
     app.parse(argc, argv);

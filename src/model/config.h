@@ -27,7 +27,7 @@ struct ModelConfig {
   double norm_eps = 1e-5;
   // --- branches ---
   std::string und_input = "pixels";  // "pixels": Janus's decoupled encoder; "vq": Show-o/VILA-U style
-  std::string und_order = "prompt_first";  // "image_first" (Janus's chat order) or "prompt_first" (see unified.h)
+  std::string und_order = "image_first";  // "image_first" (Janus's chat order) or "prompt_first" (see unified.h)
   int und_channels = 32;      // pixel encoder width
   int und_patch = 8;          // pixel encoder stride: (image_size / und_patch)^2 visual tokens (4 or 8)
   int gen_embed_dim = 64;     // gen_embed vector size before gen_aligner

@@ -18,7 +18,7 @@ struct PretrainConfig {
   std::string preset = "small";  // model preset (model/config.h)
   uint64_t seed = 0;             // model init, data and everything random
   // --- stage 1: VQ tokenizer ---
-  int vq_steps = 1500;           // optimizer steps
+  int vq_steps = 2000;           // optimizer steps
   int vq_batch = 64;             // images per step
   double vq_lr = 2e-3;           // Adam
   int vq_restart_every = 50;     // dead-code restart period, steps
@@ -32,9 +32,9 @@ struct PretrainConfig {
   double grad_clip = 1.0;        // global norm
   double prompt_dropout = 0.1;   // generation rows trained unconditionally (for guidance)
   double gen_weight = 1.0;       // generation loss weight
-  double und_weight = 1.0;       // yes/no loss weight
+  double und_weight = 2.0;       // yes/no loss weight (one answer token against 64 image tokens)
   double caption_weight = 0.5;   // caption loss weight (positives only)
-  double hard_negative_share = 0.75;  // understanding negatives that change one attribute
+  double hard_negative_share = 0.5;   // understanding negatives that change one attribute
   json model = json::object();   // overrides of the preset's model config fields (model/config.h)
   std::string vq_from;           // reuse the VQ tokenizer of this checkpoint folder and skip stage 1 ("" = train it)
   // --- bookkeeping ---
