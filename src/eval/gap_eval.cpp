@@ -170,6 +170,7 @@ EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::
   opt.validate();
   if (suite.empty()) throw UserError("the evaluation suite is empty");
   const auto t0 = Clock::now();
+  if (!out_dir.empty()) make_dirs(out_dir);
   EvalResult res;
   model.set_training(false);
   Images im;
@@ -287,8 +288,11 @@ std::string eval_table(const EvalResult& r) {
     }
     s += b;
   }
-  std::snprintf(b, sizeof b, "speed: generate %.1f img/s, judge %.1f img/s, total %.1f s\n", r.generate_images_per_s,
-                r.judge_images_per_s, r.seconds);
+  if (r.generate_images_per_s > 0)
+    std::snprintf(b, sizeof b, "speed: generate %.1f img/s, judge %.1f img/s, total %.1f s\n", r.generate_images_per_s,
+                  r.judge_images_per_s, r.seconds);
+  else  // --images: nothing was generated
+    std::snprintf(b, sizeof b, "speed: judge %.1f img/s, total %.1f s\n", r.judge_images_per_s, r.seconds);
   s += b;
   return s;
 }

@@ -12,7 +12,7 @@
 #   - bad inputs: exit 1 with an `unigap: error:` message naming the
 #     file/field/value, or exit 2 for a partially bad image batch; never a
 #     crash (signal, exit >= 128) or an internal error (exit 3)
-#   - demo --quick
+#   - demo start-up (config with provenance, a bad --base refused); the full quick demo is in tests/report
 # Static inputs live in tests/cli/fixtures/; images are generated at run time.
 # Exit codes of unigap: 0 ok, 1 user error, 2 partial batch, 3 internal error.
 #
@@ -425,17 +425,18 @@ case_render_unknown_mistake() {
 
 # ------------------------------------------------------------------ demo
 
-case_demo_quick() {
-  expect_ok demo --quick --out demo || return 1
-  expect_file "$CASE_DIR/demo/summary.json" || return 1
+# The full `demo --quick` runs in the report test (tests/report); here only its start-up:
+# the run directory's config with provenance, and a clear error for a bad --base.
+case_demo_bad_base() {
+  run demo --quick --out demo --base "$CASE_DIR/no-such-model"
+  expect_user_error "not a checkpoint folder" "no-such-model" || return 1
   expect_file "$CASE_DIR/demo/config.json" || return 1
   pycheck '
 import json, sys
-json.load(open(sys.argv[1]))
-c = json.load(open(sys.argv[2]))
+c = json.load(open(sys.argv[1]))
 p = c.get("provenance")
 if not isinstance(p, dict) or not p.get("commit"): sys.exit(f"config.json has no provenance.commit: {p}")
-' "$CASE_DIR/demo/summary.json" "$CASE_DIR/demo/config.json"
+' "$CASE_DIR/demo/config.json"
 }
 
 # ------------------------------------------------------------------- main
@@ -478,7 +479,7 @@ run_case world_file_missing                 case_world_file_missing
 run_case sample_n_zero                      case_sample_n_zero
 run_case sample_unknown_split               case_sample_unknown_split
 run_case render_unknown_mistake             case_render_unknown_mistake
-run_case demo_quick                         case_demo_quick
+run_case demo_bad_base                      case_demo_bad_base
 
 echo "# $((SECONDS - START)) s, work dir $WORK" >&2
 echo "$N_PASS passed, $N_FAIL failed"
