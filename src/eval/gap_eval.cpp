@@ -42,6 +42,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 struct Images {
   std::vector<Image> images;
   std::vector<ImageRecord> records;  // oracle fields filled, judge fields not yet
+  std::vector<Metadata> metadata;    // the prompt of each record
 };
 
 // Generates K images per prompt with seeds that depend only on (seed, line, k).
@@ -78,6 +79,7 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
       r.file = dir.empty() ? "" : dir + "/" + sample_folder_name(int(i)) + "/samples/" + sample_file_name(k);
       out.records.push_back(r);
       out.images.push_back(imgs[k]);
+      out.metadata.push_back(suite[i]);
     }
   }
   return out;
@@ -106,13 +108,14 @@ Images read_suite(const WorldSpec& spec, const std::string& dir) {
       r.file = f.images[k];
       out.records.push_back(r);
       out.images.push_back(std::move(img));
+      out.metadata.push_back(f.metadata);
     }
   return out;
 }
 
-void oracle_score(Images& im, const WorldSpec& spec, const std::vector<Metadata>& meta_of_record) {
+void oracle_score(Images& im, const WorldSpec& spec) {
   for (size_t i = 0; i < im.images.size(); ++i) {
-    auto v = evaluate_metadata(meta_of_record[i], parse_image(im.images[i], spec), spec);
+    auto v = evaluate_metadata(im.metadata[i], parse_image(im.images[i], spec), spec);
     im.records[i].oracle = v.correct;
     im.records[i].reason = v.reason;
   }
@@ -141,7 +144,7 @@ std::vector<PairRecord> und_pairs(UnifiedMultimodal& model, const WorldSpec& spe
     Image img = render_scene(scene, spec);
     Metadata neg;
     bool hard = false;
-    if (!pick_negative(m, scene, spec, pool, opt.hard_negative_share, std::nullopt, rng, neg, hard)) continue;
+    if (!pick_negative(m, scene, spec, pool, opt.hard_negative_share, nullptr, rng, neg, hard)) continue;
     images.push_back(img), prompts.push_back(m.prompt);
     pairs.push_back({m.tag, m.level, true, false, 0, false});
     images.push_back(img), prompts.push_back(neg.prompt);
@@ -173,19 +176,10 @@ EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::
   if (!out_dir.empty()) make_dirs(out_dir);
   EvalResult res;
   model.set_training(false);
-  Images im;
-  std::vector<Metadata> meta;
-  if (opt.images_dir.empty()) {
-    im = generate_suite(model, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/images", res.generate_images_per_s);
-    for (auto& r : im.records) meta.push_back(suite[r.prompt_index]);
-  } else {
-    im = read_suite(spec, opt.images_dir);
-    std::vector<ScanProblem> unused;
-    std::map<int, Metadata> by_index;
-    for (auto& f : scan_sample_root(opt.images_dir, spec, unused)) by_index[f.index] = f.metadata;
-    for (auto& r : im.records) meta.push_back(by_index.at(r.prompt_index));
-  }
-  oracle_score(im, spec, meta);
+  Images im = opt.images_dir.empty()
+                  ? generate_suite(model, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/images", res.generate_images_per_s)
+                  : read_suite(spec, opt.images_dir);
+  oracle_score(im, spec);
   auto scores = judge_all(model, im, opt.judge_batch, res.judge_images_per_s);
   for (size_t i = 0; i < scores.size(); ++i) im.records[i].score = scores[i], im.records[i].verdict = scores[i] > opt.threshold;
   res.records = im.records;
@@ -196,9 +190,7 @@ EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::
     ref->set_training(false);
     double unused_rate = 0;
     Images rim = generate_suite(*ref, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/ref_images", unused_rate);
-    std::vector<Metadata> rmeta;
-    for (auto& r : rim.records) rmeta.push_back(suite[r.prompt_index]);
-    oracle_score(rim, spec, rmeta);
+    oracle_score(rim, spec);
     auto ref_scores = judge_all(*ref, rim, opt.judge_batch, unused_rate);
     auto new_scores = judge_all(model, rim, opt.judge_batch, unused_rate);
     std::vector<bool> rv, nv, ov;

@@ -34,7 +34,6 @@ struct KVCache {
   int64_t len = 0;                   // tokens already cached
   KVCache(int64_t layers, int64_t batch, int64_t heads, int64_t max_len, int64_t head_dim,
           torch::TensorOptions opt = torch::kFloat32);
-  // Keeps only the given batch rows (e.g. when some sequences are finished).
   int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
 };
 

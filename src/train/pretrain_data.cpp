@@ -7,7 +7,9 @@
 namespace unigap {
 
 PretrainData::PretrainData(const WorldSpec& spec, uint64_t seed, double hard_share)
-    : spec_(spec), seed_(seed), hard_share_(hard_share), train_(split_prompts(spec, Split::Train)) {}
+    : spec_(spec), seed_(seed), hard_share_(hard_share), train_(split_prompts(spec, Split::Train)) {
+  for (auto& m : train_) by_tag_[m.tag].push_back(&m), train_texts_.insert(m.prompt);
+}
 
 std::vector<PretrainExample> PretrainData::batch(int64_t step, int n, const std::string& stream) const {
   std::vector<PretrainExample> out;
@@ -18,13 +20,11 @@ std::vector<PretrainExample> PretrainData::batch(int64_t step, int n, const std:
     // Tags uniformly, then a prompt of that tag: the universe is dominated by coloured
     // position prompts, and every task family must be learned.
     const std::string& tag = kTags[rng.uniform_int(0, int64_t(kTags.size()) - 1)];
-    std::vector<const Metadata*> tp;
-    for (auto& m : train_)
-      if (m.tag == tag) tp.push_back(&m);
+    const auto& tp = by_tag_.at(tag);
     ex.prompt = *tp[rng.uniform_int(0, int64_t(tp.size()) - 1)];
     ex.scene = layout_scene(ex.prompt, spec_, rng);
     ex.image = render_scene(ex.scene, spec_);
-    if (!pick_negative(ex.prompt, ex.scene, spec_, train_, hard_share_, Split::Train, rng, ex.negative, ex.hard_negative))
+    if (!pick_negative(ex.prompt, ex.scene, spec_, train_, hard_share_, &train_texts_, rng, ex.negative, ex.hard_negative))
       continue;
     out.push_back(std::move(ex));
   }

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,8 @@ class PretrainData {
   uint64_t seed_;
   double hard_share_;
   std::vector<Metadata> train_;
+  std::map<std::string, std::vector<const Metadata*>> by_tag_;  // train prompts per tag
+  std::unordered_set<std::string> train_texts_;                 // allowed negative texts
 };
 
 }  // namespace unigap

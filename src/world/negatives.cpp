@@ -15,13 +15,14 @@ bool true_of_scene(const Metadata& m, const Scene& scene, const WorldSpec& spec)
 }
 
 bool pick_negative(const Metadata& m, const Scene& scene, const WorldSpec& spec, const std::vector<Metadata>& pool,
-                   double hard_share, std::optional<Split> only, Rng& rng, Metadata& out, bool& hard) {
+                   double hard_share, const std::unordered_set<std::string>* allowed, Rng& rng, Metadata& out,
+                   bool& hard) {
   if (rng.bernoulli(hard_share)) {
     for (int t = 0; t < 12; ++t) {
       auto w = mutate(m, rng.pick(all_mistakes()), spec, rng);
       // A mutation that keeps the text (an extra object drawn for a two-object prompt) is no prompt.
       if (!w || w->prompt == m.prompt || w->prompt != prompt_text(*w)) continue;
-      if (only && split_of(*w, spec) != *only) continue;
+      if (allowed && !allowed->count(w->prompt)) continue;
       if (true_of_scene(*w, scene, spec)) continue;
       out = *w;
       hard = true;
@@ -30,7 +31,7 @@ bool pick_negative(const Metadata& m, const Scene& scene, const WorldSpec& spec,
   }
   for (int t = 0; t < 50; ++t) {
     const Metadata& c = rng.pick(pool);
-    if (c.prompt == m.prompt || (only && split_of(c, spec) != *only) || true_of_scene(c, scene, spec)) continue;
+    if (c.prompt == m.prompt || (allowed && !allowed->count(c.prompt)) || true_of_scene(c, scene, spec)) continue;
     out = c;
     hard = false;
     return true;

@@ -4,7 +4,8 @@
 // (strict) rules, so a "no" label is never wrong.
 #pragma once
 
-#include <optional>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/rng.h"
@@ -17,9 +18,11 @@ namespace unigap {
 bool true_of_scene(const Metadata& m, const Scene& scene, const WorldSpec& spec);
 
 // A prompt false for `scene`: a hard negative with probability `hard_share` (when one
-// applies), else a random prompt from `pool`. With `only`, the negative's text must
-// belong to that split (training never sees eval prompt texts). False if none found.
+// applies), else a random prompt from `pool`. With `allowed`, the negative's text must be
+// in that set (training passes its split's texts: it never sees an eval prompt text).
+// False if none found.
 bool pick_negative(const Metadata& m, const Scene& scene, const WorldSpec& spec, const std::vector<Metadata>& pool,
-                   double hard_share, std::optional<Split> only, Rng& rng, Metadata& out, bool& hard);
+                   double hard_share, const std::unordered_set<std::string>* allowed, Rng& rng, Metadata& out,
+                   bool& hard);
 
 }  // namespace unigap
