@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch
   chromium
+  clang libclang-rt-14-dev util-linux
 )
 
 SUDO=""

@@ -31,7 +31,7 @@ namespace {
 struct DemoArgs {
   std::string out = "runs/demo", base;
   uint64_t seed = 0;
-  bool quick = false, quiet = false;
+  bool quick = false, quiet = false, resume = false;
 };
 
 // Budgets of the two demo sizes.
@@ -56,6 +56,7 @@ void run_eval(const std::string& ckpt, const std::string& ref, const std::string
   o.seed = seed;
   auto suite = sample_suite(model->world(), Split::Eval, p.eval_prompts, seed);
   RunDir run(dir);
+  o.resume = run.has("config.json");  // an interrupted stage keeps its complete image folders
   run.write_config({{"command", "eval"}, {"ckpt", ckpt}, {"ref", ref}, {"suite_size", suite.size()}, {"eval", o.to_json()}});
   auto res = evaluate(*model, model->world(), suite, o, dir, r.get());
   std::cout << "\n== " << dir << " ==\n" << eval_table(res);
@@ -85,9 +86,21 @@ void run_demo(const DemoArgs& a) {
   const WorldSpec spec = WorldSpec::defaults();
   RunDir run(a.out);
   const std::string D = a.out;
-  if (!file_exists(run.file("config.json")))
-    run.write_config({{"command", "demo"}, {"seed", a.seed}, {"quick", a.quick}, {"base", a.base}, {"preset", p.preset},
-                      {"world", spec.to_json()}});
+  const json config = {{"command", "demo"}, {"seed", a.seed},        {"quick", a.quick},
+                       {"base", a.base},     {"preset", p.preset}, {"world", spec.to_json()}};
+  if (run.has("config.json")) {
+    // Finished stages (summary.json) are kept; the interrupted one resumes from its checkpoint.
+    if (!a.resume)
+      throw UserError("the run directory already holds a demo run", D, "pass --resume to continue it, or use a new --out");
+    json saved = read_json(run.file("config.json"));
+    saved.erase("provenance");
+    if (saved != config)
+      throw UserError("the run was started with other options (--seed, --quick, --base)", run.file("config.json"),
+                      "resume with the same options, or use a new --out");
+    log_info("resuming the demo in " + D + " (finished stages are kept)");
+  } else {
+    run.write_config(config);
+  }
 
   // 1. Base model: given, or pretrained here (cached in base/).
   std::string base = a.base;
@@ -167,6 +180,7 @@ void register_demo(CLI::App& app) {
   demo->add_option("--seed", a.seed, "Seed")->capture_default_str();
   demo->add_flag("--quick", a.quick, "Tiny model and budgets: the whole pipeline in minutes (figures are not meaningful)");
   demo->add_flag("--quiet,-q", a.quiet, "No progress output");
+  demo->add_flag("--resume", a.resume, "Continue an interrupted demo in --out (finished stages are kept)");
   demo->callback([] { run_demo(a); });
 }
 

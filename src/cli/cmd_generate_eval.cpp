@@ -98,6 +98,7 @@ void register_generate_eval(CLI::App& app) {
   ev->add_option("--images", e.images, "Judge these GenEval-layout images instead of generating");
   ev->add_option("--out,-o", e.out, "Run directory")->required();
   ev->add_flag("--quiet,-q", e.quiet, "No progress output");
+  ev->add_flag("--resume", e.opt.resume, "Continue an interrupted run in --out: complete image folders are kept");
   add_sampling_options(ev, e.opt.sampling);
   ev->callback([] {
     Progress::set_enabled(!e.quiet);
@@ -113,8 +114,19 @@ void register_generate_eval(CLI::App& app) {
     auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec);
     e.opt.images_dir = e.images;
     RunDir run(e.out);
-    run.write_config({{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
-                      {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}});
+    const json config = {{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
+                         {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}};
+    if (e.opt.resume) {
+      if (!run.has("config.json")) throw UserError("nothing to resume: no eval run here", e.out, "run without --resume");
+      json saved = read_json(run.file("config.json"));
+      saved.erase("provenance");
+      if (saved != config)
+        throw UserError("the run was started with another config", run.file("config.json"), "resume with the same options");
+      run.remove_stray_temps();
+    } else if (run.has("config.json") && e.images.empty()) {
+      throw UserError("the run directory already holds an eval run", e.out, "pass --resume to continue it, or use a new --out");
+    }
+    run.write_config(config);
     std::vector<json> per_seed;
     std::map<std::string, std::vector<double>> across;
     for (int s = 0; s < e.seeds; ++s) {

@@ -45,31 +45,55 @@ struct Images {
   std::vector<Metadata> metadata;    // the prompt of each record
 };
 
-// Generates K images per prompt with seeds that depend only on (seed, line, k).
+// Generates K images per prompt with seeds that depend only on (seed, line, k), and
+// writes each prompt's folder as soon as its images exist. With opt.resume, a folder
+// that is complete (metadata.jsonl is written last) is read back instead of sampled
+// again: same seeds, lossless PNG, so the result equals an uninterrupted run.
 Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
                       const EvalOptions& opt, const std::string& dir, double& rate) {
-  Images out;
-  std::vector<GenerationRequest> req;
-  for (size_t i = 0; i < suite.size(); ++i)
-    for (int k = 0; k < opt.samples_per_prompt; ++k)
-      req.push_back({suite[i].prompt, derive_seed(opt.seed, "sample/" + std::to_string(i), uint64_t(k))});
-  Progress prog("generate", int64_t(req.size()), "img");
+  const int K = opt.samples_per_prompt;
+  std::vector<std::vector<Image>> imgs(suite.size());
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < suite.size(); ++i) {
+    const std::string folder = dir + "/" + sample_folder_name(int(i));
+    if (opt.resume && !dir.empty() && file_exists(folder + "/metadata.jsonl")) {
+      const auto lines = read_metadata_file(folder + "/metadata.jsonl", spec);
+      if (lines.size() != 1) throw UserError("expected one metadata line, found " + std::to_string(lines.size()), folder + "/metadata.jsonl");
+      const Metadata& m = lines[0];
+      if (m.prompt != suite[i].prompt)
+        throw UserError("holds \"" + m.prompt + "\" but this suite's line " + std::to_string(i) + " is \"" + suite[i].prompt + "\"",
+                        folder + "/metadata.jsonl", "resume with the same --suite, --prompts and --seed, or use a new --out");
+      for (int k = 0; k < K; ++k) imgs[i].push_back(read_png(folder + "/samples/" + sample_file_name(k)));
+    } else {
+      todo.push_back(i);
+    }
+  }
+  if (opt.resume && todo.size() < suite.size())
+    log_info("resume: " + std::to_string(suite.size() - todo.size()) + " of " + std::to_string(suite.size()) +
+             " prompt folders already complete in " + dir);
+  Progress prog("generate", int64_t(todo.size()) * K, "img");
   const auto t0 = Clock::now();
-  std::vector<GeneratedSample> samples;
-  const size_t chunk = size_t(opt.sampling.batch);
-  for (size_t s = 0; s < req.size(); s += chunk) {
-    std::vector<GenerationRequest> part(req.begin() + s, req.begin() + std::min(req.size(), s + chunk));
+  // Whole prompts per forward pass, so a folder can be written right after its pass.
+  const size_t per_pass = std::max<size_t>(1, size_t(opt.sampling.batch) / size_t(K));
+  for (size_t s = 0; s < todo.size(); s += per_pass) {
+    std::vector<GenerationRequest> part;
+    const size_t e = std::min(todo.size(), s + per_pass);
+    for (size_t t = s; t < e; ++t)
+      for (int k = 0; k < K; ++k)
+        part.push_back({suite[todo[t]].prompt, derive_seed(opt.seed, "sample/" + std::to_string(todo[t]), uint64_t(k))});
     auto got = model.generate(part, opt.sampling);
-    for (auto& g : got) samples.push_back(std::move(g));
+    for (size_t t = s; t < e; ++t) {
+      const size_t i = todo[t];
+      for (int k = 0; k < K; ++k) imgs[i].push_back(std::move(got[(t - s) * K + k].image));
+      if (!dir.empty()) write_sample_folder(dir, int(i), suite[i], imgs[i]);
+    }
     prog.update(int64_t(part.size()));
   }
   prog.finish();
-  rate = req.size() / std::max(1e-9, since(t0));
+  rate = todo.empty() ? 0.0 : double(todo.size() * K) / std::max(1e-9, since(t0));
+  Images out;
   for (size_t i = 0; i < suite.size(); ++i) {
-    std::vector<Image> imgs;
-    for (int k = 0; k < opt.samples_per_prompt; ++k) imgs.push_back(samples[i * opt.samples_per_prompt + k].image);
-    if (!dir.empty()) write_sample_folder(dir, int(i), suite[i], imgs);
-    for (int k = 0; k < opt.samples_per_prompt; ++k) {
+    for (int k = 0; k < K; ++k) {
       ImageRecord r;
       r.prompt_index = int(i);
       r.sample = k;
@@ -78,7 +102,7 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
       r.prompt = suite[i].prompt;
       r.file = dir.empty() ? "" : dir + "/" + sample_folder_name(int(i)) + "/samples/" + sample_file_name(k);
       out.records.push_back(r);
-      out.images.push_back(imgs[k]);
+      out.images.push_back(imgs[i][k]);
       out.metadata.push_back(suite[i]);
     }
   }

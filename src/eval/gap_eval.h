@@ -22,6 +22,7 @@ struct EvalOptions {
   uint64_t seed = 0;           // sampling and rendering
   std::string images_dir;      // judge these GenEval-layout images instead of generating
   int judge_batch = 128;
+  bool resume = false;         // reuse complete image folders of an interrupted run (not part of the config)
   void validate() const;
   json to_json() const;
 };

@@ -4,6 +4,7 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -25,6 +27,28 @@ namespace {
 // say "the disk fills up after N bytes" across a sequence of writes.
 std::atomic<int64_t> g_fault_limit{-1};
 std::atomic<int64_t> g_fault_written{0};
+
+// The same faults for whole processes (the CLI in reliability tests), from the environment:
+//   UNIGAP_FAIL_WRITES_AFTER_BYTES=N  atomic writes fail with ENOSPC once N bytes are written;
+//   UNIGAP_KILL_AFTER_BYTES=N         the process SIGKILLs itself in the middle of the write
+//                                     that crosses N bytes (a crash with a half-written temp file).
+int64_t env_bytes(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return -1;
+  char* end = nullptr;
+  const long long n = std::strtoll(v, &end, 10);
+  if (*end != '\0' || n < 0) throw UserError(std::string("invalid value '") + v + "'", std::string("environment variable ") + name,
+                                           "a byte count >= 0");
+  return n;
+}
+std::atomic<int64_t> g_kill_limit{-2};  // -2: environment not read yet
+std::atomic<int64_t> g_kill_written{0};
+void read_fault_env() {
+  if (g_kill_limit.load() != -2) return;
+  g_kill_limit.store(env_bytes("UNIGAP_KILL_AFTER_BYTES"));
+  const int64_t fail = env_bytes("UNIGAP_FAIL_WRITES_AFTER_BYTES");
+  if (fail >= 0 && g_fault_limit.load() < 0) g_fault_limit.store(fail);
+}
 
 std::string os_error(int err) { return std::strerror(err); }
 
@@ -66,6 +90,17 @@ int create_temp(const std::string& path, std::string& temp_path) {
 // Writes all bytes, retrying on EINTR and short writes, and applies fault injection.
 void write_all(int fd, const void* data, size_t size, const std::string& path) {
   const auto* p = static_cast<const uint8_t*>(data);
+  read_fault_env();
+  if (const int64_t kill_at = g_kill_limit.load(); kill_at >= 0) {
+    const int64_t before = g_kill_written.fetch_add(int64_t(size));
+    if (before + int64_t(size) > kill_at) {
+      const size_t part = size_t(std::max<int64_t>(0, kill_at - before));
+      if (part > 0) {  // best effort: the point is a torn temp file
+        [[maybe_unused]] const ssize_t w = ::write(fd, p, part);
+      }
+      ::raise(SIGKILL);
+    }
+  }
   bool fault = false;
   const int64_t limit = g_fault_limit.load();
   if (limit >= 0) {
@@ -105,6 +140,7 @@ void fsync_dir(const std::string& dir, const std::string& path) {
 }  // namespace
 
 void set_write_fault_after_bytes(int64_t n) {
+  read_fault_env();  // so that a later first write does not override the test's setting
   // Resetting the counter makes the limit relative to now, which is what a test means.
   g_fault_written.store(0);
   g_fault_limit.store(n < 0 ? -1 : n);

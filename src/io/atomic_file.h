@@ -24,6 +24,8 @@ void make_dirs(const std::string& path);
 
 // Fault injection for reliability tests: when set >= 0, an atomic write fails with
 // ENOSPC after writing this many bytes in total (process-wide). -1 disables.
+// Processes read the same from UNIGAP_FAIL_WRITES_AFTER_BYTES; UNIGAP_KILL_AFTER_BYTES
+// makes the process SIGKILL itself in the middle of the write that crosses that count.
 void set_write_fault_after_bytes(int64_t n);
 
 }  // namespace unigap

@@ -6,8 +6,10 @@
 
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 
 #include "common/build_info.h"
+#include "common/error.h"
 #include "io/atomic_file.h"
 
 namespace unigap {
@@ -42,6 +44,48 @@ void RunDir::write_config(const json& config) const { write_json(file("config.js
 void RunDir::append_metric(const json& record) const { append_jsonl(file("metrics.jsonl"), record); }
 
 void RunDir::write_summary(const json& summary) const { write_json(file("summary.json"), with_provenance(summary)); }
+
+int RunDir::rewind_metrics(const std::function<bool(const json&)>& keep) const {
+  const std::string path = file("metrics.jsonl");
+  if (!file_exists(path)) return 0;
+  const std::string text = read_file(path);
+  std::vector<JsonlError> errors;
+  auto lines = parse_jsonl(text, path, &errors);
+  // Only the last line can be torn by a crash (appends are single writes + fsync).
+  size_t last_line = 0;
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n' && i + 1 < text.size()) ++last_line;
+  ++last_line;
+  for (auto& e : errors)
+    if (e.line != last_line)
+      throw UserError("malformed metrics record at line " + std::to_string(e.line) + ": " + e.message, path,
+                      "the file was edited or corrupted; move it away to resume");
+  std::vector<json> kept;
+  int dropped = int(errors.size());
+  for (auto& l : lines) {
+    if (keep(l.value)) kept.push_back(l.value);
+    else ++dropped;
+  }
+  if (dropped > 0) write_jsonl(path, kept);
+  return dropped;
+}
+
+int RunDir::remove_stray_temps() const {
+  namespace fs = std::filesystem;
+  int n = 0;
+  std::error_code ec;
+  std::vector<fs::path> stray;
+  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = it->path().filename().string();
+    const bool atomic_temp = name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos;
+    const bool torch_temp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+    if (atomic_temp || torch_temp) stray.push_back(it->path());
+  }
+  for (auto& p : stray)
+    if (fs::remove(p, ec)) ++n;
+  return n;
+}
 
 json provenance() {
   char time_buf[32] = "unknown";

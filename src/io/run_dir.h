@@ -5,6 +5,7 @@
 // All writes are atomic; a run can be resumed by reopening the same directory.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "io/jsonl.h"
@@ -22,6 +23,16 @@ class RunDir {
   void write_config(const json& config) const;  // adds "provenance" (commit, version, time, host)
   void append_metric(const json& record) const;
   void write_summary(const json& summary) const;
+
+  // Resuming after a crash: rewrites metrics.jsonl (atomically) with only the records
+  // `keep` accepts, i.e. those made before the checkpoint the run resumes from, so
+  // replayed steps are not logged twice. A torn last line (the process died while
+  // appending it) is dropped; a malformed line elsewhere is an error naming it.
+  // Returns the number of records dropped.
+  int rewind_metrics(const std::function<bool(const json&)>& keep) const;
+  // Removes temp files of interrupted atomic writes (".<name>.tmp.<tag>", "*.pt.tmp")
+  // anywhere under the run directory; returns how many.
+  int remove_stray_temps() const;
 
  private:
   std::string path_;

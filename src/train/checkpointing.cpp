@@ -33,13 +33,16 @@ void Checkpointer::save(const std::string& stage, int step, ShapesModel& model, 
   const std::string dir = root_ + "/" + name;
   json e = extra;
   e["trainer"] = {{"stage", stage}, {"step", step}};
-  model.save(dir, e);
-  // torch::save writes in place: write to a temp name, then rename (atomic).
-  const std::string opt_tmp = dir + "/optimizer.pt.tmp";
-  torch::save(opt, opt_tmp);
-  if (std::rename(opt_tmp.c_str(), (dir + "/optimizer.pt").c_str()) != 0)
-    throw UserError("cannot rename optimizer state into place", dir);
   const auto prev = latest();
+  // A folder of this name that is not the latest is the remains of a crash: start clean.
+  if (dir_exists(dir) && !(prev && prev->dir == dir)) std::filesystem::remove_all(dir);
+  model.save(dir, e);
+  // The optimizer state goes through the same atomic write (temp, fsync, rename) as every file.
+  std::ostringstream buf;
+  torch::serialize::OutputArchive archive;
+  opt.save(archive);
+  archive.save_to(buf);
+  write_file_atomic(dir + "/optimizer.pt", buf.str());
   write_json(root_ + "/latest.json", {{"stage", stage}, {"step", step}, {"dir", name}});
   // Only now that the new checkpoint is the latest, drop the previous one.
   if (prev && keep_ <= 1 && prev->dir != dir) {
@@ -48,12 +51,30 @@ void Checkpointer::save(const std::string& stage, int step, ShapesModel& model, 
   }
 }
 
+int Checkpointer::remove_orphans() const {
+  const auto cur = latest();
+  int n = 0;
+  std::error_code ec;
+  if (!dir_exists(root_)) return 0;
+  for (auto& entry : std::filesystem::directory_iterator(root_, ec)) {
+    if (!entry.is_directory(ec)) continue;
+    if (cur && std::filesystem::equivalent(entry.path(), cur->dir, ec)) continue;
+    if (keep_ > 1 && cur) continue;  // keeping history: only the latest pointer matters
+    std::filesystem::remove_all(entry.path(), ec);
+    ++n;
+  }
+  return n;
+}
+
 void Checkpointer::restore(const CheckpointState& st, UnifiedModelImpl& net, torch::optim::Optimizer& opt) const {
   load_module(net, st.dir + "/model.safetensors");
   const std::string op = st.dir + "/optimizer.pt";
   if (!file_exists(op)) throw UserError("optimizer state missing", op, "the checkpoint is incomplete");
   try {
-    torch::load(opt, op);
+    std::istringstream in(read_file(op));
+    torch::serialize::InputArchive archive;
+    archive.load_from(in);
+    opt.load(archive);
   } catch (const c10::Error& e) {
     throw UserError(std::string("cannot read optimizer state: ") + e.what_without_backtrace(), op);
   }

@@ -27,6 +27,9 @@ class Checkpointer {
   void save(const std::string& stage, int step, ShapesModel& model, torch::optim::Optimizer& opt,
             const json& extra = json::object());
   void restore(const CheckpointState& st, UnifiedModelImpl& net, torch::optim::Optimizer& opt) const;
+  // On resume: removes checkpoint folders that latest.json does not name (a crash while
+  // one was written, or before the previous one was dropped). Returns how many.
+  int remove_orphans() const;
 
  private:
   std::string root_;

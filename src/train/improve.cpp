@@ -1,7 +1,9 @@
 #include "train/improve.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "common/error.h"
@@ -121,8 +123,30 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
 
   // ---- candidate pool (round 0) ----
   Pool pool;
+  // Resuming: what a crash left half-done goes (temp files, an incomplete checkpoint
+  // folder), and so does everything made after the checkpoint (replayed candidates,
+  // metrics records): those epochs run again, identically.
+  std::optional<CheckpointState> resume_from;
+  if (resume) {
+    const int temps = run.remove_stray_temps(), orphans = ckpt.remove_orphans();
+    resume_from = ckpt.latest();
+    const int done_epochs = resume_from ? resume_from->step : -1;
+    const int dropped = run.rewind_metrics([&](const json& r) { return r.value("epoch", 0) <= done_epochs; });
+    if (temps + orphans + dropped > 0)
+      log_info("resume: removed " + std::to_string(temps) + " temp file(s), " + std::to_string(orphans) +
+               " incomplete checkpoint(s), " + std::to_string(dropped) + " metrics record(s) after the checkpoint");
+  }
   if (resume && file_exists(run.file("pool.jsonl"))) {
     pool = Pool::load(run.file("pool.jsonl"), spec);
+    const int done_epochs = resume_from ? resume_from->step : 0;
+    const size_t before = pool.candidates.size();
+    pool.candidates.erase(std::remove_if(pool.candidates.begin(), pool.candidates.end(),
+                                         [&](const Candidate& x) { return x.round > done_epochs; }),
+                          pool.candidates.end());
+    if (pool.candidates.size() != before) {
+      log_info("resume: dropped " + std::to_string(before - pool.candidates.size()) + " replay candidates made after the checkpoint");
+      pool.save(run.file("pool.jsonl"));
+    }
   } else {
     pool.prompts = sample_suite(spec, Split::Train, c.train_prompts, c.seed);
     std::vector<int> all(pool.prompts.size());
@@ -145,7 +169,13 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
                     run.file("audit.json"), "the supervision accepts too many wrong images; see the audit");
 
   ImproveResult res;
-  res.discarded = int(pool.discard().size());
+  {  // prompts the initial round left without an accepted candidate
+    Pool initial;
+    initial.prompts = pool.prompts;
+    for (auto& x : pool.candidates)
+      if (x.round == 0) initial.candidates.push_back(x);
+    res.discarded = int(initial.discard().size());
+  }
   policy->train_only(c.train_groups);
   std::vector<torch::Tensor> params;
   for (auto& p : policy->net().parameters())
@@ -153,12 +183,14 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
 
   int start_epoch = 1;
-  if (resume) {
-    if (auto st = ckpt.latest()) {
-      ckpt.restore(*st, policy->net(), opt);
-      start_epoch = st->step + 1;
-      log_info("resuming improve at epoch " + std::to_string(start_epoch));
-    }
+  int64_t global_step = 0;
+  if (resume_from) {
+    ckpt.restore(*resume_from, policy->net(), opt);
+    start_epoch = resume_from->step + 1;
+    global_step = read_json(resume_from->dir + "/config.json").value("global_step", int64_t(0));
+    for (auto& l : read_jsonl(run.file("metrics.jsonl")))
+      if (l.value.value("kind", "") == "replay") res.joined_at_replay.push_back(l.value.at("joined").get<int>());
+    log_info("resuming improve at epoch " + std::to_string(start_epoch));
   }
 
   auto eval_suite = sample_suite(spec, Split::Eval, c.eval_prompts, derive_seed(c.seed, "track"));
@@ -212,7 +244,6 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
   res.dpo_pairs = int(pairs.size());
 
   const int64_t N = policy->image_tokens();
-  int64_t global_step = 0;
   for (int epoch = start_epoch; epoch <= c.epochs; ++epoch) {
     policy->set_training(true);
     auto sft = pool.accepted();
@@ -295,7 +326,7 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
                std::to_string(discard.size()) + " discarded prompts rejoined");
     }
     if ((c.eval_every > 0 && epoch % c.eval_every == 0) || epoch == c.epochs) track(epoch);
-    ckpt.save("improve", epoch, *policy, opt);
+    ckpt.save("improve", epoch, *policy, opt, {{"global_step", global_step}});
   }
   policy->set_training(false);
   res.model_dir = out_dir + "/model";

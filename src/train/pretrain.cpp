@@ -157,7 +157,7 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
 void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& data, const PretrainConfig& c, int step,
                   const RunDir& run, Progress& prog) {
   auto& net = m.net();
-  const int64_t B = c.batch, T = net.cfg.text_len;
+  const int64_t B = c.batch;
   auto ex = data.batch(step, c.batch, "unified");
   auto pixels = images_tensor(m, ex);
   torch::Tensor codes;
@@ -174,8 +174,12 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   auto gen_ids = pos_ids.clone();
   for (int64_t b = 0; b < B; ++b)
     if (rng.bernoulli(c.prompt_dropout)) gen_ids[b].fill_(net.tok_pad);
-  auto gen_logits = net.gen_logits(gen_ids, codes);
-  auto gen_loss = torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
+  // A zero weight skips the branch (understanding-only or generation-only studies).
+  auto gen_loss = torch::zeros({});
+  if (c.gen_weight > 0) {
+    auto gen_logits = net.gen_logits(gen_ids, codes);
+    gen_loss = torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
+  }
 
   // Understanding: one sequence per image, the first half with their own prompt
   // ("yes", plus a caption loss), the second half with a wrong prompt ("no").
@@ -278,17 +282,33 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   int start = 0;
   json run_config = {{"command", "pretrain"}, {"pretrain", c.to_json()}, {"model", mc.to_json()}, {"world", world.to_json()}};
   if (resume) {
-    auto st = ckpt.latest();
-    if (!st) throw UserError("nothing to resume: no checkpoint", out_dir + "/checkpoints", "run without --resume");
+    if (!run.has("config.json"))
+      throw UserError("nothing to resume: the run was never started here", out_dir, "run without --resume");
     json saved = read_json(out_dir + "/config.json");
     if (saved["pretrain"] != run_config["pretrain"] || saved["model"] != run_config["model"] ||
         saved["world"] != run_config["world"])
       throw UserError("the run was started with another config", out_dir + "/config.json",
                       "resume with the same preset, seed and options, or use a new --out");
-    ckpt.restore(*st, net, st->stage == "vq" ? static_cast<torch::optim::Optimizer&>(vq_opt) : uni_opt);
-    stage = st->stage;
-    start = st->step + 1;
-    log_info("resuming " + stage + " stage at step " + std::to_string(start));
+    // Whatever a crash left half-done goes: temp files, an incomplete checkpoint folder,
+    // metrics of steps after the checkpoint (they are replayed identically).
+    const int temps = run.remove_stray_temps(), orphans = ckpt.remove_orphans();
+    const auto st = ckpt.latest();
+    const int stage_rank = !st ? -1 : st->stage == "vq" ? 0 : 1;
+    const int dropped = run.rewind_metrics([&](const json& r) {
+      const int rank = r.value("stage", "") == "vq" ? 0 : 1;
+      return st && (rank < stage_rank || (rank == stage_rank && r.value("step", 0) <= st->step));
+    });
+    if (temps + orphans + dropped > 0)
+      log_info("resume: removed " + std::to_string(temps) + " temp file(s), " + std::to_string(orphans) +
+               " incomplete checkpoint(s), " + std::to_string(dropped) + " metrics record(s) after the checkpoint");
+    if (st) {
+      ckpt.restore(*st, net, st->stage == "vq" ? static_cast<torch::optim::Optimizer&>(vq_opt) : uni_opt);
+      stage = st->stage;
+      start = st->step + 1;
+      log_info("resuming " + stage + " stage at step " + std::to_string(start));
+    } else {
+      log_info("resume: no checkpoint was completed yet; starting from step 0");
+    }
   } else {
     if (ckpt.latest())
       throw UserError("the run directory already has checkpoints", out_dir, "pass --resume to continue it, or use a new --out");

@@ -439,6 +439,15 @@ if not isinstance(p, dict) or not p.get("commit"): sys.exit(f"config.json has no
 ' "$CASE_DIR/demo/config.json"
 }
 
+# A second start on the same directory needs --resume, and the same options.
+case_demo_rerun_needs_resume() {
+  run demo --quick --out demo --base "$CASE_DIR/no-such-model"
+  run demo --quick --out demo --base "$CASE_DIR/no-such-model"
+  expect_user_error "already holds a demo run" "--resume" || return 1
+  run demo --out demo --base "$CASE_DIR/no-such-model" --resume
+  expect_user_error "started with other options" "config.json" || return 1
+}
+
 # ------------------------------------------------------------------- main
 
 START=$SECONDS
@@ -480,6 +489,7 @@ run_case sample_n_zero                      case_sample_n_zero
 run_case sample_unknown_split               case_sample_unknown_split
 run_case render_unknown_mistake             case_render_unknown_mistake
 run_case demo_bad_base                      case_demo_bad_base
+run_case demo_rerun_needs_resume            case_demo_rerun_needs_resume
 
 echo "# $((SECONDS - START)) s, work dir $WORK" >&2
 echo "$N_PASS passed, $N_FAIL failed"

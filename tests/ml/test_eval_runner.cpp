@@ -3,6 +3,8 @@
 // --images (rendered scenes: the oracle says right for all); bad inputs refused.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "common/error.h"
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
@@ -52,5 +54,37 @@ TEST(EvalRunner, JudgesImagesMadeElsewhere) {
     FAIL() << "expected a refusal";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("00000/samples/0000.png"), std::string::npos) << e.what();
+  }
+}
+
+TEST(EvalRunner, ResumeKeepsCompleteFoldersAndEqualsAnUninterruptedRun) {
+  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
+  auto suite = sample_suite(m.world(), Split::Eval, 10, 1);
+  EvalOptions o;
+  o.samples_per_prompt = 2;
+  o.sampling.batch = 4;  // two prompts per pass: folders are written pass by pass
+  TempDir d;
+  auto full = evaluate(m, m.world(), suite, o, d.path + "/full");
+  // An "interrupted" run: only some folders are complete; one has images but no metadata
+  // (the crash came before its metadata.jsonl, which is written last).
+  evaluate(m, m.world(), suite, o, d.path + "/part");
+  std::filesystem::remove_all(d.path + "/part/images/00007");
+  std::filesystem::remove_all(d.path + "/part/images/00009");
+  std::filesystem::remove(d.path + "/part/images/00003/metadata.jsonl");
+  write_png(d.path + "/part/images/00003/samples/0000.png", Image(32, 32, 0, 0, 0));  // stale, must be redone
+  o.resume = true;
+  auto resumed = evaluate(m, m.world(), suite, o, d.path + "/part");
+  std::string want = read_file(d.path + "/full/results.jsonl");
+  for (size_t at; (at = want.find("/full/")) != std::string::npos;) want.replace(at, 6, "/part/");
+  EXPECT_EQ(want, read_file(d.path + "/part/results.jsonl"));
+  EXPECT_EQ(resumed.gap.pooled.gen.k, full.gap.pooled.gen.k);
+  EXPECT_EQ(read_file(d.path + "/full/images/00003/samples/0000.png"), read_file(d.path + "/part/images/00003/samples/0000.png"));
+  // A folder made for another suite is refused with its path.
+  auto other = sample_suite(m.world(), Split::Eval, 10, 2);
+  try {
+    evaluate(m, m.world(), other, o, d.path + "/part");
+    FAIL() << "expected a refusal";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("metadata.jsonl"), std::string::npos) << e.what();
   }
 }
