@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/blas_kernels.h"
 #include "common/build_info.h"
 
 namespace unigap::cli {
@@ -45,6 +46,7 @@ std::string version_text() {
   s += std::string("commit:   ") + build_info::commit() + "\n";
   s += "libtorch: " + torch_version_text() + "\n";
   s += "BLAS:     " + blas_in_use() + "\n";
+  if (const std::string k = blas_kernel_note(); !k.empty()) s += "kernels:  " + k + "\n";
   s += "threads:  " + std::to_string(torch_threads()) + " torch intra-op (of " +
        std::to_string(std::thread::hardware_concurrency()) + " cores)";
   return s;

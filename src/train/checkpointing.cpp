@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <filesystem>
 #include <sstream>
 
@@ -96,6 +98,23 @@ void check_finite(const torch::Tensor& loss, const torch::OrderedDict<std::strin
   msg << "non-finite " << (loss_ok ? "gradient" : "loss") << " at " << stage << " step " << step;
   if (!bad.empty()) msg << " (first bad gradient: tensor '" << bad << "')";
   throw UserError(msg.str(), "training", "the last good checkpoint is kept; lower the learning rate or resume from it");
+}
+
+bool inject_nan_loss(const std::string& stage, int step) {
+  const char* v = std::getenv("UNIGAP_INJECT_NAN_AT");
+  return v && std::string(v) == stage + ":" + std::to_string(step);
+}
+
+void inject_inf_grad(const std::string& stage, int step, const torch::OrderedDict<std::string, torch::Tensor>& params) {
+  const char* v = std::getenv("UNIGAP_INJECT_NAN_AT");
+  const std::string prefix = stage + ":" + std::to_string(step) + ":grad:";
+  if (!v || std::string(v).rfind(prefix, 0) != 0) return;
+  const std::string name = std::string(v).substr(prefix.size());
+  const torch::Tensor* p = params.find(name);
+  if (!p) throw UserError("no parameter named '" + name + "'", "UNIGAP_INJECT_NAN_AT");
+  if (!p->grad().defined()) throw UserError("parameter '" + name + "' has no gradient at this step", "UNIGAP_INJECT_NAN_AT");
+  torch::NoGradGuard ng;
+  p->grad().view({-1})[0] = std::numeric_limits<float>::infinity();
 }
 
 double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {

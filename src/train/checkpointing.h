@@ -41,6 +41,13 @@ class Checkpointer {
 void check_finite(const torch::Tensor& loss, const torch::OrderedDict<std::string, torch::Tensor>& params,
                   const std::string& stage, int step);
 
+// Fault injection for tests (docs/reliability.md), from UNIGAP_INJECT_NAN_AT:
+//   "<stage>:<step>"                 poisons that step's loss with NaN (inject_nan_loss is true);
+//   "<stage>:<step>:grad:<tensor>"   sets one gradient entry of that parameter to +Inf after backward.
+// Stages: vq, unified (pretrain), improve.
+bool inject_nan_loss(const std::string& stage, int step);
+void inject_inf_grad(const std::string& stage, int step, const torch::OrderedDict<std::string, torch::Tensor>& params);
+
 // Scales gradients so their global L2 norm is at most max_norm; returns the norm
 // before clipping (computed in double).
 double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);

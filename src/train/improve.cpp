@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <set>
 
@@ -297,8 +298,10 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
         rec["logps/chosen"] = lp.narrow(0, 0, B).mean().item<double>();
         rec["logps/rejected"] = lp.narrow(0, B, B).mean().item<double>();
       }
+      if (inject_nan_loss("improve", int(global_step))) loss = loss * std::numeric_limits<float>::quiet_NaN();
       opt.zero_grad();
       loss.backward();
+      inject_inf_grad("improve", int(global_step), policy->net().named_parameters());
       check_finite(loss, policy->net().named_parameters(), "improve", int(global_step));
       rec["grad_norm"] = clip_grad_norm(params, c.grad_clip);
       opt.step();

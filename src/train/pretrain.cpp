@@ -97,12 +97,6 @@ double lr_at(const PretrainConfig& c, int step) {
   return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, t))));
 }
 
-// Test hook (docs/reliability.md): UNIGAP_INJECT_NAN_AT=<stage>:<step> poisons that step's loss.
-bool inject_nan(const std::string& stage, int step) {
-  const char* v = std::getenv("UNIGAP_INJECT_NAN_AT");
-  return v && std::string(v) == stage + ":" + std::to_string(step);
-}
-
 torch::Tensor images_tensor(ShapesModel& m, const std::vector<PretrainExample>& ex) {
   std::vector<Image> imgs;
   for (auto& e : ex) imgs.push_back(e.image);
@@ -131,9 +125,10 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
   auto diff = out.recon - x;
   auto recon = (weight * (diff.pow(2) + diff.abs())).mean();
   auto loss = recon + out.vq_loss;
-  if (inject_nan("vq", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
+  if (inject_nan_loss("vq", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
   opt.zero_grad();
   loss.backward();
+  inject_inf_grad("vq", step, m.net().named_parameters());
   check_finite(loss, m.net().named_parameters(), "vq", step);
   clip_grad_norm(vq.parameters(), 1.0);
   opt.step();
@@ -201,12 +196,13 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
                                                     torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
   }
   auto loss = c.gen_weight * gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss;
-  if (inject_nan("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
+  if (inject_nan_loss("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
 
   const double lr = lr_at(c, step);
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   opt.zero_grad();
   loss.backward();
+  inject_inf_grad("unified", step, net.named_parameters());
   check_finite(loss, net.named_parameters(), "unified", step);
   // Clip each parameter group on its own: the pixel encoder's gradients (summed over
   // every image position) are orders of magnitude larger than the backbone's early on,

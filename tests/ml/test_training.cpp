@@ -99,3 +99,55 @@ TEST(Improve, AuditRefusesLowPrecisionData) {
     EXPECT_NE(std::string(e.what()).find("refusing to train"), std::string::npos) << e.what();
   }
 }
+
+// An Inf in one gradient stops the run at its step, naming the tensor; the last good
+// checkpoint stays loadable. Same for a NaN loss in improve.
+TEST(Pretrain, InfGradientNamesTheTensor) {
+  TempDir d;
+  PretrainConfig c = tiny_config();
+  setenv("UNIGAP_INJECT_NAN_AT", "unified:12:grad:backbone.layers.0.attn.qkv.weight", 1);
+  std::string msg;
+  try {
+    pretrain(c, WorldSpec::defaults(), d.path + "/run", false);
+  } catch (const UserError& e) {
+    msg = e.what();
+  }
+  unsetenv("UNIGAP_INJECT_NAN_AT");
+  EXPECT_NE(msg.find("non-finite gradient at unified step 12"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tensor 'backbone.layers.0.attn.qkv.weight'"), std::string::npos) << msg;
+  json latest = read_json(d.path + "/run/checkpoints/latest.json");
+  EXPECT_EQ(latest["step"], 9);
+  EXPECT_NO_THROW(ShapesModel::load(d.path + "/run/checkpoints/" + latest["dir"].get<std::string>()));
+}
+
+TEST(Improve, NanLossStopsAtItsStepAndKeepsTheLastEpoch) {
+  TempDir d;
+  PretrainConfig c = tiny_config();
+  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  ImproveConfig ic;
+  ic.supervision = "flip:0.5";
+  ic.train_prompts = 12;
+  ic.pool.candidates = 3;
+  ic.epochs = 3;
+  ic.batch = 8;
+  ic.eval_every = 0;
+  ic.eval_prompts = 4;
+  ic.eval.samples_per_prompt = 1;
+  // 12 prompts x 3 candidates x ~50% accepted = ~18 SFT samples: 2-3 steps per epoch;
+  // step 4 lies in epoch 2 or 3, after epoch 1's checkpoint.
+  setenv("UNIGAP_INJECT_NAN_AT", "improve:4", 1);
+  std::string msg;
+  try {
+    improve(ic, d.path + "/base/model", d.path + "/imp", false);
+  } catch (const UserError& e) {
+    msg = e.what();
+  }
+  unsetenv("UNIGAP_INJECT_NAN_AT");
+  EXPECT_NE(msg.find("non-finite loss at improve step 4"), std::string::npos) << msg;
+  json latest = read_json(d.path + "/imp/checkpoints/latest.json");
+  EXPECT_GE(latest["step"].get<int>(), 1);
+  EXPECT_NO_THROW(ShapesModel::load(d.path + "/imp/checkpoints/" + latest["dir"].get<std::string>()));
+  // Resuming without the fault finishes the run.
+  EXPECT_NO_THROW(improve(ic, d.path + "/base/model", d.path + "/imp", true));
+  EXPECT_TRUE(file_exists(d.path + "/imp/model/model.safetensors"));
+}
