@@ -5,10 +5,12 @@
 # crashing input is left in build-fuzz/artifacts/.
 #   bash scripts/fuzz.sh            # the short run of CI (scripts/test.sh)
 #   bash scripts/fuzz.sh 600        # the long run (docs/reliability.md)
+#   bash scripts/fuzz.sh 600 png    # some targets only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-30}
 TARGETS=(safetensors png metadata world_config model_config)
+if (($# > 1)); then TARGETS=("${@:2}"); fi
 command -v clang++ > /dev/null || { echo "fuzz.sh: clang++ not found (scripts/setup.sh installs clang)" >&2; exit 1; }
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIGAP_FUZZ=ON \
   -DCMAKE_CXX_COMPILER=clang++ > build-fuzz.log 2>&1 || { cat build-fuzz.log >&2; exit 1; }

@@ -47,6 +47,7 @@ void register_dynamics(CLI::App& app) {
     }
     auto model = ShapesModel::load(a.ckpt);
     auto pool = Pool::load(a.pool, model->world());
+    pool.check_codes(model->image_tokens(), model->codebook_size(), a.pool);
     RunDir run(a.out);
     run.write_config({{"command", "dynamics"}, {"ckpt", a.ckpt}, {"pool", a.pool}, {"improved", a.improved},
                       {"dynamics", a.c.to_json()}});

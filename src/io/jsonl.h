@@ -3,8 +3,12 @@
 // still yields every good line.
 #pragma once
 
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace unigap {
@@ -30,6 +34,50 @@ std::vector<JsonlLine> parse_jsonl(const std::string& text, const std::string& o
 void write_jsonl(const std::string& path, const std::vector<json>& values);
 // Appends one line and flushes+fsyncs (metrics.jsonl); creates the file if needed.
 void append_jsonl(const std::string& path, const json& value);
+
+// Converts a JSON value to T like json::get<T>(), but never with undefined behaviour
+// (nlohmann converts 2e60 to int with a plain cast): an integer T takes only an
+// integral number in its range, a floating T only a finite number in its range, bool
+// only true/false. Anything else, or a value of the wrong type, gives std::nullopt.
+template <class T>
+std::optional<T> json_as(const json& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) return std::nullopt;
+    return v.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    constexpr int digits = std::numeric_limits<T>::digits;  // value bits: 31 for int, 64 for uint64_t
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      if (digits < 64 && u >= (uint64_t(1) << digits)) return std::nullopt;
+      return T(u);
+    }
+    if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      if (x < 0 && !std::is_signed_v<T>) return std::nullopt;
+      if (digits < 63 && (x >= (int64_t(1) << digits) || x < -(int64_t(1) << digits))) return std::nullopt;
+      return T(x);
+    }
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      const double limit = std::ldexp(1.0, digits);
+      if (!std::isfinite(d) || d != std::floor(d) || d >= limit || d < (std::is_signed_v<T> ? -limit : 0.0))
+        return std::nullopt;
+      return T(d);
+    }
+    return std::nullopt;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number()) return std::nullopt;
+    const double d = v.get<double>();
+    if (!std::isfinite(d) || std::fabs(d) > double(std::numeric_limits<T>::max())) return std::nullopt;
+    return T(d);
+  } else {
+    try {
+      return v.get<T>();
+    } catch (const json::exception&) {
+      return std::nullopt;
+    }
+  }
+}
 
 // Reads a JSON file; UserError with path and parser position on failure.
 json read_json(const std::string& path);

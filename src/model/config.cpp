@@ -44,11 +44,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
     if (!known.count(it.key())) throw UserError("unknown model config field '" + it.key() + "'", origin);
   auto get = [&](const char* k, auto& out) {
     if (!j.contains(k)) return;
-    try {
-      out = j.at(k).get<std::decay_t<decltype(out)>>();
-    } catch (const json::exception&) {
-      throw UserError("model config field '" + std::string(k) + "' has the wrong type: " + j.at(k).dump(), origin);
-    }
+    auto v = json_as<std::decay_t<decltype(out)>>(j.at(k));
+    if (!v) throw UserError("model config field '" + std::string(k) + "' has the wrong type or is out of range: " + j.at(k).dump(), origin);
+    out = *v;
   };
   get("preset", c.preset);
   get("image_size", c.image_size);

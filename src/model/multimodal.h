@@ -29,6 +29,7 @@ class UnifiedMultimodal {
   virtual ~UnifiedMultimodal() = default;
   virtual std::string name() const = 0;
   virtual int image_tokens() const = 0;
+  virtual int codebook_size() const = 0;  // image codes are 0 .. codebook_size() - 1
   // Generation branch: one sample per request.
   virtual std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests,
                                                 const SampleOptions& opt) = 0;

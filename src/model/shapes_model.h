@@ -23,6 +23,7 @@ class ShapesModel : public UnifiedMultimodal {
 
   std::string name() const override { return "shapes-unified-" + cfg_.preset; }
   int image_tokens() const override { return cfg_.image_tokens(); }
+  int codebook_size() const override { return cfg_.vq_codes; }
   std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests,
                                         const SampleOptions& opt) override;
   std::vector<double> judge(const std::vector<Image>& images, const std::vector<std::string>& prompts,

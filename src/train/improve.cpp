@@ -139,6 +139,7 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
   }
   if (resume && file_exists(run.file("pool.jsonl"))) {
     pool = Pool::load(run.file("pool.jsonl"), spec);
+    pool.check_codes(policy->image_tokens(), policy->codebook_size(), run.file("pool.jsonl"));
     const int done_epochs = resume_from ? resume_from->step : 0;
     const size_t before = pool.candidates.size();
     pool.candidates.erase(std::remove_if(pool.candidates.begin(), pool.candidates.end(),

@@ -88,29 +88,59 @@ void Pool::save(const std::string& path) const {
   write_jsonl(path, lines);
 }
 
+void Pool::check_codes(int64_t tokens, int64_t vocab, const std::string& origin) const {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    const std::string which = "candidate " + std::to_string(i) + " (prompt " + std::to_string(c.prompt_index) + ", k " +
+                              std::to_string(c.k) + ", round " + std::to_string(c.round) + ")";
+    if (int64_t(c.codes.size()) != tokens)
+      throw UserError(which + " has " + std::to_string(c.codes.size()) + " image codes, the model uses " + std::to_string(tokens),
+                      origin, "was the pool made by another model?");
+    for (int64_t code : c.codes)
+      if (code < 0 || code >= vocab)
+        throw UserError(which + " holds code " + std::to_string(code) + ", the model's codebook has " + std::to_string(vocab),
+                        origin, "was the pool made by another model?");
+  }
+}
+
 Pool Pool::load(const std::string& path, const WorldSpec& spec) {
   Pool p;
   for (auto& line : read_jsonl(path)) {
     const std::string where = path + ":" + std::to_string(line.line);
     const json& j = line.value;
+    // Each field with its type and range checked (json_as): a bad value names the field.
+    auto field = [&](const char* k, auto& out) {
+      if (!j.contains(k)) throw UserError(std::string("missing field '") + k + "'", where);
+      auto v = json_as<std::decay_t<decltype(out)>>(j.at(k));
+      if (!v) throw UserError(std::string("field '") + k + "' has the wrong type or is out of range: " + j.at(k).dump(), where);
+      out = std::move(*v);
+    };
     try {
-      const std::string type = j.at("type").get<std::string>();
+      std::string type;
+      field("type", type);
       if (type == "prompt") {
-        if (j.at("index").get<size_t>() != p.prompts.size()) throw UserError("prompt lines out of order", where);
+        size_t index = 0;
+        field("index", index);
+        if (index != p.prompts.size()) throw UserError("prompt lines out of order", where);
         p.prompts.push_back(Metadata::from_json(j.at("metadata"), spec, where));
       } else if (type == "candidate") {
         Candidate c;
-        c.prompt_index = j.at("prompt_index").get<int>();
+        field("prompt_index", c.prompt_index);
         if (c.prompt_index < 0 || c.prompt_index >= int(p.prompts.size()))
           throw UserError("prompt_index " + std::to_string(c.prompt_index) + " out of range", where);
-        c.k = j.at("k").get<int>();
-        c.round = j.at("round").get<int>();
-        c.codes = j.at("codes").get<std::vector<int64_t>>();
-        c.own_score = j.at("own_score").get<double>();
-        c.score = j.at("score").get<double>();
-        c.verdict = j.at("verdict").get<bool>();
-        c.oracle = j.at("oracle").get<bool>();
-        c.reason = j.value("reason", "");
+        field("k", c.k);
+        field("round", c.round);
+        if (!j.contains("codes") || !j.at("codes").is_array()) throw UserError("field 'codes' must be an array of image codes", where);
+        for (auto& e : j.at("codes")) {
+          auto code = json_as<int64_t>(e);
+          if (!code || *code < 0) throw UserError("field 'codes' holds " + e.dump() + ", not an image code (an integer >= 0)", where);
+          c.codes.push_back(*code);
+        }
+        field("own_score", c.own_score);
+        field("score", c.score);
+        field("verdict", c.verdict);
+        field("oracle", c.oracle);
+        if (j.contains("reason")) field("reason", c.reason);
         p.candidates.push_back(std::move(c));
       } else {
         throw UserError("unknown line type '" + type + "'", where);

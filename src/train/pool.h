@@ -51,6 +51,9 @@ struct Pool {
   std::vector<DpoPair> pairs() const;        // one per prompt with >= 1 accepted and >= 1 rejected
   void save(const std::string& path) const;  // atomic
   static Pool load(const std::string& path, const WorldSpec& spec);
+  // Before a model reads the codes: every candidate has `tokens` codes, each < `vocab`;
+  // otherwise a UserError naming `origin` and the candidate.
+  void check_codes(int64_t tokens, int64_t vocab, const std::string& origin) const;
 };
 
 struct PoolOptions {

@@ -66,24 +66,32 @@ json PretrainConfig::to_json() const {
 }
 
 PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origin) {
-  PretrainConfig c = for_preset(j.value("preset", std::string("small")));
+  if (!j.is_object()) throw UserError("pretrain config must be a JSON object", origin);
+  std::string preset = "small";
+  if (j.contains("preset")) {
+    auto p = json_as<std::string>(j["preset"]);
+    if (!p) throw UserError("field 'preset' must be a string, found " + j["preset"].dump(), origin);
+    preset = *p;
+  }
+  PretrainConfig c = for_preset(preset);
   json known = c.to_json();
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.contains(it.key())) throw UserError("unknown pretrain config field '" + it.key() + "'", origin);
-  try {
-    if (j.contains("seed")) c.seed = j["seed"].get<uint64_t>();
-#define GET(f) \
-  if (j.contains(#f)) c.f = j[#f].get<decltype(c.f)>();
-    GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)
-    GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(gen_weight) GET(und_weight) GET(caption_weight)
-    GET(hard_negative_share) GET(ckpt_every) GET(log_every) GET(vq_from)
-    if (j.contains("model")) {
-      if (!j["model"].is_object()) throw UserError("field 'model' must be an object of model config fields", origin);
-      c.model = j["model"];
-    }
+  auto get = [&](const char* k, auto& out) {
+    if (!j.contains(k)) return;
+    auto v = json_as<std::decay_t<decltype(out)>>(j[k]);
+    if (!v) throw UserError("field '" + std::string(k) + "' has the wrong type or is out of range: " + j[k].dump(), origin);
+    out = *v;
+  };
+  get("seed", c.seed);
+#define GET(f) get(#f, c.f);
+  GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)
+  GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(gen_weight) GET(und_weight) GET(caption_weight)
+  GET(hard_negative_share) GET(ckpt_every) GET(log_every) GET(vq_from)
 #undef GET
-  } catch (const json::exception& e) {
-    throw UserError(std::string("a field has the wrong type: ") + e.what(), origin);
+  if (j.contains("model")) {
+    if (!j["model"].is_object()) throw UserError("field 'model' must be an object of model config fields", origin);
+    c.model = j["model"];
   }
   c.validate();
   return c;

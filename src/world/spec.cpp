@@ -125,11 +125,9 @@ namespace {
 template <class T>
 void get_opt(const json& j, const char* key, T& out, const std::string& origin, const std::string& prefix = "") {
   if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const json::exception& e) {
-    throw UserError("field '" + prefix + key + "' has the wrong type (" + j.at(key).dump() + ")", origin);
-  }
+  auto v = json_as<T>(j.at(key));
+  if (!v) throw UserError("field '" + prefix + key + "' has the wrong type or is out of range (" + j.at(key).dump() + ")", origin);
+  out = *v;
 }
 RGB get_rgb(const json& v, const std::string& field, const std::string& origin) {
   if (!v.is_array() || v.size() != 3) throw UserError("field '" + field + "' must be [r, g, b]", origin);

@@ -163,4 +163,28 @@ TEST(WorldSpecTest, DefaultsValidAndErrorsNameTheField) {
   EXPECT_NE(err({{"canvas", "big"}}).find("wrong type"), std::string::npos);
   EXPECT_NE(err({{"colour", 1}}).find("unknown field 'colour'"), std::string::npos);
   EXPECT_NE(err({{"canvas", 20}}).find("too small"), std::string::npos);
+  // Found by fuzz_world_config: huge or fractional numbers for integer fields were cast
+  // to int (undefined behaviour); now they are refused, naming the field.
+  EXPECT_NE(err({{"canvas", 2.02607e+87}}).find("field 'canvas' has the wrong type or is out of range"), std::string::npos);
+  EXPECT_NE(err({{"min_size", 8.5}}).find("field 'min_size'"), std::string::npos);
+  EXPECT_NE(err({{"canvas", -1e300}}).find("field 'canvas'"), std::string::npos);
+}
+
+TEST(JsonAs, RefusesWhatTheTargetTypeCannotHold) {
+  EXPECT_EQ(json_as<int>(json(42)), 42);
+  EXPECT_EQ(json_as<int>(json(42.0)), 42);
+  EXPECT_FALSE(json_as<int>(json(42.5)));
+  EXPECT_FALSE(json_as<int>(json(2e60)));
+  EXPECT_FALSE(json_as<int>(json(2147483648LL)));
+  EXPECT_EQ(json_as<int>(json(-2147483648LL)), -2147483647 - 1);
+  EXPECT_FALSE(json_as<uint64_t>(json(-1)));
+  EXPECT_EQ(json_as<uint64_t>(json(18446744073709551615ULL)), 18446744073709551615ULL);
+  EXPECT_FALSE(json_as<int64_t>(json(9223372036854775808.0)));
+  EXPECT_FALSE(json_as<size_t>(json(1.8446744073709552e19)));
+  EXPECT_FALSE(json_as<float>(json(1e300)));
+  EXPECT_EQ(json_as<double>(json(7)), 7.0);
+  EXPECT_FALSE(json_as<double>(json("7")));
+  EXPECT_FALSE(json_as<bool>(json(1)));
+  EXPECT_EQ(json_as<std::string>(json("a")), "a");
+  EXPECT_FALSE(json_as<std::string>(json(1)));
 }

@@ -191,3 +191,21 @@ TEST(Checkpoint, BadCheckpointsGetClearErrors) {
   // Not a checkpoint at all.
   EXPECT_NE(error_of(dir.path + "/nope").find("not a checkpoint folder"), std::string::npos);
 }
+
+// Found by fuzz_model_config: a huge number for an integer field was cast to int
+// (undefined behaviour); now it is a UserError naming the field.
+TEST(ModelConfigTest, OutOfRangeNumbersNameTheField) {
+  auto error_of = [](const json& j) {
+    try {
+      ModelConfig::from_json(j, "config.json").validate();
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of({{"n_layers", 2e60}}).find("model config field 'n_layers' has the wrong type or is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"d_model", 64.5}}).find("'d_model'"), std::string::npos);
+  EXPECT_NE(error_of({{"rope_theta", "big"}}).find("'rope_theta'"), std::string::npos);
+  EXPECT_EQ(error_of({{"d_model", 64.0}, {"n_heads", 4}}), "no error");
+}
