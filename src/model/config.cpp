@@ -8,15 +8,25 @@ namespace unigap {
 
 void ModelConfig::validate() const {
   auto fail = [](const std::string& f, const std::string& why) { throw UserError(why, "model config field '" + f + "'"); };
-  if (image_size < 8) fail("image_size", "must be >= 8");
+  // Upper bounds too: derived sizes (ffn, token counts) must not overflow an int (found by fuzz_model_config).
+  auto range = [&](const char* f, int v, int lo, int hi) {
+    if (v < lo || v > hi) fail(f, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], found " + std::to_string(v));
+  };
+  range("image_size", image_size, 8, 1024);
+  range("vq_dim", vq_dim, 1, 4096);
+  range("vq_channels", vq_channels, 1, 4096);
+  range("d_model", d_model, 8, 65536);
+  range("n_layers", n_layers, 1, 1024);
+  range("n_heads", n_heads, 1, 4096);
+  range("ffn_hidden", ffn_hidden, 0, 1 << 20);
+  range("text_len", text_len, 4, 4096);
+  range("und_channels", und_channels, 1, 4096);
+  range("gen_embed_dim", gen_embed_dim, 1, 65536);
   if (patch != 4) fail("patch", "only 4 is supported (two stride-2 stages), found " + std::to_string(patch));
   if (image_size % patch) fail("image_size", "must be a multiple of patch");
   if (vq_codes < 2 || vq_codes > 65536) fail("vq_codes", "must be in [2, 65536]");
-  if (vq_dim < 1 || vq_channels < 1) fail("vq_dim", "must be >= 1");
-  if (d_model < 8 || n_layers < 1 || n_heads < 1) fail("d_model", "d_model >= 8, n_layers >= 1, n_heads >= 1");
   if (d_model % n_heads) fail("n_heads", "must divide d_model (" + std::to_string(d_model) + ")");
   if (head_dim() % 2) fail("n_heads", "head dimension must be even for RoPE");
-  if (text_len < 4) fail("text_len", "must be >= 4");
   if (und_input != "pixels" && und_input != "vq") fail("und_input", "must be \"pixels\" or \"vq\", found \"" + und_input + "\"");
   if (und_patch != 4 && und_patch != 8) fail("und_patch", "must be 4 or 8, found " + std::to_string(und_patch));
   if (image_size % und_patch) fail("und_patch", "must divide image_size");

@@ -208,4 +208,6 @@ TEST(ModelConfigTest, OutOfRangeNumbersNameTheField) {
   EXPECT_NE(error_of({{"d_model", 64.5}}).find("'d_model'"), std::string::npos);
   EXPECT_NE(error_of({{"rope_theta", "big"}}).find("'rope_theta'"), std::string::npos);
   EXPECT_EQ(error_of({{"d_model", 64.0}, {"n_heads", 4}}), "no error");
+  // ... and a representable but absurd size overflowed the derived ffn size.
+  EXPECT_NE(error_of({{"d_model", 620000000.0}}).find("must be in [8, 65536], found 620000000"), std::string::npos);
 }
