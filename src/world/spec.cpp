@@ -61,6 +61,10 @@ void WorldSpec::validate() const {
   }
   if (min_size < 5) fail("min_size", "must be >= 5 pixels (smaller shapes are not distinguishable), found " + std::to_string(min_size));
   if (max_size < min_size) fail("max_size", "must be >= min_size");
+  // Sizes beyond the canvas are refused before any arithmetic on them (fuzz_world_config
+  // found an int overflow in the room check below with min_gap = 2e9).
+  if (max_size > canvas) fail("max_size", "must be <= canvas (" + std::to_string(canvas) + "), found " + std::to_string(max_size));
+  if (min_gap > canvas) fail("min_gap", "must be <= canvas (" + std::to_string(canvas) + "), found " + std::to_string(min_gap));
   if (min_count < 2 || max_count < min_count || max_count > 9)
     fail("max_count", "counting range must satisfy 2 <= min_count <= max_count <= 9");
   if (min_gap < 1) fail("min_gap", "must be >= 1");

@@ -168,6 +168,8 @@ TEST(WorldSpecTest, DefaultsValidAndErrorsNameTheField) {
   EXPECT_NE(err({{"canvas", 2.02607e+87}}).find("field 'canvas' has the wrong type or is out of range"), std::string::npos);
   EXPECT_NE(err({{"min_size", 8.5}}).find("field 'min_size'"), std::string::npos);
   EXPECT_NE(err({{"canvas", -1e300}}).find("field 'canvas'"), std::string::npos);
+  EXPECT_NE(err({{"min_gap", 2026907162}}).find("world spec field 'min_gap'"), std::string::npos);
+  EXPECT_NE(err({{"max_size", 2000000000}}).find("world spec field 'max_size'"), std::string::npos);
 }
 
 TEST(JsonAs, RefusesWhatTheTargetTypeCannotHold) {
