@@ -67,6 +67,38 @@ TEST(Pool, SaveLoadRoundTripAndErrors) {
   }
 }
 
+// A pool made elsewhere is checked before a model reads its codes: a short code list
+// would otherwise be read past its end, a code outside the codebook index out of range.
+TEST(Pool, CodesAreCheckedAgainstTheModel) {
+  Pool p = three_prompts();
+  EXPECT_NO_THROW(p.check_codes(64, 512, "pool.jsonl"));
+  p.candidates[3].codes.resize(10);
+  try {
+    p.check_codes(64, 512, "pool.jsonl");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("candidate 3 (prompt 1, k 0, round 0) has 10 image codes, the model uses 64"),
+              std::string::npos)
+        << e.what();
+  }
+  p = three_prompts();
+  p.candidates[0].codes[5] = 512;
+  EXPECT_THROW(p.check_codes(64, 512, "pool.jsonl"), UserError);
+  // A fractional or huge code in the file is refused naming the field.
+  TempDir d;
+  {
+    std::ofstream(d.path + "/bad.jsonl") << "{\"type\":\"prompt\",\"index\":0,\"metadata\":" << p.prompts[0].to_json().dump()
+                                         << "}\n{\"type\":\"candidate\",\"prompt_index\":0,\"k\":0,\"round\":0,"
+                                         << "\"codes\":[1,2e60],\"own_score\":0.5,\"score\":0.5,\"verdict\":true,\"oracle\":false}\n";
+  }
+  try {
+    Pool::load(d.path + "/bad.jsonl", WorldSpec::defaults());
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'codes' holds 2e+60"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Supervision, ParsesEveryKindAndRejectsBadSpecs) {
   EXPECT_EQ(Supervision::parse("self").kind, "self");
   EXPECT_EQ(Supervision::parse("oracle").kind, "oracle");
