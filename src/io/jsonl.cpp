@@ -120,6 +120,10 @@ void append_jsonl(const std::string& path, const json& value) {
   if (::close(fd) != 0) throw UserError(std::string("close failed: ") + std::strerror(errno), path);
 }
 
+void throw_bad_field(const std::string& label, const char* key, const json& value, const std::string& origin) {
+  throw UserError(label + "'" + key + "' has the wrong type or is out of range: " + value.dump(), origin);
+}
+
 json read_json(const std::string& path) {
   const std::string text = read_file(path);
   try {

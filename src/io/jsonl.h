@@ -79,6 +79,18 @@ std::optional<T> json_as(const json& v) {
   }
 }
 
+// Reads optional field `key` of object `j` into `out` through json_as; a value of the wrong
+// type or out of range throws UserError("<label>'<key>' has the wrong type or is out of
+// range: <value>", origin). Absent: `out` keeps its default.
+void throw_bad_field(const std::string& label, const char* key, const json& value, const std::string& origin);
+template <class T>
+void read_field(const json& j, const char* key, T& out, const std::string& label, const std::string& origin) {
+  if (!j.contains(key)) return;
+  auto v = json_as<T>(j.at(key));
+  if (!v) throw_bad_field(label, key, j.at(key), origin);
+  out = std::move(*v);
+}
+
 // Reads a JSON file; UserError with path and parser position on failure.
 json read_json(const std::string& path);
 void write_json(const std::string& path, const json& value);  // atomic, pretty (2 spaces)

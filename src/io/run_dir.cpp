@@ -78,9 +78,7 @@ int RunDir::remove_stray_temps() const {
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string name = it->path().filename().string();
-    const bool atomic_temp = name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos;
-    const bool torch_temp = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
-    if (atomic_temp || torch_temp) stray.push_back(it->path());
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos) stray.push_back(it->path());
   }
   for (auto& p : stray)
     if (fs::remove(p, ec)) ++n;

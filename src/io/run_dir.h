@@ -30,7 +30,7 @@ class RunDir {
   // appending it) is dropped; a malformed line elsewhere is an error naming it.
   // Returns the number of records dropped.
   int rewind_metrics(const std::function<bool(const json&)>& keep) const;
-  // Removes temp files of interrupted atomic writes (".<name>.tmp.<tag>", "*.pt.tmp")
+  // Removes temp files of interrupted atomic writes (".<name>.tmp.<tag>")
   // anywhere under the run directory; returns how many.
   int remove_stray_temps() const;
 

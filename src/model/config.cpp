@@ -52,12 +52,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
                                               "norm_eps", "und_input", "und_order", "und_channels", "und_patch", "gen_embed_dim"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key())) throw UserError("unknown model config field '" + it.key() + "'", origin);
-  auto get = [&](const char* k, auto& out) {
-    if (!j.contains(k)) return;
-    auto v = json_as<std::decay_t<decltype(out)>>(j.at(k));
-    if (!v) throw UserError("model config field '" + std::string(k) + "' has the wrong type or is out of range: " + j.at(k).dump(), origin);
-    out = *v;
-  };
+  auto get = [&](const char* k, auto& out) { read_field(j, k, out, "model config field ", origin); };
   get("preset", c.preset);
   get("image_size", c.image_size);
   get("patch", c.patch);

@@ -111,9 +111,7 @@ Pool Pool::load(const std::string& path, const WorldSpec& spec) {
     // Each field with its type and range checked (json_as): a bad value names the field.
     auto field = [&](const char* k, auto& out) {
       if (!j.contains(k)) throw UserError(std::string("missing field '") + k + "'", where);
-      auto v = json_as<std::decay_t<decltype(out)>>(j.at(k));
-      if (!v) throw UserError(std::string("field '") + k + "' has the wrong type or is out of range: " + j.at(k).dump(), where);
-      out = std::move(*v);
+      read_field(j, k, out, "field ", where);
     };
     try {
       std::string type;

@@ -77,12 +77,7 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
   json known = c.to_json();
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.contains(it.key())) throw UserError("unknown pretrain config field '" + it.key() + "'", origin);
-  auto get = [&](const char* k, auto& out) {
-    if (!j.contains(k)) return;
-    auto v = json_as<std::decay_t<decltype(out)>>(j[k]);
-    if (!v) throw UserError("field '" + std::string(k) + "' has the wrong type or is out of range: " + j[k].dump(), origin);
-    out = *v;
-  };
+  auto get = [&](const char* k, auto& out) { read_field(j, k, out, "field ", origin); };
   get("seed", c.seed);
 #define GET(f) get(#f, c.f);
   GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)

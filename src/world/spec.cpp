@@ -128,10 +128,7 @@ namespace {
 // Reads an optional field with the right type, or throws naming it.
 template <class T>
 void get_opt(const json& j, const char* key, T& out, const std::string& origin, const std::string& prefix = "") {
-  if (!j.contains(key)) return;
-  auto v = json_as<T>(j.at(key));
-  if (!v) throw UserError("field '" + prefix + key + "' has the wrong type or is out of range (" + j.at(key).dump() + ")", origin);
-  out = *v;
+  read_field(j, key, out, "field " + prefix, origin);
 }
 RGB get_rgb(const json& v, const std::string& field, const std::string& origin) {
   if (!v.is_array() || v.size() != 3) throw UserError("field '" + field + "' must be [r, g, b]", origin);
