@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "dist/dist.h"
 #include "common/progress.h"
 #include "dynamics/entk.h"
 #include "eval/gap_eval.h"
@@ -56,7 +57,8 @@ void run_eval(const std::string& ckpt, const std::string& ref, const std::string
   o.seed = seed;
   auto suite = sample_suite(model->world(), Split::Eval, p.eval_prompts, seed);
   RunDir run(dir);
-  o.resume = run.has("config.json");  // an interrupted stage keeps its complete image folders
+  // An interrupted stage keeps its complete image folders (rank 0's view: it writes config.json below).
+  o.resume = Dist::current().main_value(run.has("config.json"));
   run.write_config({{"command", "eval"}, {"ckpt", ckpt}, {"ref", ref}, {"suite_size", suite.size()}, {"eval", o.to_json()}});
   auto res = evaluate(*model, model->world(), suite, o, dir, r.get());
   std::cout << "\n== " << dir << " ==\n" << eval_table(res);
@@ -88,7 +90,7 @@ void run_demo(const DemoArgs& a) {
   const std::string D = a.out;
   const json config = {{"command", "demo"}, {"seed", a.seed},        {"quick", a.quick},
                        {"base", a.base},     {"preset", p.preset}, {"world", spec.to_json()}};
-  if (run.has("config.json")) {
+  if (Dist::current().main_value(run.has("config.json"))) {
     // Finished stages (summary.json) are kept; the interrupted one resumes from its checkpoint.
     if (!a.resume)
       throw UserError("the run directory already holds a demo run", D, "pass --resume to continue it, or use a new --out");

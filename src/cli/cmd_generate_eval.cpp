@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "dist/dist.h"
 #include "common/progress.h"
 #include "common/rng.h"
 #include "eval/gap_eval.h"
@@ -116,14 +117,16 @@ void register_generate_eval(CLI::App& app) {
     RunDir run(e.out);
     const json config = {{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
                          {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}};
+    // Rank 0's view in a data-parallel run (it writes config.json right below).
+    const bool started = Dist::current().main_value(run.has("config.json"));
     if (e.opt.resume) {
-      if (!run.has("config.json")) throw UserError("nothing to resume: no eval run here", e.out, "run without --resume");
+      if (!started) throw UserError("nothing to resume: no eval run here", e.out, "run without --resume");
       json saved = read_json(run.file("config.json"));
       saved.erase("provenance");
       if (saved != config)
         throw UserError("the run was started with another config", run.file("config.json"), "resume with the same options");
       run.remove_stray_temps();
-    } else if (run.has("config.json") && e.images.empty()) {
+    } else if (started && e.images.empty()) {
       throw UserError("the run directory already holds an eval run", e.out, "pass --resume to continue it, or use a new --out");
     }
     run.write_config(config);

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "common/blas_kernels.h"
 #include "common/error.h"
+#include "dist/dist.h"
 
 int main(int argc, char** argv) {
   using namespace unigap;
@@ -14,9 +15,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   cli::configure_threads(0);  // default before parsing, so --version reports it
   int threads = 0;
+  double dist_timeout = 300;
   app.add_option("--threads", threads, "Torch intra-op threads (default: OMP_NUM_THREADS, else all cores)");
+  app.add_option("--dist-timeout", dist_timeout,
+                 "Data-parallel runs (RANK/WORLD_SIZE set, e.g. by torchrun --no-python): seconds to wait for the "
+                 "other ranks to join and for any collective before failing")
+      ->check(CLI::PositiveNumber);
   app.parse_complete_callback([&] {
     if (threads > 0) cli::configure_threads(threads);
+    if (!app.get_subcommands().empty()) Dist::init_from_env(dist_timeout);  // a no-op without WORLD_SIZE > 1
   });
   app.set_version_flag("--version", [] { return cli::version_text(); }, "Print version, commit, libtorch, BLAS and threads");
   cli::register_world(app);

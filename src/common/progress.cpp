@@ -11,6 +11,7 @@ namespace unigap {
 
 namespace {
 std::atomic<bool> g_enabled{true};
+std::atomic<bool> g_silenced{false};
 
 std::string fmt_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -33,7 +34,11 @@ void log_line(const char* level, const std::string& msg) {
 }
 }  // namespace
 
-void Progress::set_enabled(bool on) { g_enabled = on; }
+void Progress::set_enabled(bool on) { g_enabled = on && !g_silenced; }
+void Progress::silence() {
+  g_silenced = true;
+  g_enabled = false;
+}
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total),

@@ -22,6 +22,8 @@ class Progress {
   int64_t done() const { return done_; }
   // Globally silence progress (tests, --quiet).
   static void set_enabled(bool on);
+  // Ranks > 0 of a data-parallel run: off for good, whatever set_enabled says later.
+  static void silence();
 
  private:
   void draw(bool final_line);

@@ -25,6 +25,7 @@ namespace {
 
 // Fault injection state. The counter is process-wide (not per file) so a test can
 // say "the disk fills up after N bytes" across a sequence of writes.
+std::atomic<bool> g_writes_enabled{true};
 std::atomic<int64_t> g_fault_limit{-1};
 std::atomic<int64_t> g_fault_written{0};
 
@@ -139,6 +140,9 @@ void fsync_dir(const std::string& dir, const std::string& path) {
 
 }  // namespace
 
+void set_writes_enabled(bool on) { g_writes_enabled = on; }
+bool writes_enabled() { return g_writes_enabled; }
+
 void set_write_fault_after_bytes(int64_t n) {
   read_fault_env();  // so that a later first write does not override the test's setting
   // Resetting the counter makes the limit relative to now, which is what a test means.
@@ -155,6 +159,7 @@ void write_file_atomic(const std::string& path, std::string_view content) {
 void write_file_atomic_stream(const std::string& path,
                               const std::function<void(const std::function<void(const void*, size_t)>& sink)>& writer) {
   if (path.empty()) throw UserError("empty output path");
+  if (!g_writes_enabled) return;
   std::string temp_path;
   int fd = create_temp(path, temp_path);
   // Any failure (ours, the OS's or the writer's own exception) must remove the temp
@@ -222,6 +227,7 @@ bool dir_exists(const std::string& path) {
 
 void make_dirs(const std::string& path) {
   if (path.empty()) throw UserError("empty directory path");
+  if (!g_writes_enabled) return;
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) throw UserError("cannot create directory: " + ec.message(), path);

@@ -28,4 +28,11 @@ void make_dirs(const std::string& path);
 // makes the process SIGKILL itself in the middle of the write that crosses that count.
 void set_write_fault_after_bytes(int64_t n);
 
+// Data-parallel runs (dist/dist.h): every rank runs the same program and rank 0
+// alone writes. On the other ranks writes are switched off and every write, append,
+// mkdir and delete of the io layer (and of the checkpointer) is skipped: rank 0 makes
+// the same one. Reads are unaffected, so a resume reads what rank 0 wrote.
+void set_writes_enabled(bool on);
+bool writes_enabled();
+
 }  // namespace unigap

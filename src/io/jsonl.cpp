@@ -98,6 +98,7 @@ void write_jsonl(const std::string& path, const std::vector<json>& values) {
 
 void append_jsonl(const std::string& path, const json& value) {
   std::string line = dump_or_throw(value, -1, path) + '\n';
+  if (!writes_enabled()) return;
   // O_APPEND: every write lands at the current end even if another process appends too.
   // O_RDWR (not O_WRONLY) so we can look at the last byte below.
   const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);

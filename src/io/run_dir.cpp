@@ -74,6 +74,7 @@ int RunDir::remove_stray_temps() const {
   namespace fs = std::filesystem;
   int n = 0;
   std::error_code ec;
+  if (!writes_enabled()) return 0;
   std::vector<fs::path> stray;
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;

@@ -3,8 +3,10 @@
 #include <ATen/Context.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/error.h"
+#include "dist/dist.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "model/checkpoint.h"
@@ -100,9 +102,67 @@ std::vector<Image> ShapesModel::decode_codes(const torch::Tensor& codes) {
   return tensor_to_images(net_->vq->decode_codes(codes));
 }
 
+namespace {
+
+// Byte packing for the all-gather of sharded results (same machine type on every rank).
+template <class T>
+void put(std::string& b, const T& v) {
+  b.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T take(const std::string& b, size_t& at) {
+  UNIGAP_ASSERT(at + sizeof(T) <= b.size(), "short all-gather message");
+  T v;
+  std::memcpy(&v, b.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+
+}  // namespace
+
 std::vector<GeneratedSample> ShapesModel::generate(const std::vector<GenerationRequest>& requests,
                                                    const SampleOptions& opt) {
   opt.validate();
+  Dist& d = Dist::current();
+  if (!d.active()) return generate_local(requests, opt);
+  // Rows are independent (per-row seeds), so each rank samples a contiguous share.
+  const auto [lo, hi] = d.share(requests.size());
+  auto mine = generate_local({requests.begin() + lo, requests.begin() + hi}, opt);
+  std::string b;
+  put(b, uint64_t(mine.size()));
+  for (auto& s : mine) {
+    put(b, uint64_t(s.codes.size()));
+    b.append(reinterpret_cast<const char*>(s.codes.data()), s.codes.size() * sizeof(int64_t));
+    put(b, int32_t(s.image.width));
+    put(b, int32_t(s.image.height));
+    b.append(reinterpret_cast<const char*>(s.image.rgb.data()), s.image.rgb.size());
+  }
+  std::vector<GeneratedSample> out;
+  out.reserve(requests.size());
+  for (auto& part : d.all_gather(b)) {
+    size_t at = 0;
+    const auto n = take<uint64_t>(part, at);
+    for (uint64_t i = 0; i < n; ++i) {
+      GeneratedSample s;
+      s.codes.resize(take<uint64_t>(part, at));
+      const size_t nb = s.codes.size() * sizeof(int64_t);
+      UNIGAP_ASSERT(at + nb <= part.size(), "short all-gather message");
+      std::memcpy(s.codes.data(), part.data() + at, nb);
+      at += nb;
+      const int w = take<int32_t>(part, at), h = take<int32_t>(part, at);
+      s.image = Image(w, h);
+      UNIGAP_ASSERT(at + s.image.rgb.size() <= part.size(), "short all-gather message");
+      std::memcpy(s.image.rgb.data(), part.data() + at, s.image.rgb.size());
+      at += s.image.rgb.size();
+      out.push_back(std::move(s));
+    }
+  }
+  UNIGAP_ASSERT(out.size() == requests.size(), "all-gather lost samples");
+  return out;
+}
+
+std::vector<GeneratedSample> ShapesModel::generate_local(const std::vector<GenerationRequest>& requests,
+                                                         const SampleOptions& opt) {
   std::vector<GeneratedSample> out;
   out.reserve(requests.size());
   for (size_t start = 0; start < requests.size(); start += opt.batch) {
@@ -126,6 +186,23 @@ std::vector<GeneratedSample> ShapesModel::generate(const std::vector<GenerationR
 std::vector<double> ShapesModel::judge(const std::vector<Image>& images, const std::vector<std::string>& prompts,
                                        int batch) {
   if (images.size() != prompts.size()) throw UserError("judge: one prompt per image is needed");
+  Dist& d = Dist::current();
+  if (!d.active()) return judge_local(images, prompts, batch);
+  const auto [lo, hi] = d.share(images.size());
+  auto mine = judge_local({images.begin() + lo, images.begin() + hi}, {prompts.begin() + lo, prompts.begin() + hi}, batch);
+  std::vector<double> out;
+  out.reserve(images.size());
+  for (auto& part : d.all_gather(std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double)))) {
+    const size_t n = part.size() / sizeof(double);
+    out.resize(out.size() + n);
+    std::memcpy(out.data() + out.size() - n, part.data(), n * sizeof(double));
+  }
+  UNIGAP_ASSERT(out.size() == images.size(), "all-gather lost judgments");
+  return out;
+}
+
+std::vector<double> ShapesModel::judge_local(const std::vector<Image>& images, const std::vector<std::string>& prompts,
+                                             int batch) {
   c10::InferenceMode guard;
   std::vector<double> out;
   out.reserve(images.size());

@@ -48,6 +48,10 @@ class ShapesModel : public UnifiedMultimodal {
   const TextTokenizer& tokenizer() const { return tok_; }
 
  private:
+  // One process's part of generate / judge; the public ones shard these across the
+  // ranks of a data-parallel run (dist/dist.h) and gather the results in order.
+  std::vector<GeneratedSample> generate_local(const std::vector<GenerationRequest>& requests, const SampleOptions& opt);
+  std::vector<double> judge_local(const std::vector<Image>& images, const std::vector<std::string>& prompts, int batch);
   ModelConfig cfg_;
   WorldSpec world_;
   TextTokenizer tok_;

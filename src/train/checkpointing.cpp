@@ -35,6 +35,7 @@ void Checkpointer::save(const std::string& stage, int step, ShapesModel& model, 
   const std::string dir = root_ + "/" + name;
   json e = extra;
   e["trainer"] = {{"stage", stage}, {"step", step}};
+  if (!writes_enabled()) return;  // data-parallel: rank 0 saves
   const auto prev = latest();
   // A folder of this name that is not the latest is the remains of a crash: start clean.
   if (dir_exists(dir) && !(prev && prev->dir == dir)) std::filesystem::remove_all(dir);
@@ -57,7 +58,7 @@ int Checkpointer::remove_orphans() const {
   const auto cur = latest();
   int n = 0;
   std::error_code ec;
-  if (!dir_exists(root_)) return 0;
+  if (!writes_enabled() || !dir_exists(root_)) return 0;
   for (auto& entry : std::filesystem::directory_iterator(root_, ec)) {
     if (!entry.is_directory(ec)) continue;
     if (cur && std::filesystem::equivalent(entry.path(), cur->dir, ec)) continue;

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/progress.h"
+#include "dist/dist.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "model/shapes_model.h"
@@ -195,6 +196,13 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
     log_info("resuming improve at epoch " + std::to_string(start_epoch));
   }
 
+  if (Dist& d = Dist::current(); d.active()) {
+    d.agree("the improvement epoch to start from", std::to_string(start_epoch));
+    std::vector<torch::Tensor> state = policy->net().parameters();
+    for (auto& b : policy->net().buffers()) state.push_back(b);
+    d.broadcast(state);  // equal anyway (same checkpoint); rank 0's are the reference
+  }
+
   auto eval_suite = sample_suite(spec, Split::Eval, c.eval_prompts, derive_seed(c.seed, "track"));
   EvalOptions eo = c.eval;
   eo.seed = derive_seed(c.seed, "track-eval");
@@ -261,8 +269,17 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
       std::vector<size_t> idx(order.begin() + s, order.begin() + std::min(n_items, s + size_t(c.batch)));
       const double lr = c.lr * std::min(1.0, double(global_step + 1) / std::max(1, c.warmup));
       for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-      torch::Tensor loss;
       json rec = {{"kind", "train"}, {"epoch", epoch}, {"step", global_step}, {"lr", lr}};
+      // Data parallel: the batch's inputs (and their random draws) are built on every
+      // rank; the model sees this rank's rows [lo, lo + n), each loss scaled by n / B so
+      // that the allreduced gradient is the global batch's (dist/dist.h).
+      Dist& d = Dist::current();
+      const int64_t B = int64_t(idx.size());
+      const auto [lo_u, hi_u] = d.share(idx.size());
+      const int64_t lo = int64_t(lo_u), n = int64_t(hi_u - lo_u);
+      const double frac = double(n) / double(B);
+      torch::Tensor loss = torch::zeros({});
+      std::vector<double> figures;  // sums over this rank's rows, for the log
       if (c.method == "sft") {
         std::vector<const Candidate*> cs;
         std::vector<std::string> pr;
@@ -270,43 +287,68 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
         auto ids = policy->prompt_ids(pr);
         for (int64_t b = 0; b < ids.size(0); ++b)
           if (rng.bernoulli(c.prompt_dropout)) ids[b].fill_(policy->net().tok_pad);
-        loss = sft_loss(policy->net().gen_logits(ids, codes_tensor(cs)), codes_tensor(cs));
-        rec["loss/sft"] = loss.item<double>();
+        if (n > 0) {
+          std::vector<const Candidate*> mine(cs.begin() + lo, cs.begin() + lo + n);
+          loss = frac * sft_loss(policy->net().gen_logits(ids.narrow(0, lo, n), codes_tensor(mine)), codes_tensor(mine));
+        }
+        figures = {loss.item<double>()};
       } else {
         std::vector<const Candidate*> ch, rj;
         std::vector<std::string> pr;
         std::vector<int64_t> ri;
-        for (size_t i : idx)
+        for (int64_t k = lo; k < lo + n; ++k) {
+          const size_t i = idx[size_t(k)];
           ch.push_back(pairs[i].chosen), rj.push_back(pairs[i].rejected),
               pr.push_back(pool.prompts[pairs[i].chosen->prompt_index].prompt), ri.push_back(int64_t(i));
-        // Chosen and rejected in one batch.
-        std::vector<std::string> pr2 = pr;
-        pr2.insert(pr2.end(), pr.begin(), pr.end());
-        std::vector<const Candidate*> both = ch;
-        both.insert(both.end(), rj.begin(), rj.end());
-        auto codes = codes_tensor(both);
-        auto lp = sequence_logprob(policy->net().gen_logits(policy->prompt_ids(pr2), codes), codes);
-        const int64_t B = int64_t(ch.size());
-        auto ridx = torch::tensor(ri, torch::kLong);
-        auto t = dpo_loss(lp.narrow(0, 0, B), lp.narrow(0, B, B), ref_chosen.index_select(0, ridx),
-                          ref_rejected.index_select(0, ridx), c.beta, c.nll_weight, N);
-        loss = t.loss;
-        rec["loss/dpo"] = loss.item<double>();
-        rec["rewards/chosen"] = t.reward_chosen.mean().item<double>();
-        rec["rewards/rejected"] = t.reward_rejected.mean().item<double>();
-        rec["rewards/margins"] = (t.reward_chosen - t.reward_rejected).mean().item<double>();
-        rec["rewards/accuracies"] = (t.reward_chosen > t.reward_rejected).to(torch::kFloat32).mean().item<double>();
-        rec["logps/chosen"] = lp.narrow(0, 0, B).mean().item<double>();
-        rec["logps/rejected"] = lp.narrow(0, B, B).mean().item<double>();
+        }
+        figures.assign(7, 0.0);
+        if (n > 0) {
+          // Chosen and rejected in one batch.
+          std::vector<std::string> pr2 = pr;
+          pr2.insert(pr2.end(), pr.begin(), pr.end());
+          std::vector<const Candidate*> both = ch;
+          both.insert(both.end(), rj.begin(), rj.end());
+          auto codes = codes_tensor(both);
+          auto lp = sequence_logprob(policy->net().gen_logits(policy->prompt_ids(pr2), codes), codes);
+          auto ridx = torch::tensor(ri, torch::kLong);
+          auto t = dpo_loss(lp.narrow(0, 0, n), lp.narrow(0, n, n), ref_chosen.index_select(0, ridx),
+                            ref_rejected.index_select(0, ridx), c.beta, c.nll_weight, N);
+          loss = frac * t.loss;
+          figures = {loss.item<double>(),
+                     t.reward_chosen.sum().item<double>(),
+                     t.reward_rejected.sum().item<double>(),
+                     (t.reward_chosen - t.reward_rejected).sum().item<double>(),
+                     (t.reward_chosen > t.reward_rejected).to(torch::kFloat32).sum().item<double>(),
+                     lp.narrow(0, 0, n).detach().sum().item<double>(),
+                     lp.narrow(0, n, n).detach().sum().item<double>()};
+        }
+      }
+      if (d.active()) {
+        std::vector<torch::Tensor> f{torch::tensor(figures, torch::kFloat64)};
+        d.allreduce_sum(f);
+        figures.assign(f[0].data_ptr<double>(), f[0].data_ptr<double>() + f[0].numel());
+      }
+      if (c.method == "sft") {
+        rec["loss/sft"] = figures[0];
+      } else {
+        rec["loss/dpo"] = figures[0];
+        rec["rewards/chosen"] = figures[1] / double(B);
+        rec["rewards/rejected"] = figures[2] / double(B);
+        rec["rewards/margins"] = figures[3] / double(B);
+        rec["rewards/accuracies"] = figures[4] / double(B);
+        rec["logps/chosen"] = figures[5] / double(B);
+        rec["logps/rejected"] = figures[6] / double(B);
       }
       if (inject_nan_loss("improve", int(global_step))) loss = loss * std::numeric_limits<float>::quiet_NaN();
       opt.zero_grad();
-      loss.backward();
+      if (loss.requires_grad()) loss.backward();  // a rank with no rows this step adds zeros
+      const double comm_s = allreduce_gradients(params);
+      if (d.active()) rec["dist/allreduce_ms"] = comm_s * 1e3;
       inject_inf_grad("improve", int(global_step), policy->net().named_parameters());
       check_finite(loss, policy->net().named_parameters(), "improve", int(global_step));
       rec["grad_norm"] = clip_grad_norm(params, c.grad_clip);
       opt.step();
-      prog.update(1, "loss " + std::to_string(loss.item<double>()));
+      prog.update(1, "loss " + std::to_string(figures[0]));
       if (global_step % 10 == 0) run.append_metric(rec);
     }
     prog.finish();

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "common/rng.h"
+#include "dist/dist.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "model/checkpoint.h"
@@ -109,8 +110,14 @@ torch::Tensor images_tensor(ShapesModel& m, const std::vector<PretrainExample>& 
 // ---- stage 1 ----
 void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& data, const PretrainConfig& c, int step,
              const RunDir& run, Progress& prog) {
+  Dist& d = Dist::current();
   auto ex = data.batch(step, c.vq_batch, "vq");
-  auto x = images_tensor(m, ex);
+  auto x_all = images_tensor(m, ex);
+  // Data parallel: this rank's rows of the global batch; each loss term is scaled by
+  // the rank's share so that the allreduced gradient is the global batch's.
+  const auto [lo, hi] = d.share(ex.size());
+  auto x = x_all.narrow(0, int64_t(lo), int64_t(hi - lo));
+  const double frac = double(hi - lo) / double(ex.size());
   auto& vq = *m.net().vq;
   // Warm-up as a plain autoencoder, then start the codebook from real latents.
   const int warm = c.vq_steps / 5;
@@ -120,17 +127,25 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
     auto big = images_tensor(m, data.batch(step, 512, "vq-init"));
     vq.init_codebook_from(vq.encode_latent(big), derive_seed(c.seed, "vq-init"));
   }
+  auto usage_before = d.active() ? vq.usage.clone() : torch::Tensor();
   auto out = vq.forward(x, 0.25, quantize);
+  if (d.active()) {  // code usage counts of the global batch, for dead-code restarts
+    std::vector<torch::Tensor> inc{vq.usage - usage_before};
+    d.allreduce_sum(inc);
+    vq.usage.copy_(usage_before + inc[0]);
+  }
   // Object pixels weigh 5x: the background is most of the image and easy.
   auto bg = torch::tensor({m.world().background[0] / 255.0, m.world().background[1] / 255.0,
                            m.world().background[2] / 255.0}, torch::kFloat32).view({1, 3, 1, 1});
   auto weight = 1.0 + 4.0 * ((x - bg).abs().sum(1, true) > 0.05).to(torch::kFloat32);
   auto diff = out.recon - x;
-  auto recon = (weight * (diff.pow(2) + diff.abs())).mean();
-  auto loss = recon + out.vq_loss;
+  auto recon = frac * (weight * (diff.pow(2) + diff.abs())).mean();
+  auto vq_loss = frac * out.vq_loss;
+  auto loss = recon + vq_loss;
   if (inject_nan_loss("vq", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
   opt.zero_grad();
   loss.backward();
+  const double comm_s = allreduce_gradients(vq.parameters());
   inject_inf_grad("vq", step, m.net().named_parameters());
   check_finite(loss, m.net().named_parameters(), "vq", step);
   clip_grad_norm(vq.parameters(), 1.0);
@@ -138,15 +153,19 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
   int64_t restarted = -1;
   if (quantize && (step + 1 - warm) % c.vq_restart_every == 0) {
     torch::NoGradGuard ng;
-    restarted = vq.restart_dead_codes(vq.encode_latent(x), derive_seed(c.seed, "vq-restart", step));
+    restarted = vq.restart_dead_codes(vq.encode_latent(x_all), derive_seed(c.seed, "vq-restart", step));
   }
+  // Global figures for the log: the ranks' scaled terms summed.
+  std::vector<torch::Tensor> fig{torch::stack({loss.detach(), recon.detach(), vq_loss.detach()})};
+  d.allreduce_sum(fig);
+  const double loss_v = fig[0][0].item<double>(), recon_v = fig[0][1].item<double>(), vq_v = fig[0][2].item<double>();
   char buf[96];
-  std::snprintf(buf, sizeof buf, "loss %.4f", loss.item<double>());
+  std::snprintf(buf, sizeof buf, "loss %.4f", loss_v);
   prog.update(1, buf);
   if (step % c.log_every == 0 || restarted >= 0) {
-    json rec = {{"stage", "vq"}, {"step", step}, {"loss", loss.item<double>()}, {"recon", recon.item<double>()},
-                {"vq_loss", out.vq_loss.item<double>()}};
+    json rec = {{"stage", "vq"}, {"step", step}, {"loss", loss_v}, {"recon", recon_v}, {"vq_loss", vq_v}};
     if (restarted >= 0) rec["codes_restarted"] = restarted;
+    if (d.active()) rec["dist/allreduce_ms"] = comm_s * 1e3;
     run.append_metric(rec);
   }
 }
@@ -155,9 +174,17 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
 void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& data, const PretrainConfig& c, int step,
                   const RunDir& run, Progress& prog) {
   auto& net = m.net();
+  Dist& d = Dist::current();
   const int64_t B = c.batch;
   auto ex = data.batch(step, c.batch, "unified");
-  auto pixels = images_tensor(m, ex);
+  // Inputs of the whole global batch are built on every rank (cheap, and the random
+  // draws stay in step); the model sees only this rank's rows [lo, hi), and every loss
+  // term is normalised by the global batch, so the summed gradients are the global ones.
+  const auto [lo_u, hi_u] = d.share(size_t(B));
+  const int64_t lo = int64_t(lo_u), n = int64_t(hi_u - lo_u);
+  const double frac = double(n) / double(B);
+  std::vector<PretrainExample> mine(ex.begin() + lo, ex.begin() + lo + n);
+  auto pixels = images_tensor(m, mine);
   torch::Tensor codes;
   {
     torch::NoGradGuard ng;
@@ -175,28 +202,34 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   // A zero weight skips the branch (understanding-only or generation-only studies).
   auto gen_loss = torch::zeros({});
   if (c.gen_weight > 0) {
-    auto gen_logits = net.gen_logits(gen_ids, codes);
-    gen_loss = torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
+    auto gen_logits = net.gen_logits(gen_ids.narrow(0, lo, n), codes);
+    gen_loss = frac * torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
   }
 
-  // Understanding: one sequence per image, the first half with their own prompt
-  // ("yes", plus a caption loss), the second half with a wrong prompt ("no").
+  // Understanding: one sequence per image, the first half of the global batch with
+  // their own prompt ("yes", plus a caption loss), the second half with a wrong prompt ("no").
   const int64_t P = B / 2;
-  auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, P, B - P)});
+  auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, P, B - P)}).narrow(0, lo, n);
   auto visual = net.image_tokens(pixels, codes);
   auto und = net.und_forward(visual, und_ids);
   auto answer = und.answer;
   auto labels = torch::cat({torch::full({P}, int64_t(m.tokenizer().yes()), torch::kLong),
-                            torch::full({B - P}, int64_t(m.tokenizer().no()), torch::kLong)});
-  auto und_loss = torch::nn::functional::cross_entropy(answer, labels);
-  // Caption (image_first only): the prompt's tokens predicted from the image, positives only.
+                            torch::full({B - P}, int64_t(m.tokenizer().no()), torch::kLong)})
+                    .narrow(0, lo, n);
+  auto und_loss = frac * torch::nn::functional::cross_entropy(answer, labels);
+  // Caption (image_first only): the prompt's tokens predicted from the image, positives
+  // only, averaged over the non-pad tokens of the global batch's positives.
   auto cap_loss = torch::zeros({});
-  if (und.caption.defined()) {
-    auto cap_logits = und.caption.narrow(0, 0, P);
-    auto cap_ids = pos_ids.narrow(0, 0, P);
+  const int64_t n_pos = std::max<int64_t>(0, std::min(lo + n, P) - lo);
+  if (und.caption.defined() && n_pos > 0) {
+    auto cap_logits = und.caption.narrow(0, 0, n_pos);
+    auto cap_ids = pos_ids.narrow(0, lo, n_pos);
     auto cap_targets = cap_ids.masked_fill(cap_ids == net.tok_pad, -100);
-    cap_loss = torch::nn::functional::cross_entropy(cap_logits.reshape({-1, cap_logits.size(-1)}), cap_targets.reshape({-1}),
-                                                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+    const double tokens = (pos_ids.narrow(0, 0, P) != net.tok_pad).sum().item<double>();
+    cap_loss = torch::nn::functional::cross_entropy(
+                   cap_logits.reshape({-1, cap_logits.size(-1)}), cap_targets.reshape({-1}),
+                   torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)) /
+               tokens;
   }
   auto loss = c.gen_weight * gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss;
   if (inject_nan_loss("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
@@ -205,6 +238,10 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   opt.zero_grad();
   loss.backward();
+  std::vector<torch::Tensor> trainable;
+  for (auto& p : net.parameters())
+    if (p.requires_grad()) trainable.push_back(p);
+  const double comm_s = allreduce_gradients(trainable);
   inject_inf_grad("unified", step, net.named_parameters());
   check_finite(loss, net.named_parameters(), "unified", step);
   // Clip each parameter group on its own: the pixel encoder's gradients (summed over
@@ -219,36 +256,39 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   const double gnorm = std::sqrt(gnorm_sq);
   opt.step();
 
-  const double und_acc = ((answer.select(1, m.tokenizer().yes()) > answer.select(1, m.tokenizer().no())) ==
-                          (labels == m.tokenizer().yes()))
-                             .to(torch::kFloat32)
-                             .mean()
-                             .item<double>();
-  // Accuracy on the hard negatives of the batch: the part of understanding that needs binding.
-  double hard_acc = NAN;
-  {
-    int n = 0, ok = 0;
-    auto yes = answer.select(1, m.tokenizer().yes()), no = answer.select(1, m.tokenizer().no());
-    for (int64_t b = P; b < B; ++b)
-      if (ex[b].hard_negative) ++n, ok += (no[b] > yes[b]).item<bool>();
-    if (n) hard_acc = double(ok) / n;
-  }
+  // Batch figures of the global batch: this rank's counts, summed over the ranks.
+  auto yes = answer.select(1, m.tokenizer().yes()), no = answer.select(1, m.tokenizer().no());
+  const double correct = ((yes > no) == (labels == m.tokenizer().yes())).sum().item<double>();
+  double hard_n = 0, hard_ok = 0;  // the hard negatives: the part of understanding that needs binding
+  for (int64_t b = std::max(lo, P); b < lo + n; ++b)
+    if (ex[size_t(b)].hard_negative) ++hard_n, hard_ok += (no[b - lo] > yes[b - lo]).item<bool>();
+  std::vector<torch::Tensor> fig{torch::stack({loss.detach().to(torch::kFloat64), gen_loss.detach().to(torch::kFloat64),
+                                               und_loss.detach().to(torch::kFloat64), cap_loss.detach().to(torch::kFloat64),
+                                               torch::tensor(correct, torch::kFloat64), torch::tensor(hard_n, torch::kFloat64),
+                                               torch::tensor(hard_ok, torch::kFloat64)})};
+  d.allreduce_sum(fig);
+  auto f = fig[0].contiguous();
+  const double* v = f.data_ptr<double>();
+  const double loss_v = v[0], gen_v = v[1], und_v = v[2], cap_v = v[3], und_acc = v[4] / double(B);
+  const double hard_acc = v[5] > 0 ? v[6] / v[5] : NAN;
   char buf[160];
-  std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", gen_loss.item<double>(), und_loss.item<double>(),
-                cap_loss.item<double>(), und_acc);
+  std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", gen_v, und_v, cap_v, und_acc);
   prog.update(1, buf);
-  if (step % c.log_every == 0 || step == c.steps - 1)
-    run.append_metric({{"stage", "unified"},
-                       {"step", step},
-                       {"loss", loss.item<double>()},
-                       {"loss/gen", gen_loss.item<double>()},
-                       {"loss/und", und_loss.item<double>()},
-                       {"loss/caption", cap_loss.item<double>()},
-                       {"und/batch_accuracy", und_acc},
-                       {"und/batch_hard_negative_accuracy", std::isnan(hard_acc) ? json(nullptr) : json(hard_acc)},
-                       {"lr", lr},
-                       {"grad_norm", gnorm},
-                       {"images_per_s", prog.rate() * c.batch}});
+  if (step % c.log_every == 0 || step == c.steps - 1) {
+    json rec = {{"stage", "unified"},
+                {"step", step},
+                {"loss", loss_v},
+                {"loss/gen", gen_v},
+                {"loss/und", und_v},
+                {"loss/caption", cap_v},
+                {"und/batch_accuracy", und_acc},
+                {"und/batch_hard_negative_accuracy", std::isnan(hard_acc) ? json(nullptr) : json(hard_acc)},
+                {"lr", lr},
+                {"grad_norm", gnorm},
+                {"images_per_s", prog.rate() * c.batch}};
+    if (d.active()) rec["dist/allreduce_ms"] = comm_s * 1e3;
+    run.append_metric(rec);
+  }
 }
 
 }  // namespace
@@ -332,6 +372,17 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
     log_info("VQ tokenizer: " + std::to_string(copied) + " tensors from " + c.vq_from + " (stage 1 skipped)");
     stage = "unified";
     start = 0;
+  }
+  if (Dist& d = Dist::current(); d.active()) {
+    if (c.batch < d.world() || c.vq_batch < d.world())
+      throw UserError("batch " + std::to_string(std::min(c.batch, c.vq_batch)) + " is smaller than WORLD_SIZE " +
+                          std::to_string(d.world()),
+                      "pretrain config field 'batch'", "every rank needs at least one row of the global batch");
+    d.agree("the pretraining stage and step to start from", stage + " " + std::to_string(start));
+    // Every rank starts from rank 0's weights (they are equal anyway: same seed or same checkpoint).
+    std::vector<torch::Tensor> state = net.parameters();
+    for (auto& b : net.buffers()) state.push_back(b);
+    d.broadcast(state);
   }
   if (stage == "vq") {
     // oneDNN convolutions are 3x faster for the tokenizer's wider convs and were never

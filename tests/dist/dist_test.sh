@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Data parallelism on c10d/Gloo, 2 ranks on loopback, against one process with the
+# same seeds and the same global batch:
+#   1. pretraining (tokenizer + unified stages): the 2-rank model equals the 1-rank one
+#      within float tolerance (the sum of two half-batch gradients is rounded
+#      differently from one whole-batch gradient; the test prints the distance next to
+#      that of a 1-process run on 2 threads instead of 1, also pure rounding);
+#   2. the candidate pool of `improve` (sharded sampling, judging, curriculum replay):
+#      the same images (codes), verdicts and oracle labels; scores equal to 1e-5;
+#      the SFT and DPO models equal within float tolerance;
+#   3. `eval` (sharded sampling and judging): byte-identical PNG folders, the same
+#      verdicts, scores equal to 1e-5;
+#   4. failures: killing one rank ends the other with an error (no hang); a restart
+#      with --resume finishes byte-identical to an uninterrupted 2-rank run; a rank
+#      that hangs (SIGSTOP) or never joins ends the others after --dist-timeout.
+# Usage: dist_test.sh UNIGAP_BINARY
+set -euo pipefail
+BIN=$(realpath "$1")
+PY=/usr/bin/python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d /tmp/unigap-dist-XXXXXX)
+trap 'pkill -9 -P $$ 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cd "$WORK"
+export OMP_NUM_THREADS=1 MASTER_ADDR=127.0.0.1
+FAILED=0
+fail() { echo "FAIL: $*" >&2; FAILED=1; }
+PORT=$((20000 + ($$ % 20000)))
+next_port() { PORT=$((PORT + 1)); }
+
+# Runs "$@" as 2 ranks (what torchrun --no_python sets); logs in $LOG.r0 / $LOG.r1.
+two_ranks() {
+  next_port
+  local rc0 rc1
+  WORLD_SIZE=2 RANK=0 LOCAL_RANK=0 MASTER_PORT=$PORT "$@" > "$LOG.r0" 2>&1 & local p0=$!
+  WORLD_SIZE=2 RANK=1 LOCAL_RANK=1 MASTER_PORT=$PORT "$@" > "$LOG.r1" 2>&1 & local p1=$!
+  set +e; wait $p0; rc0=$?; wait $p1; rc1=$?; set -e
+  if ((rc0 != 0 || rc1 != 0)); then
+    fail "2-rank run exited $rc0/$rc1: $*"; tail -n 5 "$LOG.r0" "$LOG.r1" >&2
+  fi
+}
+
+cat > pre.json <<'EOF'
+{"vq_steps": 10, "steps": 12, "ckpt_every": 4, "vq_restart_every": 5, "log_every": 1}
+EOF
+PRE=("$BIN" --threads 1 pretrain --preset tiny --config pre.json -q)
+
+echo "== 1. pretraining: 1 rank vs 2 ranks, global batch 16/32 =="
+"${PRE[@]}" -o p1 > p1.log 2>&1 || { fail "1-rank pretrain"; cat p1.log; }
+LOG=p2 two_ranks "${PRE[@]}" -o p2
+"$BIN" --threads 2 pretrain --preset tiny --config pre.json -q -o p1t2 > p1t2.log 2>&1 || fail "2-thread pretrain"
+$PY "$HERE/compare_models.py" p1/model p2/model --max-abs 2e-3 --mean-abs 2e-5 --label "pretrain 2 ranks vs 1" \
+  --reference p1t2/model || fail "pretrained models differ"
+$PY - p1/metrics.jsonl p2/metrics.jsonl <<'EOF' || fail "pretrain metrics differ"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]; b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b), (len(a), len(b))
+worst = 0.0
+for x, y in zip(a, b):
+    assert (x["stage"], x["step"]) == (y["stage"], y["step"])
+    assert "dist/allreduce_ms" not in x and ("dist/allreduce_ms" in y or "fidelity" in y)
+    for k in ("loss", "loss/gen", "loss/und"):
+        if k in x: worst = max(worst, abs(x[k] - y[k]) / max(1.0, abs(x[k])))
+assert worst < 1e-3, worst
+print(f"  metrics: {len(a)} records, same steps, largest relative loss difference {worst:.2e}")
+EOF
+
+echo "== 2. improve: sharded candidate pool, SFT with curriculum replay, DPO =="
+IMP=("$BIN" --threads 1 improve --ckpt p1/model --prompts 12 -n 4 --batch 8 --eval-prompts 6 --eval-k 2 --audit-sample 20 -q)
+for arm in "sft --epochs 2 --curriculum-epochs 1 --supervision self" "dpo --epochs 1 --supervision flip:0.5"; do
+  name=${arm%% *}
+  # shellcheck disable=SC2086
+  "${IMP[@]}" --method $arm -o "i1-$name" > "i1-$name.log" 2>&1 || { fail "1-rank improve $name"; tail -n 5 "i1-$name.log"; }
+  # shellcheck disable=SC2086
+  LOG="i2-$name" two_ranks "${IMP[@]}" --method $arm -o "i2-$name"
+  $PY "$HERE/compare_pools.py" "i1-$name/pool.jsonl" "i2-$name/pool.jsonl" || fail "$name pools differ"
+  $PY "$HERE/compare_models.py" "i1-$name/model" "i2-$name/model" --max-abs 1e-4 --mean-abs 1e-6 --label "improve $name" \
+    || fail "$name models differ"
+done
+
+echo "== 3. eval: sharded sampling and judging =="
+EV=("$BIN" --threads 1 eval --ckpt p1/model --prompts 10 -k 3 -q)
+"${EV[@]}" -o e1 > e1.log 2>&1 || fail "1-rank eval"
+LOG=e2 two_ranks "${EV[@]}" -o e2
+if diff -r e1/images e2/images > /dev/null; then echo "  images: $(find e1/images -name '*.png' | wc -l) PNGs byte-identical"
+else fail "eval images differ"; fi
+$PY - e1/results.jsonl e2/results.jsonl <<'EOF' || fail "eval results differ"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]; b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b), (len(a), len(b))
+worst = 0.0
+for x, y in zip(a, b):
+    for k in x:
+        if k in ("filename", "score"): continue
+        assert x[k] == y[k], (k, x[k], y[k])
+    worst = max(worst, abs(x["score"] - y["score"]))
+assert worst <= 1e-5, worst
+print(f"  results: {len(a)} records, equal verdicts and oracle labels, largest score difference {worst:.1e}")
+EOF
+
+echo "== 4. failures =="
+# 4a. A rank killed mid-run: the other exits with an error, promptly.
+cat > long.json <<'EOF'
+{"vq_steps": 10, "steps": 400, "ckpt_every": 10, "log_every": 10}
+EOF
+LONG=("$BIN" --threads 1 --dist-timeout 60 pretrain --preset tiny --config long.json -q)
+next_port
+WORLD_SIZE=2 RANK=0 MASTER_PORT=$PORT "${LONG[@]}" -o k > k.r0 2>&1 & p0=$!
+WORLD_SIZE=2 RANK=1 MASTER_PORT=$PORT "${LONG[@]}" -o k > k.r1 2>&1 & p1=$!
+for _ in $(seq 600); do  # wait for a unified-stage checkpoint
+  grep -q '"unified"' k/checkpoints/latest.json 2>/dev/null && break; sleep 0.1
+done
+kill -9 $p1
+t0=$(date +%s.%N)
+set +e; wait $p0; rc=$?; { wait $p1; } 2>/dev/null; set -e
+dt=$($PY -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+if ((rc == 1)) && grep -q "rank 0 of 2: .* failed" k.r0; then echo "  killed rank 1: rank 0 exited 1 after ${dt} s: $(grep -o 'rank 0 of 2: [a-z_]* failed' k.r0)"
+else fail "rank 0 after its peer was killed: exit $rc, log: $(tail -2 k.r0)"; fi
+# 4b. Restart both with --resume: the same model as an uninterrupted 2-rank run.
+LOG=kr two_ranks "${LONG[@]}" -o k --resume
+LOG=ku two_ranks "${LONG[@]}" -o ku
+if cmp -s k/model/model.safetensors ku/model/model.safetensors; then echo "  resumed 2-rank model byte-identical to the uninterrupted one"
+else fail "resumed 2-rank model differs from the uninterrupted one"; fi
+# 4c. A rank that hangs (stopped): the other fails after --dist-timeout.
+next_port
+HANG=("$BIN" --threads 1 --dist-timeout 5 pretrain --preset tiny --config long.json -q)
+WORLD_SIZE=2 RANK=0 MASTER_PORT=$PORT "${HANG[@]}" -o h > h.r0 2>&1 & p0=$!
+WORLD_SIZE=2 RANK=1 MASTER_PORT=$PORT "${HANG[@]}" -o h > h.r1 2>&1 & p1=$!
+for _ in $(seq 600); do grep -q '"unified"' h/checkpoints/latest.json 2>/dev/null && break; sleep 0.1; done
+kill -STOP $p1
+t0=$(date +%s.%N)
+set +e; wait $p0; rc=$?; set -e
+dt=$($PY -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+kill -9 $p1 2>/dev/null || true; { wait $p1; } 2>/dev/null || true
+if ((rc == 1)) && grep -q "Timed out" h.r0 && $PY -c "import sys; sys.exit(not float(sys.argv[1]) < 40)" "$dt"; then
+  echo "  stopped rank 1: rank 0 exited 1 after ${dt} s (--dist-timeout 5)"
+else fail "rank 0 beside a hung peer: exit $rc after $dt s, log: $(tail -2 h.r0)"; fi
+# 4d. A rank that never joins.
+next_port
+t0=$(date +%s.%N)
+set +e; WORLD_SIZE=2 RANK=0 MASTER_PORT=$PORT "$BIN" --threads 1 --dist-timeout 3 pretrain --preset tiny -q -o n > n.r0 2>&1; rc=$?; set -e
+dt=$($PY -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+if ((rc == 1)) && grep -q "cannot join the process group" n.r0 && $PY -c "import sys; sys.exit(not float(sys.argv[1]) < 30)" "$dt"; then
+  echo "  rank 1 never started: rank 0 exited 1 after ${dt} s (--dist-timeout 3)"
+else fail "rank 0 without its peer: exit $rc after $dt s, log: $(tail -2 n.r0)"; fi
+# 4e. A bad environment is a clear error.
+set +e; WORLD_SIZE=2 "$BIN" --threads 1 pretrain --preset tiny -q -o bad > bad.log 2>&1; rc=$?; set -e
+if ((rc == 1)) && grep -q "RANK is not set" bad.log; then echo "  WORLD_SIZE without RANK: $(head -1 bad.log)"
+else fail "WORLD_SIZE without RANK: exit $rc: $(cat bad.log)"; fi
+
+if ((FAILED)); then echo "dist_test: FAILED"; exit 1; fi
+echo "dist_test: all passed"
