@@ -1,5 +1,7 @@
 #include "model/sampler.h"
 
+#include <ATen/record_function.h>
+
 #include "common/error.h"
 #include "common/rng.h"
 
@@ -13,6 +15,7 @@ void SampleOptions::validate() const {
 }
 
 std::vector<int64_t> draw_rows(const torch::Tensor& probs, const std::vector<double>& u) {
+  RECORD_FUNCTION("unigap::draw_rows", std::vector<c10::IValue>());  // named in profiles
   auto p = probs.contiguous().to(torch::kFloat64);
   const int64_t R = p.size(0), K = p.size(1);
   auto acc = p.accessor<double, 2>();
