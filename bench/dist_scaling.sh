@@ -72,6 +72,9 @@ for r in rows:
     print(f"| {r['ranks']} x {r['threads_per_rank']} | {r['train_step_s']*1e3:.0f} ms | {base['train_step_s']/r['train_step_s']:.2f}x "
           f"| {r['allreduce_ms_per_step']:.1f} ms | {r['sample_images_per_s']:.1f} | {r['sample_images_per_s']/base['sample_images_per_s']:.2f}x "
           f"| {r['judge_images_per_s']:.0f} | {r['judge_images_per_s']/base['judge_images_per_s']:.2f}x |")
-json.dump({"steps": steps, "prompts": prompts, "samples_per_prompt": 4, "cores": cores, "rows": rows}, open(out, "w"), indent=1)
+import os
+with open(out + ".tmp", "w") as f:  # temp + rename: a reader never sees half a file
+    json.dump({"steps": steps, "prompts": prompts, "samples_per_prompt": 4, "cores": cores, "rows": rows}, f, indent=1)
+os.replace(out + ".tmp", out)
 print(f"\n(small preset, {steps} steps, {prompts} prompts x 4 samples, {cores} cores; written to {out})")
 EOF

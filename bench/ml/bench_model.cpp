@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 
-#include "common/blas_kernels.h"
 #include "model/shapes_model.h"
 #include "train/pretrain_data.h"
 
@@ -92,13 +91,3 @@ static void BM_Judge(benchmark::State& st) {
   st.counters["images_per_s"] = benchmark::Counter(double(st.iterations()) * st.range(0), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Judge)->Arg(128)->Unit(benchmark::kMillisecond);
-
-// OpenBLAS kernels first (common/blas_kernels.h): the numbers must be the ones unigap gets.
-int main(int argc, char** argv) {
-  unigap::ensure_fast_blas_kernels(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -25,7 +25,6 @@
 #include <map>
 #include <set>
 
-#include "common/blas_kernels.h"
 #include "model/shapes_model.h"
 #include "train/losses.h"
 #include "train/pretrain_data.h"
@@ -220,10 +219,7 @@ static void BM_PretrainStep(benchmark::State& st) {
   auto m = make_model(preset_config(), spec);
   auto& net = m->net();
   net.train_only({"backbone", "gen_aligner", "gen_head", "und_encoder"});
-  std::vector<torch::Tensor> params;
-  for (auto& p : net.parameters())
-    if (p.requires_grad()) params.push_back(p);
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
+  torch::optim::AdamW opt(net.trainable_parameters(), torch::optim::AdamWOptions(1e-4));
   const int B = int(st.range(0)), P = B / 2;
   auto in = make_inputs(spec, B);
   auto pixels = m->images_to_tensor(in.images);
@@ -254,19 +250,31 @@ static void BM_PretrainStep(benchmark::State& st) {
 }
 BENCHMARK(BM_PretrainStep)->Arg(32)->Unit(benchmark::kMillisecond)->Iterations(8);
 
+namespace {
+// What SFT and DPO train: the generation branch, with improve's optimizer, on n samples.
+struct GenTraining {
+  WorldSpec spec = WorldSpec::defaults();
+  std::unique_ptr<ShapesModel> m = make_model(preset_config(), spec);
+  std::unique_ptr<torch::optim::AdamW> opt;
+  Inputs in;
+  torch::Tensor codes;
+  explicit GenTraining(int n) {
+    m->train_only({"backbone", "gen_aligner", "gen_head"});
+    opt = std::make_unique<torch::optim::AdamW>(m->net().trainable_parameters(), torch::optim::AdamWOptions(1e-5));
+    in = make_inputs(spec, n);
+    codes = m->encode_images(in.images).clone();
+  }
+};
+}  // namespace
+
 // SFT of the generation branch (improve --method sft): B accepted samples.
 static void BM_SftStep(benchmark::State& st) {
-  const WorldSpec spec = WorldSpec::defaults();
-  auto m = make_model(preset_config(), spec);
-  m->train_only({"backbone", "gen_aligner", "gen_head"});
-  std::vector<torch::Tensor> params;
-  for (auto& p : m->net().parameters())
-    if (p.requires_grad()) params.push_back(p);
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-5));
   const int B = int(st.range(0));
-  auto in = make_inputs(spec, B);
-  auto codes = m->encode_images(in.images).clone();
-  auto ids = m->prompt_ids(in.prompts);
+  GenTraining g(B);
+  auto& m = g.m;
+  auto& opt = *g.opt;
+  auto& codes = g.codes;
+  auto ids = m->prompt_ids(g.in.prompts);
   auto step = [&] {
     auto loss = sft_loss(m->net().gen_logits(ids, codes), codes);
     opt.zero_grad();
@@ -280,17 +288,12 @@ BENCHMARK(BM_SftStep)->Arg(16)->Unit(benchmark::kMillisecond)->Iterations(10);
 // DPO (improve --method dpo): B pairs, chosen and rejected in one batch; the reference
 // log-probs are computed once per run (not per step), as unigap does.
 static void BM_DpoStep(benchmark::State& st) {
-  const WorldSpec spec = WorldSpec::defaults();
-  auto m = make_model(preset_config(), spec);
-  m->train_only({"backbone", "gen_aligner", "gen_head"});
-  std::vector<torch::Tensor> params;
-  for (auto& p : m->net().parameters())
-    if (p.requires_grad()) params.push_back(p);
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-5));
   const int B = int(st.range(0));
-  auto in = make_inputs(spec, 2 * B);
-  auto codes = m->encode_images(in.images).clone();
-  std::vector<std::string> pr(in.prompts.begin(), in.prompts.begin() + B);
+  GenTraining g(2 * B);
+  auto& m = g.m;
+  auto& opt = *g.opt;
+  auto& codes = g.codes;
+  std::vector<std::string> pr(g.in.prompts.begin(), g.in.prompts.begin() + B);
   pr.insert(pr.end(), pr.begin(), pr.end());
   auto ids = m->prompt_ids(pr);
   torch::Tensor ref;
@@ -358,13 +361,3 @@ static void BM_Judge(benchmark::State& st) {
   measure(st, f, false, double(st.range(0)), "images_per_s");
 }
 BENCHMARK(BM_Judge)->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond)->MinTime(1.0);
-
-// OpenBLAS kernels first (common/blas_kernels.h): the numbers must be the ones unigap gets.
-int main(int argc, char** argv) {
-  unigap::ensure_fast_blas_kernels(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

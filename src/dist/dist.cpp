@@ -49,6 +49,12 @@ std::string env_str(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
+// An exception's message without c10's backtrace.
+std::string message_of(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
 }  // namespace
 
 Dist& Dist::current() {
@@ -96,12 +102,9 @@ void Dist::init_from_env(double timeout_s) {
     impl->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, int(rank), int(world), opts);
     d.backend_ = "gloo";
 #endif
-  } catch (const c10::Error& e) {
-    throw UserError(who + ": cannot join the process group at " + addr + ":" + std::to_string(port) + " within " +
-                        std::to_string(timeout_s) + " s: " + e.what_without_backtrace(),
-                    "MASTER_ADDR/MASTER_PORT", "did every rank start, with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT?");
   } catch (const std::exception& e) {
-    throw UserError(who + ": cannot join the process group at " + addr + ":" + std::to_string(port) + ": " + e.what(),
+    throw UserError(who + ": cannot join the process group at " + addr + ":" + std::to_string(port) + " within " +
+                        std::to_string(timeout_s) + " s: " + message_of(e),
                     "MASTER_ADDR/MASTER_PORT", "did every rank start, with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT?");
   }
   d.impl_ = std::move(impl);
@@ -131,12 +134,9 @@ template <class F>
 void collective(const Dist& d, const char* what, F&& f) {
   try {
     f()->wait();
-  } catch (const c10::Error& e) {
-    throw UserError("rank " + std::to_string(d.rank()) + " of " + std::to_string(d.world()) + ": " + what +
-                        " failed: " + e.what_without_backtrace(),
-                    "distributed run", "another rank died, hung past --dist-timeout or ran other work; see its log");
   } catch (const std::exception& e) {
-    throw UserError("rank " + std::to_string(d.rank()) + " of " + std::to_string(d.world()) + ": " + what + " failed: " + e.what(),
+    throw UserError("rank " + std::to_string(d.rank()) + " of " + std::to_string(d.world()) + ": " + what +
+                        " failed: " + message_of(e),
                     "distributed run", "another rank died, hung past --dist-timeout or ran other work; see its log");
   }
 }

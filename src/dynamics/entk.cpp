@@ -85,9 +85,7 @@ DynamicsReport measure_dynamics(ShapesModel& m, const Pool& pool, const Dynamics
   const WorldSpec& spec = m.world();
   m.set_training(false);  // no dropout anywhere; gradients still flow
   m.train_only(cfg.groups);
-  std::vector<torch::Tensor> params;
-  for (auto& p : m.net().parameters())
-    if (p.requires_grad()) params.push_back(p);
+  const std::vector<torch::Tensor> params = m.net().trainable_parameters();
 
   Rng rng(derive_seed(cfg.seed, "dynamics"));
   // Training batch: accepted candidates; probes: other candidates (of other prompts).

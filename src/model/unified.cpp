@@ -116,6 +116,13 @@ std::map<std::string, std::vector<torch::Tensor>> UnifiedModelImpl::parameter_gr
   return g;
 }
 
+std::vector<torch::Tensor> UnifiedModelImpl::trainable_parameters() {
+  std::vector<torch::Tensor> v;
+  for (auto& p : parameters())
+    if (p.requires_grad()) v.push_back(p);
+  return v;
+}
+
 void UnifiedModelImpl::train_only(const std::vector<std::string>& groups) {
   for (auto& p : named_parameters()) {
     const auto grp = param_group_of(p.key());

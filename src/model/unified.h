@@ -54,6 +54,8 @@ struct UnifiedModelImpl : torch::nn::Module {
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups();
   // Sets requires_grad on every parameter: true only for the named groups.
   void train_only(const std::vector<std::string>& groups);
+  // The parameters train_only left trainable (requires_grad), in module order.
+  std::vector<torch::Tensor> trainable_parameters();
 
   ModelConfig cfg;
   int64_t text_vocab;

@@ -180,9 +180,7 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
     res.discarded = int(initial.discard().size());
   }
   policy->train_only(c.train_groups);
-  std::vector<torch::Tensor> params;
-  for (auto& p : policy->net().parameters())
-    if (p.requires_grad()) params.push_back(p);
+  const std::vector<torch::Tensor> params = policy->net().trainable_parameters();
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
 
   int start_epoch = 1;

@@ -238,10 +238,7 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   opt.zero_grad();
   loss.backward();
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : net.parameters())
-    if (p.requires_grad()) trainable.push_back(p);
-  const double comm_s = allreduce_gradients(trainable);
+  const double comm_s = allreduce_gradients(opt.param_groups().at(0).params());  // the trained tensors
   inject_inf_grad("unified", step, net.named_parameters());
   check_finite(loss, net.named_parameters(), "unified", step);
   // Clip each parameter group on its own: the pixel encoder's gradients (summed over
@@ -311,10 +308,7 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   std::vector<torch::Tensor> vq_params = net.vq->parameters();
   torch::optim::Adam vq_opt(vq_params, torch::optim::AdamOptions(c.vq_lr));
   net.train_only({"backbone", "gen_aligner", "gen_head", "und_encoder"});
-  std::vector<torch::Tensor> uni_params;
-  for (auto& p : net.parameters())
-    if (p.requires_grad()) uni_params.push_back(p);
-  torch::optim::AdamW uni_opt(uni_params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay).betas({0.9, 0.95}));
+  torch::optim::AdamW uni_opt(net.trainable_parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay).betas({0.9, 0.95}));
 
   Checkpointer ckpt(out_dir + "/checkpoints");
   std::string stage = "vq";

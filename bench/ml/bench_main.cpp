@@ -1,0 +1,14 @@
+// main() of the model benchmarks: OpenBLAS kernels first (common/blas_kernels.h), so
+// that the numbers are the ones unigap gets.
+#include <benchmark/benchmark.h>
+
+#include "common/blas_kernels.h"
+
+int main(int argc, char** argv) {
+  unigap::ensure_fast_blas_kernels(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
