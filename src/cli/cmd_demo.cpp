@@ -1,6 +1,6 @@
 // `unigap demo`: the whole method end to end on the embedded default world, into one
 // run directory, resumable stage by stage (a stage whose summary.json exists is kept):
-//   base/        pretrain (or --base CKPT: reuse a checkpoint, e.g. the shipped one)
+//   base/        pretrain, unless --base CKPT or the shipped models/base-<preset>/ is used
 //   eval-base/   the internal gap of the base model
 //   sft-self/    SFT on self-judged candidates with curriculum replay
 //   dpo-self/    DPO on self-judged pairs
@@ -9,6 +9,7 @@
 //   dynamics/    eNTK prediction vs a real step; FP-correction groups
 //   report.html
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -32,8 +33,25 @@ namespace {
 struct DemoArgs {
   std::string out = "runs/demo", base;
   uint64_t seed = 0;
-  bool quick = false, quiet = false, resume = false;
+  bool quick = false, quiet = false, resume = false, pretrain_here = false;
 };
+
+// The base checkpoint that ships with the project for a preset: models/base-<preset>/ next
+// to the build folder of this binary (build/unigap -> models/), else under the current
+// directory. "" when there is none (the tiny preset never ships one).
+std::string shipped_base(const std::string& preset) {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::vector<std::filesystem::path> roots;
+  if (!ec) roots.push_back(exe.parent_path().parent_path());
+  roots.push_back(std::filesystem::current_path(ec));
+  for (auto& r : roots) {
+    const auto dir = r / "models" / ("base-" + preset);
+    if (file_exists((dir / "config.json").string()) && file_exists((dir / "model.safetensors").string()))
+      return dir.lexically_normal().string();
+  }
+  return "";
+}
 
 // Budgets of the two demo sizes.
 struct DemoPlan {
@@ -88,8 +106,11 @@ void run_demo(const DemoArgs& a) {
   const WorldSpec spec = WorldSpec::defaults();
   RunDir run(a.out);
   const std::string D = a.out;
+  if (!a.base.empty() && a.pretrain_here) throw UserError("--base and --pretrain exclude each other", "--pretrain");
+  // The base: --base, else the shipped checkpoint of the preset, else pretrained here.
+  const std::string given = a.base.empty() && !a.pretrain_here ? shipped_base(p.preset) : a.base;
   const json config = {{"command", "demo"}, {"seed", a.seed},        {"quick", a.quick},
-                       {"base", a.base},     {"preset", p.preset}, {"world", spec.to_json()}};
+                       {"base", given},      {"preset", p.preset}, {"world", spec.to_json()}};
   if (Dist::current().main_value(run.has("config.json"))) {
     // Finished stages (summary.json) are kept; the interrupted one resumes from its checkpoint.
     if (!a.resume)
@@ -104,8 +125,8 @@ void run_demo(const DemoArgs& a) {
     run.write_config(config);
   }
 
-  // 1. Base model: given, or pretrained here (cached in base/).
-  std::string base = a.base;
+  // 1. Base model: given or shipped, or pretrained here (cached in base/).
+  std::string base = given;
   if (base.empty()) {
     if (!file_exists(D + "/base/model/config.json")) {
       PretrainConfig c = PretrainConfig::for_preset(p.preset);
@@ -178,7 +199,9 @@ void register_demo(CLI::App& app) {
   static DemoArgs a;
   auto* demo = app.add_subcommand("demo", "Run the whole method on the embedded default world and write the report");
   demo->add_option("--out,-o", a.out, "Run directory (resumable)")->capture_default_str();
-  demo->add_option("--base", a.base, "Use this base checkpoint instead of pretraining (e.g. models/base-small)");
+  demo->add_option("--base", a.base,
+                   "Base checkpoint (default: the shipped models/base-<preset>, else pretrain one in --out/base)");
+  demo->add_flag("--pretrain", a.pretrain_here, "Pretrain the base here even when a shipped one exists");
   demo->add_option("--seed", a.seed, "Seed")->capture_default_str();
   demo->add_flag("--quick", a.quick, "Tiny model and budgets: the whole pipeline in minutes (figures are not meaningful)");
   demo->add_flag("--quiet,-q", a.quiet, "No progress output");

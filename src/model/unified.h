@@ -38,6 +38,7 @@ struct UnifiedModelImpl : torch::nn::Module {
   // answer (B, V) is always the next-token distribution after "?".
   struct UndOutput {
     torch::Tensor answer, caption;
+    torch::Tensor visual_hidden;  // (B, N, d): the backbone's output at the visual positions
   };
   UndOutput und_forward(const torch::Tensor& visual, const torch::Tensor& prompt);
   // Visual tokens for understanding: from pixels (B, 3, H, W) in [0, 1], or from

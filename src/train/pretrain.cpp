@@ -43,7 +43,10 @@ PretrainConfig PretrainConfig::for_preset(const std::string& preset) {
 void PretrainConfig::validate() const {
   auto fail = [](const std::string& f, const std::string& why) { throw UserError(why, "pretrain config field '" + f + "'"); };
   if (vq_steps < 0 || steps < 0) fail("steps", "must be >= 0");
-  if (vq_batch < 1 || batch < 1) fail("batch", "must be >= 1");
+  if (vq_batch < 1) fail("vq_batch", "must be >= 1");
+  if (batch < 2) fail("batch", "must be >= 2 (half of the images are asked about twice)");
+  if (!(gen_weight >= 0) || !(und_weight >= 0) || !(caption_weight >= 0) || !(region_weight >= 0))
+    fail("gen_weight", "loss weights must be >= 0");
   if (!(vq_lr > 0) || !(lr > 0)) fail("lr", "must be > 0");
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) fail("min_lr_ratio", "must be in [0, 1]");
   if (warmup < 0) fail("warmup", "must be >= 0");
@@ -62,6 +65,7 @@ json PretrainConfig::to_json() const {
           {"warmup", warmup},         {"weight_decay", weight_decay},
           {"grad_clip", grad_clip},   {"prompt_dropout", prompt_dropout},
           {"gen_weight", gen_weight}, {"und_weight", und_weight}, {"caption_weight", caption_weight},
+          {"region_weight", region_weight},
           {"hard_negative_share", hard_negative_share},
           {"model", model},           {"vq_from", vq_from},       {"ckpt_every", ckpt_every}, {"log_every", log_every}};
 }
@@ -83,6 +87,7 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
 #define GET(f) get(#f, c.f);
   GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)
   GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(gen_weight) GET(und_weight) GET(caption_weight)
+  GET(region_weight)
   GET(hard_negative_share) GET(ckpt_every) GET(log_every) GET(vq_from)
 #undef GET
   if (j.contains("model")) {
@@ -206,24 +211,39 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
     gen_loss = frac * torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
   }
 
-  // Understanding: one sequence per image, the first half of the global batch with
-  // their own prompt ("yes", plus a caption loss), the second half with a wrong prompt ("no").
+  // Understanding, contrastive: each image of the first half of the global batch is asked
+  // twice, with its own prompt ("yes", plus a caption loss) and with a wrong one ("no"), so
+  // the only difference between the two answers is the prompt. Measured on understanding
+  // alone: these pairs learn the hard negatives faster than a "yes" image and a "no" image
+  // drawn separately. Rows 0..P-1 are the "yes" sequences, P..2P-1 the "no" ones.
   const int64_t P = B / 2;
-  auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, P, B - P)}).narrow(0, lo, n);
-  auto visual = net.image_tokens(pixels, codes);
+  const auto [ulo_u, uhi_u] = d.share(size_t(2 * P));
+  const int64_t ulo = int64_t(ulo_u), un = int64_t(uhi_u - ulo_u);
+  const double ufrac = double(un) / double(2 * P);
+  std::vector<PretrainExample> asked(ex.begin(), ex.begin() + P);
+  auto und_pixels = images_tensor(m, asked);
+  torch::Tensor und_codes;
+  if (net.cfg.und_input == "vq") {
+    torch::NoGradGuard ng;
+    und_codes = net.vq->encode(und_pixels);
+  }
+  auto visual_all = net.image_tokens(und_pixels, und_codes);
+  auto rows = torch::arange(ulo, ulo + un, torch::kLong).remainder(P);
+  auto visual = visual_all.index_select(0, rows);
+  auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, 0, P)}).narrow(0, ulo, un);
   auto und = net.und_forward(visual, und_ids);
   auto answer = und.answer;
   auto labels = torch::cat({torch::full({P}, int64_t(m.tokenizer().yes()), torch::kLong),
-                            torch::full({B - P}, int64_t(m.tokenizer().no()), torch::kLong)})
-                    .narrow(0, lo, n);
-  auto und_loss = frac * torch::nn::functional::cross_entropy(answer, labels);
-  // Caption (image_first only): the prompt's tokens predicted from the image, positives
+                            torch::full({P}, int64_t(m.tokenizer().no()), torch::kLong)})
+                    .narrow(0, ulo, un);
+  auto und_loss = ufrac * torch::nn::functional::cross_entropy(answer, labels);
+  // Caption (image_first only): the prompt's tokens predicted from the image, "yes" rows
   // only, averaged over the non-pad tokens of the global batch's positives.
   auto cap_loss = torch::zeros({});
-  const int64_t n_pos = std::max<int64_t>(0, std::min(lo + n, P) - lo);
+  const int64_t n_pos = std::max<int64_t>(0, std::min(ulo + un, P) - ulo);
   if (und.caption.defined() && n_pos > 0) {
     auto cap_logits = und.caption.narrow(0, 0, n_pos);
-    auto cap_ids = pos_ids.narrow(0, lo, n_pos);
+    auto cap_ids = pos_ids.narrow(0, ulo, n_pos);
     auto cap_targets = cap_ids.masked_fill(cap_ids == net.tok_pad, -100);
     const double tokens = (pos_ids.narrow(0, 0, P) != net.tok_pad).sum().item<double>();
     cap_loss = torch::nn::functional::cross_entropy(
@@ -231,7 +251,39 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)) /
                tokens;
   }
-  auto loss = c.gen_weight * gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss;
+  // Grounding (region words): the backbone's output at the visual position holding an
+  // object's centre names that object, half its colour word and half its shape word, through
+  // the language head; normalised by the global batch's object count. Without it the
+  // judge never learned to bind words to the image at this budget (docs/model.md).
+  auto region_loss = torch::zeros({});
+  if (c.region_weight > 0 && und.visual_hidden.defined()) {
+    const auto& cfgm = net.cfg;
+    const int64_t g = int64_t(std::sqrt(double(cfgm.und_tokens())));
+    const int64_t cell = cfgm.image_size / g;
+    const auto& w = m.world();
+    std::vector<int64_t> color_word, shape_word;
+    for (auto& col : w.colors) color_word.push_back(m.tokenizer().encode(col.name).at(0));
+    for (auto& sh : w.shapes) shape_word.push_back(m.tokenizer().encode(sh).at(0));
+    std::vector<int64_t> row, pos, cw, sw;
+    double objects = 0;  // over the global batch's understanding rows
+    for (int64_t r = 0; r < 2 * P; ++r)
+      for (auto& o : ex[size_t(r % P)].scene.objects) {
+        ++objects;
+        if (r < ulo || r >= ulo + un) continue;
+        const int64_t cx = std::min(g - 1, int64_t(o.x + o.size / 2) / cell);
+        const int64_t cy = std::min(g - 1, int64_t(o.y + o.size / 2) / cell);
+        row.push_back(r - ulo), pos.push_back(cy * g + cx);
+        cw.push_back(color_word.at(size_t(o.color))), sw.push_back(shape_word.at(size_t(o.shape)));
+      }
+    if (!row.empty()) {
+      auto h = und.visual_hidden.index({torch::tensor(row), torch::tensor(pos)});  // (n_obj, d)
+      auto lp = torch::log_softmax(net.text_head->forward(h), -1);
+      auto pick = [&](const std::vector<int64_t>& ids) { return lp.gather(1, torch::tensor(ids).unsqueeze(1)).sum(); };
+      region_loss = -0.5 * (pick(cw) + pick(sw)) / objects;
+    }
+  }
+  auto loss = c.gen_weight * gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss +
+              c.region_weight * region_loss;
   if (inject_nan_loss("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
 
   const double lr = lr_at(c, step);
@@ -257,17 +309,17 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
   auto yes = answer.select(1, m.tokenizer().yes()), no = answer.select(1, m.tokenizer().no());
   const double correct = ((yes > no) == (labels == m.tokenizer().yes())).sum().item<double>();
   double hard_n = 0, hard_ok = 0;  // the hard negatives: the part of understanding that needs binding
-  for (int64_t b = std::max(lo, P); b < lo + n; ++b)
-    if (ex[size_t(b)].hard_negative) ++hard_n, hard_ok += (no[b - lo] > yes[b - lo]).item<bool>();
+  for (int64_t r = std::max(ulo, P); r < ulo + un; ++r)
+    if (ex[size_t(r - P)].hard_negative) ++hard_n, hard_ok += (no[r - ulo] > yes[r - ulo]).item<bool>();
   std::vector<torch::Tensor> fig{torch::stack({loss.detach().to(torch::kFloat64), gen_loss.detach().to(torch::kFloat64),
                                                und_loss.detach().to(torch::kFloat64), cap_loss.detach().to(torch::kFloat64),
                                                torch::tensor(correct, torch::kFloat64), torch::tensor(hard_n, torch::kFloat64),
-                                               torch::tensor(hard_ok, torch::kFloat64)})};
+                                               torch::tensor(hard_ok, torch::kFloat64), region_loss.detach().to(torch::kFloat64)})};
   d.allreduce_sum(fig);
   auto f = fig[0].contiguous();
   const double* v = f.data_ptr<double>();
-  const double loss_v = v[0], gen_v = v[1], und_v = v[2], cap_v = v[3], und_acc = v[4] / double(B);
-  const double hard_acc = v[5] > 0 ? v[6] / v[5] : NAN;
+  const double loss_v = v[0], gen_v = v[1], und_v = v[2], cap_v = v[3], und_acc = v[4] / double(2 * P);
+  const double hard_acc = v[5] > 0 ? v[6] / v[5] : NAN, region_v = v[7];
   char buf[160];
   std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", gen_v, und_v, cap_v, und_acc);
   prog.update(1, buf);
@@ -278,6 +330,7 @@ void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& 
                 {"loss/gen", gen_v},
                 {"loss/und", und_v},
                 {"loss/caption", cap_v},
+                {"loss/region", region_v},
                 {"und/batch_accuracy", und_acc},
                 {"und/batch_hard_negative_accuracy", std::isnan(hard_acc) ? json(nullptr) : json(hard_acc)},
                 {"lr", lr},

@@ -23,8 +23,9 @@ struct PretrainConfig {
   double vq_lr = 2e-3;           // Adam
   int vq_restart_every = 50;     // dead-code restart period, steps
   // --- stage 2: unified model (VQ frozen) ---
-  int steps = 1600;              // optimizer steps (about 35 minutes at the small preset on 2 cores)
-  int batch = 32;                // images per step: each gives 1 generation + 1 understanding sequence
+  int steps = 4000;              // optimizer steps (about 30 minutes at the small preset on 2 cores)
+  int batch = 32;                // images per step: each gives a generation sequence; the first half
+                                 // also a \"yes\" and a \"no\" understanding sequence
   double lr = 1.5e-3;            // AdamW peak learning rate
   double min_lr_ratio = 0.1;     // cosine decay floor, fraction of lr
   int warmup = 100;              // linear warm-up steps
@@ -33,8 +34,9 @@ struct PretrainConfig {
   double prompt_dropout = 0.1;   // generation rows trained unconditionally (for guidance)
   double gen_weight = 1.0;       // generation loss weight
   double und_weight = 2.0;       // yes/no loss weight (one answer token against 64 image tokens)
-  double caption_weight = 0.5;   // caption loss weight (positives only)
-  double hard_negative_share = 0.5;   // understanding negatives that change one attribute
+  double caption_weight = 1.0;   // caption loss weight (positives only)
+  double region_weight = 1.0;    // grounding loss weight: object positions name their colour and shape
+  double hard_negative_share = 0.75;  // understanding negatives that change one attribute
   json model = json::object();   // overrides of the preset's model config fields (model/config.h)
   std::string vq_from;           // reuse the VQ tokenizer of this checkpoint folder and skip stage 1 ("" = train it)
   // --- bookkeeping ---
