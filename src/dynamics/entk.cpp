@@ -235,7 +235,7 @@ json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& 
   struct Acc {
     int n = 0, dg_negative = 0, same_sign = 0;
     double dg = 0, du = 0;
-    std::vector<double> dgs;
+    std::vector<double> dgs, dus;
   };
   std::map<std::string, Acc> groups;
   Progress prog("fp-correction groups", int64_t(idx.size()), "img");
@@ -259,7 +259,7 @@ json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& 
     const double du = std::log(std::max(si, 1e-12)) - std::log(std::max(sb, 1e-12));
     auto& a = groups[g];
     a.n++, a.dg += dg, a.du += du, a.dg_negative += dg < 0, a.same_sign += (dg < 0) == (du < 0);
-    a.dgs.push_back(dg);
+    a.dgs.push_back(dg), a.dus.push_back(du);
     prog.update();
   }
   prog.finish();
@@ -270,7 +270,8 @@ json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& 
               {"mean_dU", a.du / a.n},
               {"dG_negative", a.dg_negative},
               {"dG_dU_same_sign", a.same_sign},
-              {"dG", a.dgs}};
+              {"dG", a.dgs},
+              {"dU", a.dus}};
   return out;
 }
 

@@ -267,6 +267,35 @@ std::string write_report(const std::string& D) {
         h += b;
       }
       h += "</table>";
+      // Each base image from base to improved: the change of log pi(x|y) against the change of
+      // log P(yes). The theory's FP correction sits bottom-left (both fall).
+      std::vector<Series> pts;
+      for (auto& [g, v] : dyn["groups"].items()) {
+        if (!v.contains("dU")) continue;
+        Series s{g + " (" + std::to_string(v["n"].get<int>()) + ")", {}, {}, "", false};
+        for (size_t i = 0; i < v["dG"].size() && i < v["dU"].size(); ++i)
+          s.x.push_back(v["dG"][i].get<double>()), s.y.push_back(v["dU"][i].get<double>());
+        pts.push_back(std::move(s));
+      }
+      if (!pts.empty()) {
+        ChartOptions g;
+        g.title = "base -> improved, per base image: dG vs dU, by group";
+        g.x_label = "dG = change of log pi(x|y)";
+        g.y_label = "dU = change of log P(yes)";
+        g.width = 560;
+        h += scatter_chart(pts, g);
+      }
+    }
+    if (dyn.contains("kernel")) {
+      const auto& k = dyn["kernel"];
+      char b[320];
+      std::snprintf(b, sizeof b,
+                    "<p>Kernel proxies: mean |K(own prompt, batch)| %.4g vs mean |K(alternative prompts, batch)| %.4g; "
+                    "the own prompt dominates on %d of %d probes; mean cosine of the generation and understanding "
+                    "gradients of the same pair %.4f.</p>",
+                    k["mean_abs_K_own"].get<double>(), k["mean_abs_K_alternatives"].get<double>(),
+                    k["probes_own_dominates"].get<int>(), k["probes"].get<int>(), k["mean_cos_gen_und"].get<double>());
+      h += b;
     }
   }
   h += "</section>";
