@@ -50,18 +50,24 @@ LOG=p2 two_ranks "${PRE[@]}" -o p2
 "$BIN" --threads 2 pretrain --preset tiny --config pre.json -q -o p1t2 > p1t2.log 2>&1 || fail "2-thread pretrain"
 $PY "$HERE/compare_models.py" p1/model p2/model --max-abs 2e-3 --mean-abs 2e-5 --label "pretrain 2 ranks vs 1" \
   --reference p1t2/model || fail "pretrained models differ"
-$PY - p1/metrics.jsonl p2/metrics.jsonl <<'EOF' || fail "pretrain metrics differ"
+$PY - p1/metrics.jsonl p2/metrics.jsonl p1t2/metrics.jsonl <<'EOF' || fail "pretrain metrics differ"
 import json, sys
-a = [json.loads(l) for l in open(sys.argv[1])]; b = [json.loads(l) for l in open(sys.argv[2])]
-assert len(a) == len(b), (len(a), len(b))
-worst = 0.0
+a, b, t = ([json.loads(l) for l in open(f)] for f in sys.argv[1:4])
+assert len(a) == len(b) == len(t), (len(a), len(b), len(t))
+def worst_of(b):
+    w = 0.0
+    for x, y in zip(a, b):
+        assert (x["stage"], x["step"]) == (y["stage"], y["step"])
+        for k in ("loss", "loss/gen", "loss/und"):
+            if k in x: w = max(w, abs(x[k] - y[k]) / max(1.0, abs(x[k])))
+    return w
 for x, y in zip(a, b):
-    assert (x["stage"], x["step"]) == (y["stage"], y["step"])
     assert "dist/allreduce_ms" not in x and ("dist/allreduce_ms" in y or "fidelity" in y)
-    for k in ("loss", "loss/gen", "loss/und"):
-        if k in x: worst = max(worst, abs(x[k] - y[k]) / max(1.0, abs(x[k])))
-assert worst < 1e-3, worst
-print(f"  metrics: {len(a)} records, same steps, largest relative loss difference {worst:.2e}")
+worst, scale = worst_of(b), worst_of(t)
+# Rounding alone (2 threads vs 1) sets the scale; 2 ranks may not differ more than that.
+assert worst <= max(1e-3, 1.5 * scale), (worst, scale)
+print(f"  metrics: {len(a)} records, same steps, largest relative loss difference {worst:.2e} "
+      f"(2 threads vs 1: {scale:.2e})")
 EOF
 
 echo "== 2. improve: sharded candidate pool, SFT with curriculum replay, DPO =="
