@@ -45,8 +45,9 @@ void PretrainConfig::validate() const {
   if (vq_steps < 0 || steps < 0) fail("steps", "must be >= 0");
   if (vq_batch < 1) fail("vq_batch", "must be >= 1");
   if (batch < 2) fail("batch", "must be >= 2 (half of the images are asked about twice)");
-  if (!(gen_weight >= 0) || !(und_weight >= 0) || !(caption_weight >= 0) || !(region_weight >= 0))
-    fail("gen_weight", "loss weights must be >= 0");
+  for (auto [f, v] : {std::pair{"gen_weight", gen_weight}, {"und_weight", und_weight}, {"caption_weight", caption_weight},
+                       {"region_weight", region_weight}})
+    if (!(v >= 0)) fail(f, "must be >= 0");
   if (!(vq_lr > 0) || !(lr > 0)) fail("lr", "must be > 0");
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) fail("min_lr_ratio", "must be in [0, 1]");
   if (warmup < 0) fail("warmup", "must be >= 0");
