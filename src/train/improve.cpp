@@ -96,6 +96,17 @@ json eval_record(const EvalResult& r, int epoch) {
 
 }  // namespace
 
+bool codegradation_alarm(double non0, double gen0, double und0, const EvalResult& now) {
+  // Non measures agreement, not correctness: falling Non with a falling external metric is
+  // co-degradation. "Falling" = the epoch-0 value lies above this epoch's 95% interval, so
+  // that the sampling noise of a small tracking suite does not raise the alarm.
+  const auto non = now.gap.pooled.non.value();
+  if (!non || !(*non < non0)) return false;
+  const bool gen_fell = now.gap.gen_overall_ci.hi < gen0;
+  const bool und_fell = now.und.overall.accuracy.n > 0 && now.und.overall.accuracy.ci().hi < und0;
+  return gen_fell || und_fell;
+}
+
 ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, const std::string& out_dir, bool resume) {
   c.validate();
   const auto t0 = Clock::now();
@@ -214,12 +225,11 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
                  und = r.und.overall.accuracy.value().value_or(NAN);
     if (epoch == 0) {
       non0 = non, gen0 = gen, und0 = und;
-    } else if (non < non0 && (gen < gen0 || und < und0)) {
-      // Non measures agreement, not correctness: falling Non with a falling external metric is co-degradation.
-      rec["warning"] = "co-degradation: Non fell while an external metric fell";
+    } else if (codegradation_alarm(non0, gen0, und0, r)) {
+      rec["warning"] = "co-degradation: Non fell while an external metric fell below its 95% interval";
       log_warn("epoch " + std::to_string(epoch) + ": Non fell (" + std::to_string(non0) + " -> " + std::to_string(non) +
                ") while Gen (" + std::to_string(gen0) + " -> " + std::to_string(gen) + ") or Und (" + std::to_string(und0) +
-               " -> " + std::to_string(und) + ") fell: possible co-degradation");
+               " -> " + std::to_string(und) + ") fell below its 95% interval: possible co-degradation");
     }
     run.append_metric(rec);
     log_info("epoch " + std::to_string(epoch) + ": Gen " + std::to_string(gen) + ", Non " + std::to_string(non) + ", Und " +

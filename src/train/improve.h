@@ -46,6 +46,11 @@ struct ImproveResult {
   double seconds = 0;
 };
 
+// The co-degradation alarm of the held-out tracking: Non fell below its epoch-0 value
+// (non0) while Gen or Und fell, i.e. its epoch-0 value (gen0, und0) lies above this
+// evaluation's 95% interval.
+bool codegradation_alarm(double non0, double gen0, double und0, const EvalResult& now);
+
 ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, const std::string& out_dir, bool resume);
 
 }  // namespace unigap

@@ -151,3 +151,25 @@ TEST(Improve, NanLossStopsAtItsStepAndKeepsTheLastEpoch) {
   EXPECT_NO_THROW(improve(ic, d.path + "/base/model", d.path + "/imp", true));
   EXPECT_TRUE(file_exists(d.path + "/imp/model/model.safetensors"));
 }
+
+TEST(Improve, CodegradationAlarmNeedsNonToFallAndAMetricToFallBeyondItsInterval) {
+  // Baseline: Non 0.70, Gen 0.20, Und 0.90.
+  auto result = [](double non, double gen, Interval gen_ci, int64_t und_k, int64_t und_n) {
+    EvalResult r;
+    r.gap.pooled.non = Rate{int64_t(non * 1000), 1000};
+    r.gap.gen_overall = gen;
+    r.gap.gen_overall_ci = gen_ci;
+    r.und.overall.accuracy = Rate{und_k, und_n};
+    return r;
+  };
+  // Non fell, Gen fell well beyond its interval: co-degradation.
+  EXPECT_TRUE(codegradation_alarm(0.70, 0.20, 0.90, result(0.60, 0.10, {0.08, 0.12}, 900, 1000)));
+  // Non fell, Und fell beyond its Wilson interval (800/1000: [0.77, 0.82]).
+  EXPECT_TRUE(codegradation_alarm(0.70, 0.20, 0.90, result(0.60, 0.21, {0.18, 0.24}, 800, 1000)));
+  // Non fell, Gen and Und dipped within their intervals (noise): no alarm.
+  EXPECT_FALSE(codegradation_alarm(0.70, 0.20, 0.90, result(0.60, 0.19, {0.16, 0.22}, 224, 250)));
+  // Gen collapsed but Non rose: not the co-degradation signature.
+  EXPECT_FALSE(codegradation_alarm(0.70, 0.20, 0.90, result(0.80, 0.05, {0.03, 0.07}, 900, 1000)));
+  // Non fell and nothing external fell: co-improvement.
+  EXPECT_FALSE(codegradation_alarm(0.70, 0.20, 0.90, result(0.60, 0.30, {0.27, 0.33}, 920, 1000)));
+}
