@@ -67,7 +67,8 @@ json ImproveConfig::to_json() const {
           {"audit_sample", audit_sample},
           {"eval_every", eval_every},
           {"eval_prompts", eval_prompts},
-          {"eval", eval.to_json()}};
+          {"eval", eval.to_json()},
+          {"pool_from", pool_from}};
 }
 
 namespace {
@@ -92,6 +93,31 @@ json eval_record(const EvalResult& r, int epoch) {
             {"confusion", r.gap.pooled.confusion.to_json()}};
   if (r.vs_ref) j["vs_base"] = r.vs_ref->to_json();
   return j;
+}
+
+// The round-0 candidates of the improve run in c.pool_from, after checking that they are
+// what this run would have sampled: same base, supervision, seed, prompts and sampling.
+Pool reuse_pool(const ImproveConfig& c, const std::string& base_ckpt, const WorldSpec& spec) {
+  const std::string cfg_path = c.pool_from + "/config.json", pool_path = c.pool_from + "/pool.jsonl";
+  if (!file_exists(cfg_path) || !file_exists(pool_path))
+    throw UserError("not an improve run directory (config.json and pool.jsonl needed)", c.pool_from, "--pool-from");
+  const json saved = read_json(cfg_path);
+  if (saved.value("command", "") != "improve") throw UserError("not an improve run", cfg_path, "--pool-from");
+  const json mine = c.to_json(), theirs = saved.at("improve");
+  for (const char* k : {"supervision", "seed", "train_prompts", "candidates", "candidate_cfg", "candidate_temperature",
+                        "candidate_top_k", "threshold"})
+    if (theirs.value(k, json()) != mine.at(k))
+      throw UserError("its pool was made with " + std::string(k) + " = " + theirs.value(k, json()).dump() + ", this run has " +
+                          mine.at(k).dump(),
+                      cfg_path, "--pool-from needs a run with the same pool settings");
+  if (saved.value("base", "") != base_ckpt)
+    throw UserError("its pool was sampled from another base model (" + saved.value("base", std::string()) + ")", cfg_path,
+                    "--pool-from needs a run from the same --ckpt");
+  Pool pool = Pool::load(pool_path, spec);
+  pool.candidates.erase(std::remove_if(pool.candidates.begin(), pool.candidates.end(), [](const Candidate& x) { return x.round > 0; }),
+                        pool.candidates.end());
+  log_info("pool: " + std::to_string(pool.candidates.size()) + " round-0 candidates of " + pool_path);
+  return pool;
 }
 
 }  // namespace
@@ -161,6 +187,10 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
       log_info("resume: dropped " + std::to_string(before - pool.candidates.size()) + " replay candidates made after the checkpoint");
       pool.save(run.file("pool.jsonl"));
     }
+  } else if (!c.pool_from.empty()) {
+    pool = reuse_pool(c, base_ckpt, spec);
+    pool.check_codes(policy->image_tokens(), policy->codebook_size(), c.pool_from + "/pool.jsonl");
+    pool.save(run.file("pool.jsonl"));
   } else {
     pool.prompts = sample_suite(spec, Split::Train, c.train_prompts, c.seed);
     std::vector<int> all(pool.prompts.size());

@@ -34,6 +34,10 @@ struct ImproveConfig {
   int audit_sample = 400;              // pool candidates audited against the oracle
   int eval_every = 1;                  // epochs between held-out evaluations (0: only at the end)
   int eval_prompts = 120;              // held-out suite size for tracking
+  // Start from the round-0 pool of an earlier improve run (its directory) instead of sampling
+  // one: methods compared on one seed then train on the same candidates. That run must have
+  // used the same base, supervision, seed, prompts and candidate sampling (checked). "" = sample.
+  std::string pool_from;
   EvalOptions eval;                    // K, sampling of evaluation
   void validate() const;
   json to_json() const;

@@ -173,3 +173,46 @@ TEST(Improve, CodegradationAlarmNeedsNonToFallAndAMetricToFallBeyondItsInterval)
   // Non fell and nothing external fell: co-improvement.
   EXPECT_FALSE(codegradation_alarm(0.70, 0.20, 0.90, result(0.60, 0.30, {0.27, 0.33}, 920, 1000)));
 }
+
+TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
+  TempDir d;
+  PretrainConfig c = tiny_config();
+  c.steps = 10;
+  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  const std::string base = d.path + "/base/model";
+  ImproveConfig ic;
+  ic.supervision = "flip:0.5";  // random labels: ~1 in 4 prompts has no accepted candidate of 2
+  ic.train_prompts = 16;
+  ic.pool.candidates = 2;
+  ic.epochs = 2;
+  ic.curriculum_epochs = {1};  // adds round-1 candidates to the source pool
+  ic.eval_prompts = 4;
+  ic.eval.samples_per_prompt = 1;
+  improve(ic, base, d.path + "/sft", false);
+
+  ImproveConfig dpo = ic;
+  dpo.method = "dpo";
+  dpo.curriculum_epochs = {};
+  dpo.epochs = 1;
+  dpo.pool_from = d.path + "/sft";
+  improve(dpo, base, d.path + "/dpo", false);
+  auto src = Pool::load(d.path + "/sft/pool.jsonl", WorldSpec::defaults());
+  auto reused = Pool::load(d.path + "/dpo/pool.jsonl", WorldSpec::defaults());
+  size_t round0 = 0;
+  for (auto& x : src.candidates) round0 += x.round == 0;
+  ASSERT_EQ(reused.candidates.size(), round0);
+  ASSERT_LT(round0, src.candidates.size());
+  for (size_t i = 0; i < round0; ++i) {
+    EXPECT_EQ(reused.candidates[i].codes, src.candidates[i].codes);
+    EXPECT_EQ(reused.candidates[i].verdict, src.candidates[i].verdict);
+  }
+
+  ImproveConfig other = dpo;
+  other.seed = 7;  // another seed samples other candidates: refused, naming the setting
+  try {
+    improve(other, base, d.path + "/dpo7", false);
+    FAIL() << "expected a refusal";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+}
