@@ -121,6 +121,24 @@ Profile profile(const std::function<void()>& f, bool conv_backward) {
     } else if (is_leaf_conv(n)) {
       p.inside_us += double(e.durationUs());
       p.inside_by_op[n.substr(6)] += double(e.durationUs());
+    } else if (n == "unigap::causal_attention" || n == "unigap::causal_attention_backward") {
+      // Training attention (model/attention.h): per (row, head) sgemm calls of our own, 2 in
+      // the forward (Q K^T, P V), 4 in the backward; shapes from q (B, H, T, hd), k (B, H, L, hd).
+      const auto& s = e.shapes();
+      if (s.size() >= 2 && s[0].size() == 4 && s[1].size() == 4) {
+        const int64_t BH = s[0][0] * s[0][1], T = s[0][2], D = s[0][3], L = s[1][2];
+        const bool fwd = n == "unigap::causal_attention";
+        p.flops += (fwd ? 2.0 : 4.0) * 2.0 * double(BH) * T * L * D;
+        p.gemm_shapes[{T, D, L}] += int(BH);  // Q K^T  (backward: dP = dY V^T)
+        if (fwd) {
+          p.gemm_shapes[{T, L, D}] += int(BH);  // P V
+        } else {
+          p.gemm_shapes[{L, T, D}] += int(2 * BH);  // dV = P^T dY, dK = dS^T Q
+          p.gemm_shapes[{T, L, D}] += int(BH);      // dQ = dS K
+        }
+      }
+      p.inside_us += double(e.durationUs());
+      p.inside_by_op[n.substr(8)] += double(e.durationUs());
     } else if (n == "unigap::decode_attention") {
       // Attention's own matrix products (a batched GEMV per row and head), done by our kernel.
       p.inside_us += double(e.durationUs());

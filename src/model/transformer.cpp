@@ -1,14 +1,9 @@
 #include "model/transformer.h"
 
-#include <ATen/Parallel.h>
-#include <ATen/record_function.h>
-
-#include <algorithm>
 #include <cmath>
-#include <limits>
-#include <vector>
 
 #include "common/error.h"
+#include "model/attention.h"
 
 namespace unigap {
 
@@ -46,72 +41,6 @@ KVCache::KVCache(int64_t layers, int64_t batch, int64_t heads, int64_t max_len, 
   }
 }
 
-namespace {
-
-// q . k over one head with 8 independent partial sums, so that the compiler vectorises
-// without reassociating floats (no -ffast-math).
-inline __attribute__((always_inline)) float dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-struct DecodeArgs {
-  const float *q, *k, *v;
-  float* y;
-  int64_t H, L, D, k0, k1, k2, v0, v1, v2;
-  float scale;
-};
-
-// Rows [begin, end) of (row, head): softmax(q K^T * scale) V in one pass over the cache.
-// Built for AVX-512, AVX2 and a baseline; the loader picks one for this CPU.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_rows(const DecodeArgs& a, int64_t begin,
-                                                                                int64_t end, float* p) {
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t b = i / a.H, h = i % a.H;
-    const float* qi = a.q + i * a.D;
-    const float* kb = a.k + b * a.k0 + h * a.k1;
-    const float* vb = a.v + b * a.v0 + h * a.v1;
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t l = 0; l < a.L; ++l) {
-      p[l] = dot(qi, kb + l * a.k2, a.D) * a.scale;
-      mx = std::max(mx, p[l]);
-    }
-    float sum = 0;
-    for (int64_t l = 0; l < a.L; ++l) sum += (p[l] = std::exp(p[l] - mx));
-    float* yi = a.y + i * a.D;
-    for (int64_t l = 0; l < a.L; ++l) {
-      const float w = p[l] / sum;
-      const float* vl = vb + l * a.v2;
-      for (int64_t d = 0; d < a.D; ++d) yi[d] += w * vl[d];
-    }
-  }
-}
-
-}  // namespace
-
-torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& V, double scale) {
-  RECORD_FUNCTION("unigap::decode_attention", std::vector<c10::IValue>());  // named in profiles
-  const int64_t B = K.size(0), H = K.size(1), L = K.size(2), D = K.size(3);
-  UNIGAP_ASSERT(q.size(2) == 1 && K.stride(3) == 1 && V.stride(3) == 1 && K.scalar_type() == torch::kFloat32 &&
-                    V.scalar_type() == torch::kFloat32,
-                "decode_attention: float (B, H, L, hd) keys/values with a contiguous last dim");
-  auto qc = q.contiguous();
-  auto y = torch::zeros({B, H, 1, D}, q.options());
-  const DecodeArgs args{qc.data_ptr<float>(), K.data_ptr<float>(), V.data_ptr<float>(), y.data_ptr<float>(),
-                        H, L, D, K.stride(0), K.stride(1), K.stride(2), V.stride(0), V.stride(1), V.stride(2),
-                        float(scale)};
-  at::parallel_for(0, B * H, 16, [&](int64_t begin, int64_t end) {
-    std::vector<float> p(static_cast<size_t>(L));
-    attend_rows(args, begin, end, p.data());
-  });
-  return y;
-}
-
 AttentionImpl::AttentionImpl(int64_t d, int64_t heads_) : heads(heads_), head_dim(d / heads_) {
   qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(d, 3 * d).bias(false)));
   out = register_module("out", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
@@ -145,12 +74,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rope& rope, i
     auto p = torch::softmax(scores, -1);
     y = (p.unsqueeze(-1) * V).sum(2, /*keepdim=*/true);  // (B, H, 1, hd)
   } else {
-    const int64_t L = K.size(2);
-    auto scores = torch::matmul(q, K.transpose(-2, -1)) * scale;  // (B, H, T, L)
-    // Query i sits at absolute position pos0 + i and sees keys j <= pos0 + i.
-    auto mask = torch::ones({T, L}, torch::kBool).triu(pos0 + 1);
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-    y = torch::matmul(torch::softmax(scores, -1), V);  // (B, H, T, hd)
+    // Training and prefill: query i sits at absolute position pos0 + i = L - T + i.
+    y = causal_attention(q, K, V, scale);  // (B, H, T, hd)
   }
   y = y.transpose(1, 2).reshape({B, T, d});
   return out->forward(y);

@@ -37,10 +37,6 @@ struct KVCache {
   int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
 };
 
-// Attention of one new query per (row, head) over cached keys/values: q (B, H, 1, hd),
-// K and V (B, H, L, hd) with a contiguous last dim; no autograd. Returns (B, H, 1, hd).
-torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& V, double scale);
-
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int64_t d, int64_t heads);
   // x: (B, T, d). With a cache, keys/values are written at [cache.len, cache.len + T).
