@@ -24,6 +24,7 @@ void register_generate_eval(CLI::App& app);
 void register_improve(CLI::App& app);
 void register_dynamics(CLI::App& app);
 void register_report(CLI::App& app);
+void register_results(CLI::App& app);
 
 // Sets torch's intra-op threads: `requested` if > 0, else OMP_NUM_THREADS if set,
 // else all cores.

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::register_improve(app);
   cli::register_dynamics(app);
   cli::register_report(app);
+  cli::register_results(app);
   cli::register_demo(app);
   try {
     app.parse(argc, argv);

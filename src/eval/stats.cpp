@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "common/rng.h"
 
@@ -58,6 +59,19 @@ MeanStd mean_std(const std::vector<double>& v) {
     m.std = std::sqrt(s / (v.size() - 1));
   }
   return m;
+}
+
+Interval mean_ci95(const MeanStd& m) {
+  if (m.n < 2) return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+  // t(0.975, df) for df = 1..30; beyond, the Cornish-Fisher expansion around z.
+  static const double t[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                             2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                             2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  const int df = m.n - 1;
+  const double z = 1.959963984540054;
+  const double q = df <= 30 ? t[df - 1] : z + (z * z * z + z) / (4.0 * df);
+  const double h = q * m.std / std::sqrt(double(m.n));
+  return {m.mean - h, m.mean + h};
 }
 
 }  // namespace unigap

@@ -35,5 +35,7 @@ struct MeanStd {
   int n = 0;
 };
 MeanStd mean_std(const std::vector<double>& v);  // sample std (n - 1)
+// 95% Student-t interval of the mean: mean +- t(0.975, n - 1) std / sqrt(n). n < 2 -> [-inf, inf].
+Interval mean_ci95(const MeanStd& m);
 
 }  // namespace unigap

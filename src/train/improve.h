@@ -27,7 +27,7 @@ struct ImproveConfig {
   double grad_clip = 1.0;
   double prompt_dropout = 0.1;         // keeps the unconditional branch of guidance trained
   double beta = 0.1;                   // DPO temperature (TRL's default)
-  double nll_weight = 0.2;             // DPO's lambda on the chosen sample's per-token NLL
+  double nll_weight = 1.0;             // DPO lambda on the chosen per-token NLL (TRL rpo_alpha; 1.0 as the RPO paper)
   std::vector<std::string> train_groups = {"backbone"};  // the paper trains the shared LLM only
   std::vector<int> curriculum_epochs;  // replay the discard pool after these epochs (paper: 10)
   double audit_min_precision = -1;     // refuse to train below this estimated precision (< 0: off)

@@ -1,0 +1,32 @@
+// `unigap results`: the multi-seed results table of self-improvement (docs/results.md),
+// aggregated from the run directories that scripts/results.sh makes:
+//   RUNS/s<seed>/eval-base/       the base model's gap, evaluated with that seed
+//   RUNS/s<seed>/<arm>/           an `improve` run (config.json, summary.json, audit.json)
+//   RUNS/s<seed>/eval-<arm>/      its model evaluated against the base (`eval --ref`)
+//   RUNS/s<seed>/audit-gate.txt   what `improve --audit-min-precision` said on corrupted data
+// Arms are recognised by their config (method, supervision, replay epochs), not by name.
+// Every figure is a mean +- std over seeds; a claim's verdict comes from the 95% t-interval
+// of the per-seed paired differences with the base (same eval prompts and rendered pairs),
+// or from counts pooled over seeds with a Wilson interval.
+#pragma once
+
+#include <string>
+
+#include "io/jsonl.h"
+
+namespace unigap {
+
+struct ResultsTable {
+  std::string markdown;  // the page (docs/results.md)
+  json data;             // every per-seed figure and verdict
+};
+
+// Throws UserError naming runs_dir when it holds no s<seed>/eval-base/summary.json.
+ResultsTable build_results(const std::string& runs_dir);
+
+// Verdict of a claim that a paired difference is > 0 (direction +1) or < 0 (-1), from its
+// per-seed values: "reproduced" when the 95% t-interval lies on the claimed side,
+// "not reproduced" when the mean lies on the other side (or at 0), else "inconclusive".
+std::string paired_verdict(const std::vector<double>& diffs, int direction);
+
+}  // namespace unigap

@@ -1,0 +1,110 @@
+// The results aggregator (report/results.h) on hand-made run folders: paired differences,
+// pooled win rates, and the verdict rules, with numbers chosen so that each rule is hit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "io/atomic_file.h"
+#include "report/results.h"
+#include "test_util.h"
+
+using namespace unigap;
+
+namespace {
+
+json eval_summary(double gen, double und, double non, int64_t win_k, int64_t win_n, int64_t fptn, int64_t tnfp) {
+  json e = {{"images", 100},
+            {"gap", {{"gen_overall", gen},
+                     {"pooled", {{"non", {{"value", non}}}, {"weakgen", {{"value", 0.9}}}}},
+                     {"by_tag", {{"colors", {{"gen", {{"value", gen}}}, {"non", {{"value", non}}}}}}}}},
+            {"und", {{"overall", {{"accuracy", {{"value", und}}}}}}}};
+  if (win_n > 0 || fptn > 0 || tnfp > 0)
+    e["vs_ref"] = {{"win_rate", {{"k", win_k}, {"n", win_n}}}, {"fp_to_tn", fptn}, {"tn_to_fp", tnfp}};
+  return {{"per_seed", {e}}};
+}
+
+void write_arm(const std::string& D, const std::string& name, const std::string& supervision, std::vector<int> replay,
+               const json& eval, int64_t prec_k, int64_t prec_n) {
+  std::filesystem::create_directories(D + "/" + name);
+  write_json(D + "/" + name + "/config.json",
+             {{"command", "improve"},
+              {"improve", {{"method", "sft"}, {"supervision", supervision}, {"curriculum_epochs", replay}, {"train_prompts", 10},
+                           {"candidates", 2}, {"candidate_cfg", 2.0}, {"candidate_temperature", 1.0}, {"epochs", 4},
+                           {"batch", 32}, {"lr", 1e-4}, {"prompt_dropout", 0.1}, {"train_groups", {"backbone"}}}}});
+  write_json(D + "/" + name + "/summary.json",
+             {{"sft_samples", 50},
+              {"discarded_initially", 6},
+              {"joined_at_replay", replay.empty() ? json::array() : json::array({2})},
+              {"audit", {{"precision", {{"k", prec_k}, {"n", prec_n}}}, {"accept_rate", {{"k", prec_n}, {"n", 100}}}}},
+              {"seconds", 120.0}});
+  std::filesystem::create_directories(D + "/eval-" + name);
+  write_json(D + "/eval-" + name + "/summary.json", eval);
+}
+
+const json* claim(const json& data, const std::string& prefix) {
+  for (auto& c : data["claims"])
+    if (c["claim"].get<std::string>().rfind(prefix, 0) == 0) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Results, PairedVerdictFollowsTheTInterval) {
+  EXPECT_EQ(paired_verdict({0.030, 0.031, 0.029}, +1), "reproduced");      // tight, positive
+  EXPECT_EQ(paired_verdict({0.05, -0.01, 0.02}, +1), "inconclusive");     // positive mean, interval spans 0
+  EXPECT_EQ(paired_verdict({-0.02, -0.01, 0.005}, +1), "not reproduced");  // mean on the wrong side
+  EXPECT_EQ(paired_verdict({-0.05, -0.04, -0.06}, -1), "reproduced");     // a claimed fall
+  EXPECT_EQ(paired_verdict({0.02}, +1), "inconclusive (one seed)");
+  EXPECT_EQ(paired_verdict({}, +1), "not measured");
+}
+
+TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  const double base_gen[] = {0.20, 0.22}, base_und[] = {0.90, 0.91}, base_non[] = {0.70, 0.68};
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    std::filesystem::create_directories(D + "/eval-base");
+    write_json(D + "/eval-base/summary.json", eval_summary(base_gen[s], base_und[s], base_non[s], 0, 0, 0, 0));
+    // Self SFT: Gen +3.0 / +3.2 pts, Non -5.0 / -5.1 pts; its judge wins 30 of 40 disagreements.
+    write_arm(D, "sft-self", "self", {}, eval_summary(base_gen[s] + 0.030 + 0.002 * s, base_und[s], base_non[s] - 0.05 - 0.001 * s, 15, 20, 12, 3), 60, 100);
+    // Replay: +1.0 / +0.9 pts over plain SFT.
+    write_arm(D, "sft-replay", "self", {2}, eval_summary(base_gen[s] + 0.040 + 0.001 * s, base_und[s], base_non[s] - 0.05, 10, 20, 5, 5), 60, 100);
+    // Inverted: Gen and Und fall, Non falls; precision 5/100 is flagged.
+    write_arm(D, "sft-inverted", "inverted", {}, eval_summary(base_gen[s] - 0.10, base_und[s] - 0.05 - 0.001 * s, base_non[s] - 0.2, 2, 20, 1, 9), 5, 100);
+  }
+  std::filesystem::create_directories(R + "/s0/notes");  // not a run: ignored
+  ResultsTable r = build_results(R);
+  EXPECT_EQ(r.data["seeds"], json::array({0, 1}));
+  ASSERT_EQ(r.data["arms"]["sft-self"]["per_seed"].size(), 2u);
+  EXPECT_NEAR(r.data["arms"]["sft-self"]["per_seed"][1]["d_gen"].get<double>(), 0.032, 1e-12);
+
+  const json* c2 = claim(r.data, "2a.");
+  ASSERT_TRUE(c2);
+  EXPECT_EQ((*c2)["verdict"], "reproduced") << (*c2)["evidence"];
+  const json* c3 = claim(r.data, "3.");
+  ASSERT_TRUE(c3);
+  EXPECT_NE((*c3)["evidence"].get<std::string>().find("FP->TN 24 vs TN->FP 6"), std::string::npos) << (*c3)["evidence"];
+  EXPECT_EQ((*c3)["verdict"], "reproduced");  // 30/40 = 75%, Wilson [59.8, 85.8]
+  const json* c5 = claim(r.data, "5.");
+  ASSERT_TRUE(c5);
+  EXPECT_EQ((*c5)["verdict"], "reproduced; audit: flagged") << (*c5)["evidence"];
+  const json* c6 = claim(r.data, "6b.");
+  ASSERT_TRUE(c6);
+  EXPECT_EQ((*c6)["verdict"], "reproduced") << (*c6)["evidence"];  // +1.0, +0.9: [+0.3, +1.6]
+
+  // The page: the base row and the paired difference of self SFT with its interval.
+  EXPECT_NE(r.markdown.find("| base | 2 | 21.0 &plusmn; 1.4 |"), std::string::npos) << r.markdown;
+  EXPECT_NE(r.markdown.find("+3.1 [+1.8, +4.4]"), std::string::npos) << r.markdown;
+}
+
+TEST(Results, NoFinishedSeedIsAClearError) {
+  TempDir t;
+  try {
+    build_results(t.path);
+    FAIL() << "expected an error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("eval-base"), std::string::npos) << e.what();
+  }
+}
