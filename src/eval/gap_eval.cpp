@@ -248,6 +248,21 @@ EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::
   return res;
 }
 
+std::vector<ImageRecord> read_results(const std::string& path) {
+  std::vector<ImageRecord> out;
+  for (auto& line : read_jsonl(path)) {
+    const std::string where = path + ":" + std::to_string(line.line);
+    const json& j = line.value;
+    auto field = [&](const char* k, auto& v) { read_required_field(j, k, v, where); };
+    ImageRecord r;
+    field("prompt_index", r.prompt_index), field("sample", r.sample), field("tag", r.tag), field("level", r.level);
+    field("prompt", r.prompt), field("filename", r.file), field("score", r.score), field("verdict", r.verdict);
+    field("correct", r.oracle), field("reason", r.reason);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 namespace {
 std::string pct(const Rate& r) {
   char b[32];

@@ -42,6 +42,10 @@ struct EvalResult {
 EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
                     const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref = nullptr);
 
+// The per-image records an evaluation wrote to `path` (its results.jsonl); a line with a
+// missing or mistyped field is a UserError naming the file, line and field.
+std::vector<ImageRecord> read_results(const std::string& path);
+
 // Readable table (per tag and level: Gen, Non, WeakGen, TP/FP/TN/FN, Und).
 std::string eval_table(const EvalResult& r);
 // summary.csv rows: group, key, metric, value, ci_lo, ci_hi, k, n.

@@ -45,6 +45,31 @@ json GapSummary::to_json() const {
           {"by_level", levels}};
 }
 
+namespace {
+
+// Images grouped by suite line: the bootstrap's resampling unit.
+using Clusters = std::vector<std::vector<const ImageRecord*>>;
+
+// GenEval overall (mean of the per-tag accuracies) over the lines idx.
+double gen_overall_of(const Clusters& clusters, const std::vector<int>& idx) {
+  std::map<std::string, std::pair<double, double>> acc;  // tag -> (correct, n)
+  for (int i : idx)
+    for (auto* r : clusters[i]) acc[r->tag].first += r->oracle, acc[r->tag].second += 1;
+  double sum = 0;
+  for (auto& [t, a] : acc) sum += a.first / a.second;
+  return acc.empty() ? 0.0 : sum / acc.size();
+}
+
+// Non (share of images the own judge rejects) over the lines idx.
+double non_of(const Clusters& clusters, const std::vector<int>& idx) {
+  double rej = 0, n = 0;
+  for (int i : idx)
+    for (auto* r : clusters[i]) rej += !r->verdict, n += 1;
+  return n ? rej / n : 0.0;
+}
+
+}  // namespace
+
 GapSummary summarize_gap(const std::vector<ImageRecord>& recs, uint64_t seed, int reps) {
   GapSummary s;
   std::map<std::string, std::vector<const ImageRecord*>> tag, level;
@@ -59,29 +84,38 @@ GapSummary summarize_gap(const std::vector<ImageRecord>& recs, uint64_t seed, in
   // Bootstrap over prompts: resample suite lines; each keeps all its images.
   std::map<int, std::vector<const ImageRecord*>> by_prompt;
   for (auto& r : recs) by_prompt[r.prompt_index].push_back(&r);
-  std::vector<std::vector<const ImageRecord*>> clusters;
+  Clusters clusters;
   for (auto& [i, v] : by_prompt) clusters.push_back(v);
   s.gen_overall_ci = bootstrap(
-      int(clusters.size()),
-      [&](const std::vector<int>& idx) {
-        std::map<std::string, std::pair<double, double>> acc;  // tag -> (correct, n)
-        for (int i : idx)
-          for (auto* r : clusters[i]) acc[r->tag].first += r->oracle, acc[r->tag].second += 1;
-        double sum = 0;
-        for (auto& [t, a] : acc) sum += a.first / a.second;
-        return acc.empty() ? 0.0 : sum / acc.size();
-      },
-      reps, seed);
+      int(clusters.size()), [&](const std::vector<int>& idx) { return gen_overall_of(clusters, idx); }, reps, seed);
   s.non_ci = bootstrap(
-      int(clusters.size()),
-      [&](const std::vector<int>& idx) {
-        double rej = 0, n = 0;
-        for (int i : idx)
-          for (auto* r : clusters[i]) rej += !r->verdict, n += 1;
-        return n ? rej / n : 0.0;
-      },
-      reps, seed + 1);
+      int(clusters.size()), [&](const std::vector<int>& idx) { return non_of(clusters, idx); }, reps, seed + 1);
   return s;
+}
+
+json PairedGap::to_json() const {
+  return {{"d_gen", d_gen}, {"d_gen_ci95", {d_gen_ci.lo, d_gen_ci.hi}}, {"d_non", d_non},
+          {"d_non_ci95", {d_non_ci.lo, d_non_ci.hi}}, {"lines", lines}};
+}
+
+PairedGap paired_gap(const std::vector<ImageRecord>& base, const std::vector<ImageRecord>& now, uint64_t seed, int reps) {
+  std::map<int, std::vector<const ImageRecord*>> b, n;
+  for (auto& r : base) b[r.prompt_index].push_back(&r);
+  for (auto& r : now) n[r.prompt_index].push_back(&r);
+  Clusters cb, cn;
+  for (auto& [i, v] : b)
+    if (n.count(i)) cb.push_back(v), cn.push_back(n.at(i));
+  PairedGap p;
+  p.lines = int(cb.size());
+  std::vector<int> all(cb.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
+  p.d_gen = gen_overall_of(cn, all) - gen_overall_of(cb, all);
+  p.d_non = non_of(cn, all) - non_of(cb, all);
+  p.d_gen_ci = bootstrap(
+      p.lines, [&](const std::vector<int>& idx) { return gen_overall_of(cn, idx) - gen_overall_of(cb, idx); }, reps, seed);
+  p.d_non_ci = bootstrap(
+      p.lines, [&](const std::vector<int>& idx) { return non_of(cn, idx) - non_of(cb, idx); }, reps, seed + 1);
+  return p;
 }
 
 json UndGroup::to_json() const {

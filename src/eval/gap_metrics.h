@@ -50,6 +50,19 @@ struct GapSummary {
 GapMetrics metrics_of(const std::vector<const ImageRecord*>& recs);
 GapSummary summarize_gap(const std::vector<ImageRecord>& recs, uint64_t seed, int bootstrap_reps = 1000);
 
+// Two evaluations of the same suite with the same seeds (a model against its base): the
+// differences now - base of Gen overall and of Non, with 95% bootstrap intervals that resample
+// suite lines and keep both evaluations' images of a line together (a paired comparison: the
+// prompt-to-prompt variation cancels). Only lines present in both count.
+struct PairedGap {
+  double d_gen = 0, d_non = 0;
+  Interval d_gen_ci, d_non_ci;
+  int lines = 0;
+  json to_json() const;
+};
+PairedGap paired_gap(const std::vector<ImageRecord>& base, const std::vector<ImageRecord>& now, uint64_t seed,
+                     int bootstrap_reps = 1000);
+
 // Understanding measured on rendered pairs (independent of generation).
 struct PairRecord {
   std::string tag, level;

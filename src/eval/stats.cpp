@@ -61,6 +61,14 @@ MeanStd mean_std(const std::vector<double>& v) {
   return m;
 }
 
+Interval newcombe_difference(const Rate& a, const Rate& b) {
+  if (!a.n || !b.n) return {-1.0, 1.0};
+  const double p1 = double(a.k) / a.n, p2 = double(b.k) / b.n, d = p1 - p2;
+  const Interval w1 = a.ci(), w2 = b.ci();
+  return {d - std::sqrt((p1 - w1.lo) * (p1 - w1.lo) + (w2.hi - p2) * (w2.hi - p2)),
+          d + std::sqrt((w1.hi - p1) * (w1.hi - p1) + (p2 - w2.lo) * (p2 - w2.lo))};
+}
+
 Interval mean_ci95(const MeanStd& m) {
   if (m.n < 2) return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
   // t(0.975, df) for df = 1..30; beyond, the Cornish-Fisher expansion around z.

@@ -27,6 +27,10 @@ struct Rate {
   json to_json() const;  // {"value": v|null, "k": k, "n": n, "ci95": [lo, hi]|null}
 };
 
+// 95% interval of the difference a - b of two independent proportions: Newcombe's hybrid
+// score interval, built from the two Wilson intervals. Either n = 0 -> [-1, 1].
+Interval newcombe_difference(const Rate& a, const Rate& b);
+
 // Percentile bootstrap (95%) of `stat` over resampled cluster indices [0, clusters).
 Interval bootstrap(int clusters, const std::function<double(const std::vector<int>&)>& stat, int reps, uint64_t seed);
 

@@ -125,6 +125,10 @@ void throw_bad_field(const std::string& label, const char* key, const json& valu
   throw UserError(label + "'" + key + "' has the wrong type or is out of range: " + value.dump(), origin);
 }
 
+void throw_missing_field(const char* key, const std::string& origin) {
+  throw UserError(std::string("missing field '") + key + "'", origin);
+}
+
 json read_json(const std::string& path) {
   const std::string text = read_file(path);
   try {

@@ -83,12 +83,20 @@ std::optional<T> json_as(const json& v) {
 // type or out of range throws UserError("<label>'<key>' has the wrong type or is out of
 // range: <value>", origin). Absent: `out` keeps its default.
 void throw_bad_field(const std::string& label, const char* key, const json& value, const std::string& origin);
+void throw_missing_field(const char* key, const std::string& origin);
 template <class T>
 void read_field(const json& j, const char* key, T& out, const std::string& label, const std::string& origin) {
   if (!j.contains(key)) return;
   auto v = json_as<T>(j.at(key));
   if (!v) throw_bad_field(label, key, j.at(key), origin);
   out = std::move(*v);
+}
+
+// read_field for a field that must be there: absent throws UserError("missing field '<key>'", origin).
+template <class T>
+void read_required_field(const json& j, const char* key, T& out, const std::string& origin) {
+  if (!j.contains(key)) throw_missing_field(key, origin);
+  read_field(j, key, out, "field ", origin);
 }
 
 // Reads a JSON file; UserError with path and parser position on failure.

@@ -3,8 +3,12 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "common/build_info.h"
+#include "eval/gap_eval.h"
+#include "eval/gap_metrics.h"
 #include "io/atomic_file.h"
 #include "io/jsonl.h"
 #include "report/svg.h"
@@ -111,58 +115,212 @@ std::string curves(const std::string& dir, const std::string& title) {
   return line_chart({gen, und, non}, o);
 }
 
-std::string image_grid(const std::string& eval_dir, int prompts, int per_prompt) {
-  if (!file_exists(eval_dir + "/results.jsonl")) return "<p>No images.</p>";
-  std::map<int, std::vector<json>> by;
-  for (auto& l : read_jsonl(eval_dir + "/results.jsonl")) by[l.value["prompt_index"].get<int>()].push_back(l.value);
+// One figure per image: green/red border for the oracle, caption with both verdicts,
+// the score and the oracle's reason on hover.
+std::string figure(const json& r) {
+  const std::string f = r["filename"].get<std::string>();
+  if (!file_exists(f)) return "";
+  const bool ok = r["correct"].get<bool>(), own = r["verdict"].get<bool>();
+  char title[256];
+  std::snprintf(title, sizeof title, "own score %.2f; oracle: %s", r["score"].get<double>(),
+                ok ? "right" : esc(r["reason"].get<std::string>()).c_str());
+  return std::string("<figure class=\"") + (ok ? "right" : "wrong") + "\" title=\"" + title +
+         "\"><img alt=\"sample\" src=\"data:image/png;base64," + base64(read_file(f)) + "\"><figcaption>" +
+         (own ? "own &#10003;" : "own &#10007;") + " | " + (ok ? "oracle &#10003;" : "oracle &#10007;") + "</figcaption></figure>";
+}
+
+// The first `prompts` distinct prompts of the first evaluation, each with `per_prompt` samples of
+// every evaluation given (same suite and seeds: the same prompt lines), one row per model.
+std::string image_grid(const std::vector<std::pair<std::string, std::string>>& evals, int prompts, int per_prompt) {
+  std::vector<std::map<int, std::vector<json>>> by(evals.size());
+  for (size_t e = 0; e < evals.size(); ++e)
+    if (file_exists(evals[e].second + "/results.jsonl"))
+      for (auto& l : read_jsonl(evals[e].second + "/results.jsonl")) by[e][l.value["prompt_index"].get<int>()].push_back(l.value);
+  if (by.empty() || by[0].empty()) return "<p>No images.</p>";
   std::string h = "<div class=\"grid\">";
+  std::set<std::string> seen;
   int shown = 0;
-  for (auto& [i, v] : by) {
-    if (shown++ >= prompts) break;
-    h += "<div class=\"cell\"><div class=\"prompt\">" + esc(v[0]["prompt"].get<std::string>()) + "</div>";
-    for (int k = 0; k < per_prompt && k < int(v.size()); ++k) {
-      const auto& r = v[k];
-      const std::string f = r["filename"].get<std::string>();
-      if (!file_exists(f)) continue;
-      const bool ok = r["correct"].get<bool>(), own = r["verdict"].get<bool>();
-      char title[256];
-      std::snprintf(title, sizeof title, "own score %.2f; oracle: %s", r["score"].get<double>(),
-                    ok ? "right" : esc(r["reason"].get<std::string>()).c_str());
-      h += std::string("<figure class=\"") + (ok ? "right" : "wrong") + "\" title=\"" + title +
-           "\"><img alt=\"sample\" src=\"data:image/png;base64," + base64(read_file(f)) + "\"><figcaption>" +
-           (own ? "own &#10003;" : "own &#10007;") + " | " + (ok ? "oracle &#10003;" : "oracle &#10007;") + "</figcaption></figure>";
+  for (auto& [i, v] : by[0]) {
+    const std::string prompt = v[0]["prompt"].get<std::string>();
+    if (shown >= prompts) break;
+    if (!seen.insert(prompt).second) continue;  // the suite repeats prompts of small tags
+    ++shown;
+    h += "<div class=\"cell\"><div class=\"prompt\">" + esc(prompt) + "</div>";
+    for (size_t e = 0; e < evals.size(); ++e) {
+      if (!by[e].count(i)) continue;
+      h += "<div class=\"row\"><span class=\"who\">" + esc(evals[e].first) + "</span>";
+      for (int k = 0; k < per_prompt && k < int(by[e].at(i).size()); ++k) h += figure(by[e].at(i)[k]);
+      h += "</div>";
     }
     h += "</div>";
   }
   return h + "</div>";
 }
 
+// An arm of the demo as the report sees it: its evaluation and the paired comparison with the base.
+struct ArmView {
+  DemoArm arm;
+  json eval, summary, audit;   // eval-<arm>/summary.json per_seed[0], <arm>/summary.json, <arm>/audit.json
+  std::optional<PairedGap> vs_base;  // Gen and Non, paired bootstrap over suite lines
+  Interval d_und{0, 0};              // Und (rendered pairs) minus the base's, Newcombe
+  bool have_und = false;
+};
+
+Rate rate_of(const json& r) {
+  Rate x;
+  if (r.is_object()) x.k = r.value("k", int64_t(0)), x.n = r.value("n", int64_t(0));
+  return x;
+}
+
+std::string pts(double d) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%+.1f", 100 * d);
+  return b;
+}
+std::string pts_ci(double d, const Interval& ci) { return pts(d) + " [" + pts(ci.lo) + ", " + pts(ci.hi) + "]"; }
+
 struct Claim {
   std::string text, verdict, evidence;
 };
 
 std::string claim_row(const Claim& c) {
-  const std::string cls = c.verdict == "reproduced" ? "ok" : c.verdict == "not reproduced" ? "bad" : "na";
+  const std::string cls = c.verdict.rfind("reproduced", 0) == 0 ? "ok" : c.verdict.rfind("not reproduced", 0) == 0 ? "bad" : "na";
   return "<tr><td>" + esc(c.text) + "</td><td class=\"" + cls + "\">" + esc(c.verdict) + "</td><td>" + esc(c.evidence) + "</td></tr>";
+}
+
+// A claimed change of sign `dir` (+1 up, -1 down) with its 95% interval.
+std::string verdict_of(double d, const Interval& ci, int dir) {
+  if (!(dir * d > 0)) return "not reproduced";
+  return (dir > 0 ? ci.lo > 0 : ci.hi < 0) ? "reproduced" : "inconclusive";
+}
+std::string both(const std::string& a, const std::string& b) {
+  if (a == "reproduced" && b == "reproduced") return "reproduced";
+  if (a == "not reproduced" || b == "not reproduced") return "not reproduced";
+  return "inconclusive";
+}
+
+std::vector<Claim> claims_of(const json& base, const std::map<std::string, ArmView>& arms, const json& dyn) {
+  std::vector<Claim> claims;
+  auto arm = [&](const char* n) -> const ArmView* {
+    auto it = arms.find(n);
+    return it != arms.end() && !it->second.eval.is_null() && it->second.vs_base ? &it->second : nullptr;
+  };
+  if (!base.is_null()) {
+    bool all_pos = true;
+    for (auto& [t, g] : base["gap"]["by_tag"].items()) all_pos &= value(g["non"], 0) > 0;
+    const Rate wg = rate_of(base["gap"]["pooled"]["weakgen"]);
+    claims.push_back({"1. Non > 0 on every task; WeakGen > 50%",
+                      all_pos && wg.n && wg.ci().lo > 0.5 ? "reproduced" : "not reproduced",
+                      "WeakGen " + rate(base["gap"]["pooled"]["weakgen"]) + "; Non > 0 on every tag: " + (all_pos ? "yes" : "no")});
+  }
+  const ArmView* plain = arm("sft-plain");
+  if (!plain) plain = arm("sft-self");
+  if (plain) {
+    const PairedGap& p = *plain->vs_base;
+    claims.push_back({"2. SFT raises Gen and lowers Non", both(verdict_of(p.d_gen, p.d_gen_ci, +1), verdict_of(p.d_non, p.d_non_ci, -1)),
+                      std::string(plain->arm.name) + ": Gen " + pts_ci(p.d_gen, p.d_gen_ci) + " pts, Non " + pts_ci(p.d_non, p.d_non_ci) +
+                          " pts (paired bootstrap over prompts)"});
+  }
+  if (const ArmView* d = arm("dpo-self"); d && plain) {
+    const Rate w = rate_of(d->eval["vs_ref"]["win_rate"]);
+    const bool less = d->vs_base->d_gen < plain->vs_base->d_gen;
+    const bool helps = w.n && w.ci().lo > 0.5, hurts = w.n && w.ci().hi < 0.5;
+    claims.push_back({"2b. DPO moves Gen less than SFT but still helps understanding",
+                      less && helps ? "reproduced" : (!less || hurts) ? "not reproduced" : "inconclusive",
+                      "DPO Gen " + pts_ci(d->vs_base->d_gen, d->vs_base->d_gen_ci) + " pts vs SFT " + pts(plain->vs_base->d_gen) +
+                          "; DPO win rate " + rate(d->eval["vs_ref"]["win_rate"])});
+  }
+  if (plain) {
+    const json& v = plain->eval["vs_ref"];
+    const Rate w = rate_of(v["win_rate"]);
+    const int64_t fptn = v["fp_to_tn"].get<int64_t>(), tnfp = v["tn_to_fp"].get<int64_t>();
+    const std::string verdict = fptn > tnfp && w.n && w.ci().lo > 0.5 ? "reproduced"
+                                : (fptn <= tnfp || (w.n && w.ci().hi < 0.5)) ? "not reproduced" : "inconclusive";
+    claims.push_back({"3. Understanding improves though only generation trained (FP->TN > TN->FP, win rate > 50%)", verdict,
+                      std::string(plain->arm.name) + ": FP->TN " + std::to_string(fptn) + " vs TN->FP " + std::to_string(tnfp) +
+                          "; win rate " + (w.n ? rate(v["win_rate"]) + " (" + std::to_string(w.k) + "/" + std::to_string(w.n) + ")"
+                                               : std::string("undefined (no disagreement)")) +
+                          (plain->have_und ? "; Und on rendered pairs " + pts_ci(value(plain->eval["und"]["overall"]["accuracy"]) -
+                                                                                     value(base["und"]["overall"]["accuracy"]),
+                                                                                 plain->d_und) + " pts"
+                                           : "")});
+  }
+  if (!dyn.is_null() && dyn.contains("fits")) {
+    const double r = dyn["fits"][0]["dG"]["pearson"].get<double>();
+    char b[96];
+    std::snprintf(b, sizeof b, "Pearson r = %.3f at eta %g (%d probes)", r, dyn["fits"][0]["eta"].get<double>(),
+                  int(dyn["probes"].size()));
+    claims.push_back({"4. First-order eNTK prediction of dG agrees with a real step", r >= 0.9 ? "reproduced" : "not reproduced", b});
+  }
+  if (const ArmView* inv = arm("sft-inverted"); inv && !base.is_null()) {
+    const PairedGap& p = *inv->vs_base;
+    const double du = value(inv->eval["und"]["overall"]["accuracy"]) - value(base["und"]["overall"]["accuracy"]);
+    const std::string g = verdict_of(p.d_gen, p.d_gen_ci, -1), u = inv->have_und ? verdict_of(du, inv->d_und, -1) : "inconclusive";
+    const bool non_flat_or_down = !(p.d_non_ci.lo > 0);
+    std::string v = both(both(g, u), non_flat_or_down ? "reproduced" : "not reproduced");
+    const Rate prec = rate_of(inv->audit["precision"]);
+    const bool flagged = prec.n && prec.ci().hi < 0.5;
+    claims.push_back({"5. Corrupted supervision: Gen and external Und fall while Non falls or stays flat; the audit flags it",
+                      v + (flagged ? "; audit: flagged" : "; audit: not flagged"),
+                      "inverted: Gen " + pts_ci(p.d_gen, p.d_gen_ci) + ", Und " + pts_ci(du, inv->d_und) + ", Non " +
+                          pts_ci(p.d_non, p.d_non_ci) + " pts; audited precision " + rate(inv->audit["precision"])});
+  }
+  if (const ArmView* cur = arm("sft-self"); cur && !cur->summary.is_null() && cur->summary.contains("joined_at_replay")) {
+    int joined = 0;
+    for (auto& v : cur->summary["joined_at_replay"]) joined += v.get<int>();
+    claims.push_back({"6a. Curriculum replay grows the training set", joined > 0 ? "reproduced" : "not reproduced",
+                      std::to_string(joined) + " of " + std::to_string(cur->summary.value("discarded_initially", 0)) +
+                          " discarded prompts rejoined"});
+    if (const ArmView* pl = arm("sft-plain")) {
+      const double d = cur->vs_base->d_gen - pl->vs_base->d_gen;
+      claims.push_back({"6b. Curriculum SFT beats plain SFT (Gen); later vs earlier replay: docs/results.md",
+                        d > 0 ? "inconclusive (one seed; see docs/results.md)" : "not reproduced",
+                        "curriculum " + pts(cur->vs_base->d_gen) + " vs plain " + pts(pl->vs_base->d_gen) + " pts over the base"});
+    }
+  }
+  return claims;
 }
 
 }  // namespace
 
+const std::vector<DemoArm>& demo_arms() {
+  static const std::vector<DemoArm> arms = {
+      {"sft-self", "SFT, self supervision, curriculum replay", "sft", "self", true, ""},
+      {"sft-plain", "SFT, self supervision, no replay (same pool)", "sft", "self", false, "sft-self"},
+      {"dpo-self", "DPO, self supervision (same pool)", "dpo", "self", false, "sft-self"},
+      {"sft-inverted", "SFT, inverted supervision (co-degradation control)", "sft", "inverted", false, ""},
+  };
+  return arms;
+}
+
 std::string write_report(const std::string& D) {
   json cfg = load_or_null(D + "/config.json");
   json base = eval_of(D + "/eval-base");
-  std::map<std::string, json> evals;
-  for (auto n : {"sft-self", "dpo-self", "sft-inverted"}) evals[n] = eval_of(D + "/eval-" + std::string(n));
+  std::vector<ImageRecord> base_recs;
+  if (file_exists(D + "/eval-base/results.jsonl")) base_recs = read_results(D + "/eval-base/results.jsonl");
+  std::map<std::string, ArmView> arms;
+  for (const auto& a : demo_arms()) {
+    ArmView v{a, eval_of(D + "/eval-" + std::string(a.name)), load_or_null(D + "/" + std::string(a.name) + "/summary.json"),
+              load_or_null(D + "/" + std::string(a.name) + "/audit.json"), std::nullopt, {0, 0}, false};
+    const std::string res = D + "/eval-" + std::string(a.name) + "/results.jsonl";
+    if (!v.eval.is_null() && !base_recs.empty() && file_exists(res)) v.vs_base = paired_gap(base_recs, read_results(res), 17);
+    if (!v.eval.is_null() && !base.is_null()) {
+      v.d_und = newcombe_difference(rate_of(v.eval["und"]["overall"]["accuracy"]), rate_of(base["und"]["overall"]["accuracy"]));
+      v.have_und = true;
+    }
+    arms.emplace(a.name, std::move(v));
+  }
   json dyn = load_or_null(D + "/dynamics/summary.json");
 
   std::string h =
       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>unigap report</title><style>"
       "body{font-family:sans-serif;max-width:1100px;margin:24px auto;color:#222}table{border-collapse:collapse;margin:8px 0}"
       "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#f3f3f3}.ok{color:#176d17;font-weight:bold}"
-      ".bad{color:#b01010;font-weight:bold}.na{color:#777}.grid{display:flex;flex-wrap:wrap;gap:10px}.cell{border:1px solid #ddd;padding:4px;width:250px}"
-      ".prompt{font-size:12px;height:32px}figure{display:inline-block;margin:2px;text-align:center}figure img{width:64px;height:64px;image-rendering:pixelated}"
-      "figure.right img{border:3px solid #2a2}figure.wrong img{border:3px solid #c22}figcaption{font-size:10px}.confusion{display:inline-table;margin-right:16px}"
-      "section{margin-bottom:28px}</style></head><body><h1>unigap: the generation-understanding gap, measured and closed</h1>";
+      ".bad{color:#b01010;font-weight:bold}.na{color:#777}.grid{display:flex;flex-wrap:wrap;gap:10px}.cell{border:1px solid #ddd;padding:4px;width:330px}"
+      ".prompt{font-size:12px;height:32px}.row{display:flex;align-items:center}.who{font-size:10px;width:54px}"
+      "figure{display:inline-block;margin:2px;text-align:center}figure img{width:56px;height:56px;image-rendering:pixelated}"
+      "figure.right img{border:3px solid #2a2}figure.wrong img{border:3px solid #c22}figcaption{font-size:9px}.confusion{display:inline-table;margin-right:16px}"
+      "section{margin-bottom:28px}details{margin:6px 0}</style></head><body><h1>unigap: the generation-understanding gap, measured and closed</h1>";
 
   // Setup.
   h += "<section id=\"setup\"><h2>Setup</h2><table>";
@@ -170,6 +328,12 @@ std::string write_report(const std::string& D) {
   if (!cfg.is_null()) {
     h += "<tr><th>seed</th><td>" + cfg.value("seed", json(0)).dump() + "</td></tr>";
     h += "<tr><th>size</th><td>" + std::string(cfg.value("quick", false) ? "--quick (tiny model: figures are not meaningful)" : "default") + "</td></tr>";
+    h += "<tr><th>base model</th><td>" + esc(cfg.value("base", std::string("pretrained in this run"))) + "</td></tr>";
+    if (cfg.contains("plan")) {
+      std::string b;
+      for (auto& [k, v] : cfg["plan"].items()) b += (b.empty() ? "" : ", ") + k + " " + (v.is_string() ? v.get<std::string>() : v.dump());
+      h += "<tr><th>budget</th><td>" + esc(b) + "</td></tr>";
+    }
     if (cfg.contains("provenance"))
       h += "<tr><th>machine</th><td>" + esc(cfg["provenance"].value("host", "")) + ", run at " + esc(cfg["provenance"].value("time_utc", "")) + "</td></tr>";
   }
@@ -181,14 +345,25 @@ std::string write_report(const std::string& D) {
   h += "</section>";
 
   // Methods.
-  h += "<section id=\"methods\"><h2>Before and after self-improvement</h2><table><tr><th>model</th><th>Gen (overall)</th><th>Und</th><th>Non</th><th>WeakGen</th><th>win rate vs base</th><th>FP&rarr;TN</th><th>TN&rarr;FP</th></tr>";
-  auto method_row = [&](const std::string& name, const json& e) {
-    if (e.is_null()) {
-      json s = load_or_null(D + "/" + name + "/summary.json");
-      const std::string why = (!s.is_null() && s.contains("failed")) ? "failed: " + s["failed"].get<std::string>() : "not run";
-      h += "<tr><td>" + esc(name) + "</td><td colspan=\"7\">" + esc(why) + "</td></tr>";
-      return;
+  h += "<section id=\"methods\"><h2>Before and after self-improvement</h2><p>Every model on the same held-out prompts and seeds "
+       "as the base. Differences are paired with the base: Gen and Non by a bootstrap over prompts that keeps both models' "
+       "images of a prompt together; Und (rendered pairs) by Newcombe's interval. The win rate: both models judge the base's images.</p>"
+       "<table><tr><th>model</th><th>Gen (overall)</th><th>Gen vs base</th><th>Und</th><th>Und vs base</th><th>Non</th><th>Non vs base</th>"
+       "<th>WeakGen</th><th>win rate vs base</th><th>FP&rarr;TN</th><th>TN&rarr;FP</th></tr>";
+  if (!base.is_null()) {
+    char g[64];
+    std::snprintf(g, sizeof g, "%.1f%%", 100 * base["gap"]["gen_overall"].get<double>());
+    h += "<tr><td>base</td><td>" + std::string(g) + "</td><td></td><td>" + rate(base["und"]["overall"]["accuracy"]) + "</td><td></td><td>" +
+         rate(base["gap"]["pooled"]["non"]) + "</td><td></td><td>" + rate(base["gap"]["pooled"]["weakgen"]) + "</td><td></td><td></td><td></td></tr>";
+  }
+  for (const auto& a : demo_arms()) {
+    const ArmView& v = arms.at(a.name);
+    if (v.eval.is_null()) {
+      const std::string why = (!v.summary.is_null() && v.summary.contains("failed")) ? "failed: " + v.summary["failed"].get<std::string>() : "not run";
+      h += "<tr><td>" + esc(a.title) + "</td><td colspan=\"10\">" + esc(why) + "</td></tr>";
+      continue;
     }
+    const json& e = v.eval;
     char g[64];
     std::snprintf(g, sizeof g, "%.1f%%", 100 * e["gap"]["gen_overall"].get<double>());
     std::string win = "-", fptn = "-", tnfp = "-";
@@ -199,33 +374,62 @@ std::string write_report(const std::string& D) {
       fptn = std::to_string(e["vs_ref"]["fp_to_tn"].get<int64_t>());
       tnfp = std::to_string(e["vs_ref"]["tn_to_fp"].get<int64_t>());
     }
-    h += "<tr><td>" + esc(name) + "</td><td>" + g + "</td><td>" + rate(e["und"]["overall"]["accuracy"]) + "</td><td>" +
-         rate(e["gap"]["pooled"]["non"]) + "</td><td>" + rate(e["gap"]["pooled"]["weakgen"]) + "</td><td>" + win + "</td><td>" +
-         fptn + "</td><td>" + tnfp + "</td></tr>";
-  };
-  method_row("base", base);
-  for (auto& [n, e] : evals) method_row(n, e);
-  h += "</table></section>";
+    const double du = value(e["und"]["overall"]["accuracy"]) - value(base.is_null() ? json() : base["und"]["overall"]["accuracy"]);
+    h += "<tr><td>" + esc(a.title) + "</td><td>" + g + "</td><td>" + (v.vs_base ? pts_ci(v.vs_base->d_gen, v.vs_base->d_gen_ci) : "-") +
+         "</td><td>" + rate(e["und"]["overall"]["accuracy"]) + "</td><td>" + (v.have_und ? pts_ci(du, v.d_und) : "-") + "</td><td>" +
+         rate(e["gap"]["pooled"]["non"]) + "</td><td>" + (v.vs_base ? pts_ci(v.vs_base->d_non, v.vs_base->d_non_ci) : "-") + "</td><td>" +
+         rate(e["gap"]["pooled"]["weakgen"]) + "</td><td>" + win + "</td><td>" + fptn + "</td><td>" + tnfp + "</td></tr>";
+  }
+  h += "</table>";
+  // Gen per tag, base and each arm, as bars; then each arm's full per-tag table.
+  if (!base.is_null()) {
+    std::vector<std::string> tags;
+    for (auto& [t, g] : base["gap"]["by_tag"].items()) tags.push_back(t);
+    std::vector<Series> bars;
+    auto series = [&](const std::string& name, const json& e) {
+      Series s{name, {}, {}, "", false};
+      for (size_t i = 0; i < tags.size(); ++i) {
+        s.x.push_back(double(i));
+        s.y.push_back(e["gap"]["by_tag"].contains(tags[i]) ? value(e["gap"]["by_tag"][tags[i]]["gen"], 0) : 0);
+      }
+      return s;
+    };
+    bars.push_back(series("base", base));
+    for (const auto& a : demo_arms())
+      if (!arms.at(a.name).eval.is_null()) bars.push_back(series(a.name, arms.at(a.name).eval));
+    ChartOptions o;
+    o.title = "Gen per tag, before and after";
+    o.y_label = "Gen";
+    o.y_from_zero = true;
+    o.width = 760;
+    h += bar_chart(tags, bars, o);
+  }
+  for (const auto& a : demo_arms())
+    if (!arms.at(a.name).eval.is_null())
+      h += "<details><summary>" + esc(a.title) + ": per tag and level</summary>" + tag_table(arms.at(a.name).eval) + "</details>";
+  h += "</section>";
 
   // Curves.
   h += "<section id=\"curves\"><h2>Training curves: co-improvement next to co-degradation</h2><p>Held-out Gen and "
        "understanding (Und) with the Non-unification score, after every epoch. Non falls in both: it measures agreement, "
        "not correctness.</p>";
-  h += curves(D + "/sft-self", "SFT, self supervision") + curves(D + "/sft-inverted", "SFT, inverted supervision") +
-       curves(D + "/dpo-self", "DPO, self supervision") + "</section>";
+  for (const auto& a : demo_arms()) h += curves(D + "/" + a.name, a.title);
+  h += "</section>";
 
   // Confusion.
   h += "<section id=\"confusion\"><h2>Confusion of the self-judge on its own images</h2>" + confusion_box("base", base);
-  for (auto& [n, e] : evals) h += confusion_box(n, e);
+  for (const auto& a : demo_arms()) h += confusion_box(a.name, arms.at(a.name).eval);
   h += "</section>";
 
   // Audit.
-  h += "<section id=\"audit\"><h2>Data-quality check</h2><table><tr><th>run</th><th>accepted</th><th>precision of accepted</th><th>WeakGen of rejected</th></tr>";
-  for (auto n : {"sft-self", "dpo-self", "sft-inverted"}) {
-    json a = load_or_null(D + "/" + std::string(n) + "/audit.json");
-    if (a.is_null()) continue;
-    h += "<tr><td>" + std::string(n) + "</td><td>" + rate(a["accept_rate"]) + "</td><td>" + rate(a["precision"]) + "</td><td>" +
-         rate(a["weakgen"]) + "</td></tr>";
+  h += "<section id=\"audit\"><h2>Data-quality check</h2><p>Each pool, before training: a random sample of its candidates "
+       "checked by the oracle. <code>improve --audit-min-precision X</code> refuses to train below X.</p><table><tr><th>run</th>"
+       "<th>accepted</th><th>precision of accepted</th><th>WeakGen of rejected</th></tr>";
+  for (const auto& a : demo_arms()) {
+    const json& au = arms.at(a.name).audit;
+    if (au.is_null()) continue;
+    h += "<tr><td>" + esc(a.title) + "</td><td>" + rate(au["accept_rate"]) + "</td><td>" + rate(au["precision"]) + "</td><td>" +
+         rate(au["weakgen"]) + "</td></tr>";
   }
   h += "</table></section>";
 
@@ -301,56 +505,25 @@ std::string write_report(const std::string& D) {
   h += "</section>";
 
   // Images.
-  h += "<section id=\"images\"><h2>Samples of the base model</h2><p>Green border: the oracle says right; red: wrong. "
-       "Caption: the model's own verdict and the oracle's. Hover for the score and the oracle's reason.</p>" +
-       image_grid(D + "/eval-base", 12, 4) + "</section>";
+  {
+    std::vector<std::pair<std::string, std::string>> evals = {{"base", D + "/eval-base"}};
+    for (const auto& a : demo_arms())
+      if (!arms.at(a.name).eval.is_null() && std::string(a.supervision) == "self" && std::string(a.method) == "sft")
+        evals.push_back({a.name, D + "/eval-" + std::string(a.name)});
+    h += "<section id=\"images\"><h2>Samples before and after</h2><p>Each prompt with its samples from the base and from the "
+         "self-improved models (same sampling seeds). Green border: the oracle says right; red: wrong. Caption: the model's own "
+         "verdict and the oracle's. Hover for the score and the oracle's reason.</p>" +
+         image_grid(evals, 12, 4) + "</section>";
+  }
 
   // Claims.
-  std::vector<Claim> claims;
-  if (!base.is_null()) {
-    bool all_pos = true;
-    for (auto& [t, g] : base["gap"]["by_tag"].items()) all_pos &= value(g["non"], 0) > 0;
-    const double wg = value(base["gap"]["pooled"]["weakgen"]);
-    claims.push_back({"1. Non > 0 on every task; WeakGen > 50%", (all_pos && wg > 0.5) ? "reproduced" : "not reproduced",
-                      "WeakGen " + rate(base["gap"]["pooled"]["weakgen"])});
-  }
-  auto sft = evals["sft-self"], inv = evals["sft-inverted"];
-  if (!base.is_null() && !sft.is_null()) {
-    const double dg = sft["gap"]["gen_overall"].get<double>() - base["gap"]["gen_overall"].get<double>();
-    const double dn = value(sft["gap"]["pooled"]["non"]) - value(base["gap"]["pooled"]["non"]);
-    char b[128];
-    std::snprintf(b, sizeof b, "Gen %+.1f pts, Non %+.1f pts", 100 * dg, 100 * dn);
-    claims.push_back({"2. SFT raises Gen and lowers Non", dg > 0 && dn < 0 ? "reproduced" : "not reproduced", b});
-    const auto& v = sft["vs_ref"];
-    std::snprintf(b, sizeof b, "FP->TN %lld vs TN->FP %lld; win rate %s", (long long)v["fp_to_tn"].get<int64_t>(),
-                  (long long)v["tn_to_fp"].get<int64_t>(), rate(v["win_rate"]).c_str());
-    claims.push_back({"3. Understanding improves though only generation trained (FP->TN, win rate > 50%)",
-                      v["fp_to_tn"].get<int64_t>() > v["tn_to_fp"].get<int64_t>() && value(v["win_rate"], 0) > 0.5 ? "reproduced" : "not reproduced", b});
-  }
-  if (!dyn.is_null() && dyn.contains("fits")) {
-    const double r = dyn["fits"][0]["dG"]["pearson"].get<double>();
-    claims.push_back({"4. First-order eNTK prediction of dG agrees with a real step", r >= 0.9 ? "reproduced" : "not reproduced",
-                      "Pearson r = " + std::to_string(r) + " at the smallest eta"});
-  }
-  if (!base.is_null() && !inv.is_null()) {
-    const double dg = inv["gap"]["gen_overall"].get<double>() - base["gap"]["gen_overall"].get<double>();
-    const double du = value(inv["und"]["overall"]["accuracy"]) - value(base["und"]["overall"]["accuracy"]);
-    const double dn = value(inv["gap"]["pooled"]["non"]) - value(base["gap"]["pooled"]["non"]);
-    char b[128];
-    std::snprintf(b, sizeof b, "Gen %+.1f, Und %+.1f, Non %+.1f pts", 100 * dg, 100 * du, 100 * dn);
-    claims.push_back({"5. Corrupted supervision: Gen and Und fall while Non falls", dg < 0 && du < 0 && dn <= 0 ? "reproduced" : "not reproduced", b});
-  }
-  json sft_sum = load_or_null(D + "/sft-self/summary.json");
-  if (!sft_sum.is_null() && sft_sum.contains("joined_at_replay")) {
-    int joined = 0;
-    for (auto& v : sft_sum["joined_at_replay"]) joined += v.get<int>();
-    claims.push_back({"6. Curriculum replay grows the training set (replay vs plain SFT and early vs late: see docs/results.md)",
-                      joined > 0 ? "reproduced" : "not reproduced", std::to_string(joined) + " discarded prompts rejoined"});
-  }
+  std::vector<Claim> claims = claims_of(base, arms, dyn);
   h += "<section id=\"claims\"><h2>The paper's claims in this run</h2><table><tr><th>claim (method.md section 7)</th><th>this run</th><th>evidence</th></tr>";
   for (auto& c : claims) h += claim_row(c);
   if (claims.empty()) h += "<tr><td colspan=\"3\">No stage has finished yet.</td></tr>";
-  h += "</table><p>A demo run is one seed; docs/results.md gives the multi-seed figures.</p></section>";
+  h += "</table><p><i>reproduced</i>: the 95% interval lies on the claimed side; <i>not reproduced</i>: the estimate lies on "
+       "the other side; <i>inconclusive</i>: the right sign, an interval that includes no change. A demo run is one seed; "
+       "docs/results.md gives the multi-seed figures.</p></section>";
   h += "</body></html>\n";
   const std::string path = D + "/report.html";
   write_file_atomic(path, h);

@@ -175,10 +175,11 @@ std::string scatter_chart(const std::vector<Series>& series, const ChartOptions&
 }
 
 std::string bar_chart(const std::vector<std::string>& groups, const std::vector<Series>& series, const ChartOptions& o) {
-  double yl = 0, yh = 1e-12;
+  double yl = 0, yh = 0;
   for (auto& a : series)
     for (double v : a.y)
       if (std::isfinite(v)) yl = std::min(yl, v), yh = std::max(yh, v);
+  if (yh - yl < 1e-9) yh = yl + 1;  // all bars at one value (e.g. zero): a unit axis, not a 1e-12 one
   auto yt = nice_ticks(yl, yh);
   Frame f{0, double(groups.size()), std::min(yl, yt.front()), std::max(yh, yt.back())};
   f.W = o.width, f.H = o.height;

@@ -109,10 +109,7 @@ Pool Pool::load(const std::string& path, const WorldSpec& spec) {
     const std::string where = path + ":" + std::to_string(line.line);
     const json& j = line.value;
     // Each field with its type and range checked (json_as): a bad value names the field.
-    auto field = [&](const char* k, auto& out) {
-      if (!j.contains(k)) throw UserError(std::string("missing field '") + k + "'", where);
-      read_field(j, k, out, "field ", where);
-    };
+    auto field = [&](const char* k, auto& out) { read_required_field(j, k, out, where); };
     try {
       std::string type;
       field("type", type);

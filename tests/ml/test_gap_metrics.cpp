@@ -138,3 +138,46 @@ TEST(Stats, MeanStdAndBootstrap) {
   EXPECT_DOUBLE_EQ(c.lo, 0.3);
   EXPECT_DOUBLE_EQ(c.hi, 0.3);
 }
+
+TEST(Stats, NewcombeDifferenceAndTIntervalOfTheMean) {
+  // Newcombe (1998), Statistics in Medicine 17:873, example (a): 56/70 - 48/80 = 0.2,
+  // hybrid score interval [0.0524, 0.3339].
+  auto d = newcombe_difference(Rate{56, 70}, Rate{48, 80});
+  EXPECT_NEAR(d.lo, 0.0524, 1e-4);
+  EXPECT_NEAR(d.hi, 0.3339, 1e-4);
+  // {1, 2, 3, 4}: mean 2.5, std 1.291, t(0.975, 3) = 3.182 -> 2.5 +- 2.054.
+  auto t = mean_ci95(mean_std({1, 2, 3, 4}));
+  EXPECT_NEAR(t.lo, 0.446, 1e-3);
+  EXPECT_NEAR(t.hi, 4.554, 1e-3);
+  EXPECT_TRUE(std::isinf(mean_ci95(mean_std({1})).hi));
+}
+
+TEST(PairedGap, DifferencesAndPairedIntervals) {
+  // 20 lines, 2 tags. Base: tag a right on lines 0-4 of 10, tag b on none; the improved model
+  // adds line 5 of tag a and lines 10-11 of tag b, and its judge accepts 4 more images.
+  std::vector<ImageRecord> base, now;
+  for (int i = 0; i < 20; ++i) {
+    const std::string tag = i < 10 ? "a" : "b";
+    base.push_back(rec(i, tag, i < 5, i < 5));
+    const bool right = i < 6 || i == 10 || i == 11;
+    now.push_back(rec(i, tag, i < 9, right));
+  }
+  now.push_back(rec(99, "b", true, true));  // a line the base does not have: ignored
+  PairedGap p = paired_gap(base, now, 3);
+  EXPECT_EQ(p.lines, 20);
+  // Gen overall: base (0.5 + 0) / 2 = 0.25; now (0.6 + 0.2) / 2 = 0.4.
+  EXPECT_NEAR(p.d_gen, 0.15, 1e-12);
+  // Non: base rejects 15 of 20, now 11 of 20.
+  EXPECT_NEAR(p.d_non, -0.2, 1e-12);
+  // Every line changes in one direction only, so no resample can reverse the sign.
+  EXPECT_GE(p.d_gen_ci.lo, 0.0);
+  EXPECT_LE(p.d_gen_ci.lo, p.d_gen);
+  EXPECT_GE(p.d_gen_ci.hi, p.d_gen);
+  EXPECT_LE(p.d_non_ci.hi, 0.0);
+  EXPECT_LT(p.d_non_ci.lo, -0.05);
+  // A model against itself: exactly zero, with a zero-width interval.
+  PairedGap same = paired_gap(base, base, 3);
+  EXPECT_EQ(same.d_gen, 0.0);
+  EXPECT_EQ(same.d_gen_ci.lo, 0.0);
+  EXPECT_EQ(same.d_gen_ci.hi, 0.0);
+}
