@@ -7,9 +7,9 @@
 //   dpo-self/    DPO on self-judged pairs of the same pool
 //   sft-inverted/ co-degradation control: inverted supervision (audited first)
 //   eval-*/      each improved model against the base (win rate, FP->TN)
-// The arms are report/report.h's demo_arms(), so that the report shows what ran.
 //   dynamics/    eNTK prediction vs a real step; FP-correction groups
 //   report.html
+// The arms are report/report.h's demo_arms(), so that the report shows what ran.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
