@@ -119,8 +119,14 @@ void register_generate_eval(CLI::App& app) {
                          {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}};
     // Rank 0's view in a data-parallel run (it writes config.json right below).
     const bool started = Dist::current().main_value(run.has("config.json"));
+    if (e.opt.resume && !started) {
+      if (!Dist::current().main_value(run.interrupted_before_start()))
+        throw UserError("nothing to resume: no eval run here", e.out, "run without --resume");
+      log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
+      run.remove_stray_temps();
+      e.opt.resume = false;
+    }
     if (e.opt.resume) {
-      if (!started) throw UserError("nothing to resume: no eval run here", e.out, "run without --resume");
       json saved = read_json(run.file("config.json"));
       saved.erase("provenance");
       if (saved != config)

@@ -27,11 +27,18 @@ json with_provenance(const json& value) {
   return json{{"value", value}, {"provenance", provenance()}};
 }
 
+// Temp files of atomic writes are named ".<name>.tmp.<tag>" (io/atomic_file.cpp).
+bool is_stray_temp(const std::string& name) {
+  return name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos;
+}
+
 }  // namespace
 
 RunDir::RunDir(std::string path) : path_(std::move(path)) {
   // Trailing slashes would double up in file(); "/" itself must stay as it is.
   while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
+  std::error_code ec;
+  existed_ = std::filesystem::is_directory(path_, ec);
   make_dirs(path_);
 }
 
@@ -79,11 +86,22 @@ int RunDir::remove_stray_temps() const {
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string name = it->path().filename().string();
-    if (name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos) stray.push_back(it->path());
+    if (is_stray_temp(name)) stray.push_back(it->path());
   }
   for (auto& p : stray)
     if (fs::remove(p, ec)) ++n;
   return n;
+}
+
+bool RunDir::interrupted_before_start() const {
+  namespace fs = std::filesystem;
+  if (!existed_) return false;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    if (!is_stray_temp(it->path().filename().string())) return false;
+  }
+  return !ec;
 }
 
 json provenance() {

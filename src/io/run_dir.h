@@ -33,9 +33,15 @@ class RunDir {
   // Removes temp files of interrupted atomic writes (".<name>.tmp.<tag>")
   // anywhere under the run directory; returns how many.
   int remove_stray_temps() const;
+  // True when the directory was there before this object was made but holds no file
+  // except temp files of interrupted writes: a run killed before it wrote its config.
+  // Such a run is resumed by starting it again; a directory that did not exist (a
+  // mistyped --out) is still "nothing to resume".
+  bool interrupted_before_start() const;
 
  private:
   std::string path_;
+  bool existed_ = false;
 };
 
 // Provenance block stamped on every result: version, commit, time (UTC ISO-8601), hostname.

@@ -79,5 +79,23 @@ TEST(IoRunDir, ReopeningKeepsExistingFiles) {
   EXPECT_EQ(read_jsonl(again.file("metrics.jsonl")).size(), 2u);
 }
 
+// A run killed before its config was written leaves a directory with at most empty
+// folders and temp files: resuming it means starting again. A directory that was not
+// there, or one that holds a real file, is not such a run.
+TEST(IoRunDir, InterruptedBeforeStart) {
+  TempDir tmp;
+  EXPECT_FALSE(RunDir(tmp.file("new")).interrupted_before_start());  // did not exist before
+  EXPECT_TRUE(RunDir(tmp.file("new")).interrupted_before_start());   // now there, empty
+
+  std::filesystem::create_directories(tmp.file("new/checkpoints"));
+  write_file_atomic(tmp.file("new/.config.json.tmp.00000000000000ab"), "{\"torn");
+  const RunDir torn(tmp.file("new"));
+  EXPECT_TRUE(torn.interrupted_before_start());
+  EXPECT_EQ(torn.remove_stray_temps(), 1);
+
+  write_file_atomic(tmp.file("new/checkpoints/notes.txt"), "kept");
+  EXPECT_FALSE(RunDir(tmp.file("new")).interrupted_before_start());
+}
+
 }  // namespace
 }  // namespace unigap

@@ -6,6 +6,7 @@
 #   - mid-write: UNIGAP_KILL_AFTER_BYTES=N makes the process SIGKILL itself inside the
 #     atomic write that crosses N bytes, leaving a torn temp file behind (the worst moment);
 #   - timed: the test sends SIGKILL after a random delay (usually mid-computation).
+# The first kill of each chain comes in the run's first write, before its config exists.
 # Offsets and delays come from a fixed seed, so a failure can be replayed.
 #
 # After each chain: every intermediate exit is 0 (finished) or 137 (killed), never an
@@ -42,8 +43,11 @@ run_chain() {
     attempt=$((attempt + 1))
     if ((attempt > 200)); then fail "$name: did not finish after 200 attempts"; return; fi
     if ((kills < want)); then
-      # mid-write kill at a random offset within a whole run's writes
-      local off=$(( (RANDOM * 32768 + RANDOM) % total_bytes ))
+      # mid-write kill at a random offset within a whole run's writes; the first one in
+      # the run's first write (its config), so that resuming a run that never got going is
+      # always tested (a timed kill lands there only on a slow machine)
+      local off=1
+      ((attempt == 1)) || off=$(( (RANDOM * 32768 + RANDOM) % total_bytes ))
       set +e
       # (the braces keep bash's "Killed" job notice out of the test output)
       { UNIGAP_KILL_AFTER_BYTES=$off "$@" -o "$out" "${resume[@]}" > "$WORK/$name.log" 2>&1; rc=$?; } 2>/dev/null
