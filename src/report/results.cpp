@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "eval/gap_eval.h"
 #include "eval/stats.h"
 #include "io/atomic_file.h"
 
@@ -28,6 +29,11 @@ struct ArmSeed {
   Rate audit_precision, audit_accept;
   double seconds = NAN;
   std::map<std::string, double> gen_by_tag;
+  // Within this seed, when the evaluations' per-image results are there: the 95% intervals
+  // of d_gen and d_non (paired bootstrap over eval prompts) and of d_und (Newcombe).
+  std::vector<ImageRecord> recs;
+  bool has_ci = false, has_und_ci = false;
+  Interval ci_gen, ci_non, ci_und;
 };
 
 struct Arm {
@@ -108,6 +114,43 @@ std::vector<double> column(const Arm& a, F f) {
   return v;
 }
 
+// A difference in points with its 95% interval: over seeds (t-interval of the per-seed
+// paired differences) with two or more seeds; with one seed, over that seed's eval prompts
+// (paired bootstrap; Newcombe for Und), marked with a "p" after the interval.
+struct Diff {
+  std::vector<double> per_seed;  // fractions
+  bool one_seed_ci = false;
+  Interval ci;                   // fractions, the one seed's interval
+};
+
+Diff seed_diff(const Arm& a, double ArmSeed::*value, Interval ArmSeed::*ci, bool ArmSeed::*has) {
+  Diff d;
+  for (auto& s : a.seeds) d.per_seed.push_back(s.*value);
+  if (a.seeds.size() == 1 && a.seeds[0].*has) d.one_seed_ci = true, d.ci = a.seeds[0].*ci;
+  return d;
+}
+Diff gen_diff(const Arm& a) { return seed_diff(a, &ArmSeed::d_gen, &ArmSeed::ci_gen, &ArmSeed::has_ci); }
+Diff non_diff(const Arm& a) { return seed_diff(a, &ArmSeed::d_non, &ArmSeed::ci_non, &ArmSeed::has_ci); }
+Diff und_diff(const Arm& a) { return seed_diff(a, &ArmSeed::d_und, &ArmSeed::ci_und, &ArmSeed::has_und_ci); }
+
+std::string diff_text(const Diff& d) {
+  if (d.per_seed.size() == 1 && d.one_seed_ci && std::isfinite(d.per_seed[0]))
+    return fmt("%+.1f", 100 * d.per_seed[0]) + " [" + fmt("%+.1f", 100 * d.ci.lo) + ", " + fmt("%+.1f", 100 * d.ci.hi) + "]p";
+  return diff_ci(d.per_seed);
+}
+
+std::string verdict_of(const Diff& d, int direction) {
+  if (d.per_seed.size() == 1 && d.one_seed_ci && std::isfinite(d.per_seed[0])) {
+    const double m = direction * d.per_seed[0];
+    const double lo = direction > 0 ? d.ci.lo : -d.ci.hi;
+    if (!(m > 0)) return "not reproduced";
+    return lo > 0 ? "reproduced (one seed)" : "inconclusive";
+  }
+  return paired_verdict(d.per_seed, direction);
+}
+
+bool reproduced(const std::string& v) { return v.rfind("reproduced", 0) == 0; }
+
 struct Claim {
   std::string text, verdict, evidence;
 };
@@ -146,6 +189,8 @@ ResultsTable build_results(const std::string& runs_dir) {
     const std::string D = runs_dir + "/s" + std::to_string(s);
     const json base = eval_summary(D + "/eval-base");
     base_of[s] = base;
+    std::vector<ImageRecord> base_recs;
+    if (file_exists(D + "/eval-base/results.jsonl")) base_recs = read_results(D + "/eval-base/results.jsonl");
     if (file_exists(D + "/audit-gate.txt")) gates[std::to_string(s)] = read_file(D + "/audit-gate.txt");
     for (auto& e : fs::directory_iterator(D)) {
       const std::string name = e.path().filename().string();
@@ -183,6 +228,14 @@ ResultsTable build_results(const std::string& runs_dir) {
       for (auto& j : sum.value("joined_at_replay", json::array())) r.joined += j.get<int64_t>();
       if (sum.contains("audit")) r.audit_precision = rate_of(sum["audit"]["precision"]), r.audit_accept = rate_of(sum["audit"]["accept_rate"]);
       r.seconds = num(sum.value("seconds", json()));
+      const std::string res = D + "/eval-" + name + "/results.jsonl";
+      if (!base_recs.empty() && file_exists(res)) {
+        r.recs = read_results(res);
+        const PairedGap p = paired_gap(base_recs, r.recs, 17);
+        r.has_ci = true, r.ci_gen = p.d_gen_ci, r.ci_non = p.d_non_ci;
+      }
+      const Rate ua = rate_of(ev["und"]["overall"]["accuracy"]), ub = rate_of(base["und"]["overall"]["accuracy"]);
+      if (ua.n > 0 && ub.n > 0) r.has_und_ci = true, r.ci_und = newcombe_difference(ua, ub);
       a.seeds.push_back(r);
     }
   }
@@ -219,7 +272,9 @@ ResultsTable build_results(const std::string& runs_dir) {
         std::to_string(base_of.begin()->second.value("images", 0)) +
         " images), and the win rate is measured on the base model's images.\n";
   md += "Figures: mean &plusmn; sample std over seeds, in percent; differences are paired with the base (same seed) and shown with "
-        "their 95% t-interval over seeds.\n\n";
+        "their 95% t-interval over seeds. With one seed, a difference's interval is that seed's, over the eval prompts (paired "
+        "bootstrap of the two models' images of each prompt; Newcombe's interval for Und), marked `p`: it covers the sampling "
+        "of images and prompts, not the variation between training seeds.\n\n";
   if (!order.empty()) {
     const json& c = order.front()->config;
     md += "Budget of every arm: " + std::to_string(c.value("train_prompts", 0)) + " train prompts x N = " +
@@ -253,15 +308,18 @@ ResultsTable build_results(const std::string& runs_dir) {
     md += "| " + a->name + ": " + arm_description(*a) + (a->method == "dpo" ? " (" + std::to_string(a->config.value("epochs", 0)) + " epochs)" : "") +
           " | " + std::to_string(a->seeds.size()) + " | " + pct_ms(column(*a, [](auto& s) { return s.gen; })) + " | " +
           pct_ms(column(*a, [](auto& s) { return s.und; })) + " | " + pct_ms(column(*a, [](auto& s) { return s.non; })) + " | " +
-          pct_ms(column(*a, [](auto& s) { return s.weakgen; })) + " | " + diff_ci(column(*a, [](auto& s) { return s.d_gen; })) +
-          " | " + diff_ci(column(*a, [](auto& s) { return s.d_und; })) + " | " +
-          diff_ci(column(*a, [](auto& s) { return s.d_non; })) + " | " + rate_text(win) + " | " + std::to_string(fptn) + " / " +
+          pct_ms(column(*a, [](auto& s) { return s.weakgen; })) + " | " + diff_text(gen_diff(*a)) + " | " +
+          diff_text(und_diff(*a)) + " | " + diff_text(non_diff(*a)) + " | " + rate_text(win) + " | " + std::to_string(fptn) + " / " +
           std::to_string(tnfp) + " | " + fmt("%.0f", mean_std(items).mean) + unit + " | " +
           fmt("%.1f", mean_std(column(*a, [](auto& s) { return s.seconds / 60; })).mean) + " |\n";
     json ja = {{"description", arm_description(*a)}, {"config", a->config}, {"per_seed", json::array()}};
     for (auto& s : a->seeds)
       ja["per_seed"].push_back({{"seed", s.seed}, {"gen", s.gen}, {"und", s.und}, {"non", s.non}, {"weakgen", s.weakgen},
-                                {"d_gen", s.d_gen}, {"d_und", s.d_und}, {"d_non", s.d_non}, {"win_k", s.win_k}, {"win_n", s.win_n},
+                                {"d_gen", s.d_gen}, {"d_und", s.d_und}, {"d_non", s.d_non},
+                                {"d_gen_ci95", s.has_ci ? json{s.ci_gen.lo, s.ci_gen.hi} : json()},
+                                {"d_non_ci95", s.has_ci ? json{s.ci_non.lo, s.ci_non.hi} : json()},
+                                {"d_und_ci95", s.has_und_ci ? json{s.ci_und.lo, s.ci_und.hi} : json()},
+                                {"win_k", s.win_k}, {"win_n", s.win_n},
                                 {"fp_to_tn", s.fp_to_tn}, {"tn_to_fp", s.tn_to_fp}, {"sft_samples", s.sft_samples},
                                 {"dpo_pairs", s.dpo_pairs}, {"discarded", s.discarded}, {"joined", s.joined},
                                 {"audit_precision", s.audit_precision.to_json()}, {"seconds", s.seconds},
@@ -320,12 +378,17 @@ ResultsTable build_results(const std::string& runs_dir) {
   std::vector<const Arm*> replays;
   for (auto* a : order)
     if (a->method == "sft" && a->supervision == "self" && !a->replay.empty()) replays.push_back(a);
-  // Paired per-seed difference x - y of a field, over the seeds both arms have.
-  auto paired = [](const Arm& x, const Arm& y, double ArmSeed::*f) {
-    std::vector<double> d;
+  // Paired per-seed difference x - y of Gen, over the seeds both arms have; with one seed,
+  // the interval of a paired bootstrap over the eval prompts of both models.
+  auto gen_vs = [](const Arm& x, const Arm& y) {
+    Diff d;
     for (auto& s : x.seeds)
       for (auto& t : y.seeds)
-        if (s.seed == t.seed) d.push_back(s.*f - t.*f);
+        if (s.seed == t.seed) {
+          d.per_seed.push_back(s.gen - t.gen);
+          if (x.seeds.size() == 1 && !s.recs.empty() && !t.recs.empty())
+            d.one_seed_ci = true, d.ci = paired_gap(t.recs, s.recs, 17).d_gen_ci;
+        }
     return d;
   };
   if (!replays.empty()) {
@@ -333,7 +396,7 @@ ResultsTable build_results(const std::string& runs_dir) {
     for (auto* a : replays)
       md += "| " + a->name + " | " + fmt("%.0f", mean_std(column(*a, [](auto& s) { return double(s.discarded); })).mean) + " | " + fmt("%.0f", mean_std(column(*a, [](auto& s) { return double(s.joined); })).mean) + " | " +
             fmt("%.0f", mean_std(column(*a, [](auto& s) { return double(s.sft_samples); })).mean) + " | " +
-            (plain ? diff_ci(paired(*a, *plain, &ArmSeed::gen)) : std::string("-")) + " |\n";
+            (plain ? diff_text(gen_vs(*a, *plain)) : std::string("-")) + " |\n";
   }
 
   // ---- claims (method.md section 7) ----
@@ -351,21 +414,21 @@ ResultsTable build_results(const std::string& runs_dir) {
   }
   const Arm* dpo = find([](const Arm& a) { return a.method == "dpo" && a.supervision == "self"; });
   if (plain) {
-    const auto dg = column(*plain, [](auto& s) { return s.d_gen; }), dn = column(*plain, [](auto& s) { return s.d_non; });
-    const std::string vg = paired_verdict(dg, +1), vn = paired_verdict(dn, -1);
+    const Diff dg = gen_diff(*plain), dn = non_diff(*plain);
+    const std::string vg = verdict_of(dg, +1), vn = verdict_of(dn, -1);
     claims.push_back({"2a. SFT (self) raises Gen and lowers Non on held-out prompts",
-                      vg == "reproduced" && vn == "reproduced" ? "reproduced" : (vg == "not reproduced" || vn == "not reproduced") ? "not reproduced" : "inconclusive",
-                      "Gen " + diff_ci(dg) + " pts, Non " + diff_ci(dn) + " pts"});
+                      reproduced(vg) && reproduced(vn) ? vg : (vg == "not reproduced" || vn == "not reproduced") ? "not reproduced" : "inconclusive",
+                      "Gen " + diff_text(dg) + " pts, Non " + diff_text(dn) + " pts"});
   }
   if (dpo && plain) {
     Rate win;
     for (auto& s : dpo->seeds) win.k += s.win_k, win.n += s.win_n;
-    const auto dg = column(*dpo, [](auto& s) { return s.d_gen; });
-    const bool less = mean_std(dg).mean < mean_std(column(*plain, [](auto& s) { return s.d_gen; })).mean;
+    const Diff dg = gen_diff(*dpo);
+    const bool less = mean_std(dg.per_seed).mean < mean_std(column(*plain, [](auto& s) { return s.d_gen; })).mean;
     const bool helps = win.n > 0 && win.ci().lo > 0.5;
     claims.push_back({"2b. DPO moves Gen less than SFT but still helps understanding",
                       less && helps ? "reproduced" : (!less || (win.n > 0 && win.ci().hi < 0.5)) ? "not reproduced" : "inconclusive",
-                      "DPO Gen " + diff_ci(dg) + " pts vs SFT " + diff_ci(column(*plain, [](auto& s) { return s.d_gen; })) +
+                      "DPO Gen " + diff_text(dg) + " pts vs SFT " + diff_text(gen_diff(*plain)) +
                           "; DPO win rate " + rate_text(win)});
   }
   if (plain) {
@@ -376,29 +439,28 @@ ResultsTable build_results(const std::string& runs_dir) {
     claims.push_back({"3. Understanding improves though only generation trained (FP->TN > TN->FP, win rate > 50%)",
                       up ? "reproduced" : down ? "not reproduced" : "inconclusive",
                       "SFT (self): FP->TN " + std::to_string(fptn) + " vs TN->FP " + std::to_string(tnfp) + ", win rate " + rate_text(win) +
-                          "; Und on rendered pairs " + diff_ci(column(*plain, [](auto& s) { return s.d_und; })) + " pts"});
+                          "; Und on rendered pairs " + diff_text(und_diff(*plain)) + " pts"});
   }
   claims.push_back({"4. First-order eNTK prediction agrees with a real step", "see docs/dynamics.md",
                     "measured by `unigap dynamics`, not by this script"});
   for (auto* a : order) {
     if (!(a->supervision == "inverted" || a->supervision.rfind("flip:", 0) == 0)) continue;
-    const auto dg = column(*a, [](auto& s) { return s.d_gen; }), du = column(*a, [](auto& s) { return s.d_und; }),
-               dn = column(*a, [](auto& s) { return s.d_non; });
-    const std::string vg = paired_verdict(dg, -1), vu = paired_verdict(du, -1);
-    const bool non_not_up = mean_std(dn).mean <= 0 || paired_verdict(dn, +1) != "reproduced";  // fell or flat
+    const Diff dg = gen_diff(*a), du = und_diff(*a), dn = non_diff(*a);
+    const std::string vg = verdict_of(dg, -1), vu = verdict_of(du, -1);
+    const bool non_not_up = mean_std(dn.per_seed).mean <= 0 || !reproduced(verdict_of(dn, +1));  // fell or flat
     Rate p;
     for (auto& s : a->seeds) p.k += s.audit_precision.k, p.n += s.audit_precision.n;
     const bool flagged = p.n > 0 && p.ci().hi < 0.5;
-    std::string v = vg == "reproduced" && vu == "reproduced" && non_not_up ? "reproduced"
+    std::string v = reproduced(vg) && reproduced(vu) && non_not_up ? vg
                     : (vg == "not reproduced" || vu == "not reproduced" || !non_not_up) ? "not reproduced" : "inconclusive";
     claims.push_back({"5. Corrupted supervision (" + a->supervision + "): Gen and external Und fall while Non falls or stays flat; the audit flags it",
                       v + (flagged ? "; audit: flagged" : "; audit: not flagged"),
-                      "Gen " + diff_ci(dg) + ", Und " + diff_ci(du) + ", Non " + diff_ci(dn) + " pts; audited precision " + rate_text(p)});
+                      "Gen " + diff_text(dg) + ", Und " + diff_text(du) + ", Non " + diff_text(dn) + " pts; audited precision " + rate_text(p)});
   }
   if (const Arm* o = find([](const Arm& a) { return a.supervision == "oracle"; })) {
-    const auto dg = column(*o, [](auto& s) { return s.d_gen; });
-    claims.push_back({"Oracle supervision (upper bound) raises Gen", paired_verdict(dg, +1),
-                      "Gen " + diff_ci(dg) + " pts" + (plain ? "; minus self SFT: " + diff_ci(paired(*o, *plain, &ArmSeed::gen)) + " pts" : "")});
+    const Diff dg = gen_diff(*o);
+    claims.push_back({"Oracle supervision (upper bound) raises Gen", verdict_of(dg, +1),
+                      "Gen " + diff_text(dg) + " pts" + (plain ? "; minus self SFT: " + diff_text(gen_vs(*o, *plain)) + " pts" : "")});
   }
   if (!replays.empty() && plain) {
     const Arm* late = replays.back();
@@ -406,22 +468,23 @@ ResultsTable build_results(const std::string& runs_dir) {
     bool grew = true;
     for (auto* r : replays)
       for (auto& s : r->seeds) grew &= s.joined > 0;
-    const auto vs_plain = paired(*late, *plain, &ArmSeed::gen);
+    const Diff vs_plain = gen_vs(*late, *plain);
     claims.push_back({"6a. Curriculum replay grows the training set", grew ? "reproduced" : "not reproduced",
                       "prompts rejoined at replay, mean over seeds: " + fmt("%.0f", mean_std(column(*late, [](auto& s) { return double(s.joined); })).mean) +
                           " (" + late->name + ")"});
-    claims.push_back({"6b. Curriculum SFT beats plain SFT (Gen)", paired_verdict(vs_plain, +1),
-                      late->name + " minus plain: " + diff_ci(vs_plain) + " pts"});
+    claims.push_back({"6b. Curriculum SFT beats plain SFT (Gen)", verdict_of(vs_plain, +1),
+                      late->name + " minus plain: " + diff_text(vs_plain) + " pts"});
     if (early) {
-      const auto d = paired(*late, *early, &ArmSeed::gen);
-      claims.push_back({"6c. Later replay beats earlier replay (Gen)", paired_verdict(d, +1), late->name + " minus " + early->name + ": " + diff_ci(d) + " pts"});
+      const Diff d = gen_vs(*late, *early);
+      claims.push_back({"6c. Later replay beats earlier replay (Gen)", verdict_of(d, +1), late->name + " minus " + early->name + ": " + diff_text(d) + " pts"});
     }
   }
   md += "\n## The paper's claims (method.md section 7), over these seeds\n\n| claim | verdict | evidence |\n|---|---|---|\n";
   for (auto& c : claims) md += "| " + c.text + " | **" + c.verdict + "** | " + c.evidence + " |\n";
   md += "\nVerdicts: *reproduced* when the 95% interval of the paired differences over seeds lies on the claimed side (or, for "
-        "the win rate, the pooled Wilson interval lies above 50%); *not reproduced* when the mean lies on the other side; "
-        "*inconclusive* otherwise.\n";
+        "the win rate, the pooled Wilson interval lies above 50%); *reproduced (one seed)* when only one seed was run and its "
+        "interval over prompts lies on the claimed side: a weaker statement, since another training seed may differ; "
+        "*not reproduced* when the mean lies on the other side; *inconclusive* otherwise.\n";
   data["claims"] = json::array();
   for (auto& c : claims) data["claims"].push_back({{"claim", c.text}, {"verdict", c.verdict}, {"evidence", c.evidence}});
   return {md, data};

@@ -7,7 +7,9 @@
 // Arms are recognised by their config (method, supervision, replay epochs), not by name.
 // Every figure is a mean +- std over seeds; a claim's verdict comes from the 95% t-interval
 // of the per-seed paired differences with the base (same eval prompts and rendered pairs),
-// or from counts pooled over seeds with a Wilson interval.
+// or from counts pooled over seeds with a Wilson interval. With one seed, a difference
+// carries that seed's interval over the eval prompts instead (paired bootstrap of the two
+// evaluations' results.jsonl; Newcombe for Und) and a verdict on it says "(one seed)".
 #pragma once
 
 #include <string>

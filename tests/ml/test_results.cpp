@@ -99,6 +99,46 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
   EXPECT_NE(r.markdown.find("+3.1 [+1.8, +4.4]"), std::string::npos) << r.markdown;
 }
 
+// One seed: differences carry that seed's interval over the eval prompts (from the two
+// evaluations' results.jsonl), and a claim whose interval lies on its side is
+// "reproduced (one seed)", never plain "reproduced".
+TEST(Results, OneSeedUsesTheIntervalOverPrompts) {
+  TempDir t;
+  const std::string D = t.path + "/runs/s0";
+  auto results = [&](const std::string& dir, int correct_per_4, int accepted_per_4) {
+    std::filesystem::create_directories(D + "/" + dir);
+    std::vector<json> lines;
+    for (int p = 0; p < 60; ++p)
+      for (int k = 0; k < 4; ++k)
+        lines.push_back({{"correct", k < correct_per_4}, {"filename", "x.png"}, {"level", "easy"}, {"prompt", "p" + std::to_string(p)},
+                         {"prompt_index", p}, {"reason", ""}, {"sample", k}, {"score", 0.9}, {"tag", "colors"}, {"verdict", k < accepted_per_4}});
+    write_jsonl(D + "/" + dir + "/results.jsonl", lines);
+  };
+  auto with_und = [](json e, int64_t k) {
+    e["per_seed"][0]["und"]["overall"]["accuracy"]["k"] = k;
+    e["per_seed"][0]["und"]["overall"]["accuracy"]["n"] = 1000;
+    return e;
+  };
+  std::filesystem::create_directories(D + "/eval-base");
+  write_json(D + "/eval-base/summary.json", with_und(eval_summary(0.25, 0.90, 0.25, 0, 0, 0, 0), 900));
+  results("eval-base", 1, 3);  // Gen 25%, Non 25%
+  write_arm(D, "sft-self", "self", {}, with_und(eval_summary(0.75, 0.905, 0.0, 9, 10, 9, 1), 905), 60, 100);
+  results("eval-sft-self", 3, 4);  // Gen 75%, Non 0%
+  ResultsTable r = build_results(t.path + "/runs");
+  const json& ps = r.data["arms"]["sft-self"]["per_seed"][0];
+  ASSERT_TRUE(ps["d_gen_ci95"].is_array()) << ps.dump();
+  EXPECT_GT(ps["d_gen_ci95"][0].get<double>(), 0.4);  // every prompt gained 2 of 4 correct images
+  EXPECT_LT(ps["d_und_ci95"][0].get<double>(), 0);     // 90.0% -> 90.5% of 1,000 pairs: not significant
+  EXPECT_NE(r.markdown.find("+50.0 ["), std::string::npos) << r.markdown;
+  const json* c2 = claim(r.data, "2a.");
+  ASSERT_TRUE(c2);
+  EXPECT_EQ((*c2)["verdict"], "reproduced (one seed)") << (*c2)["evidence"];
+  EXPECT_NE((*c2)["evidence"].get<std::string>().find("Non -25.0 [-25.0, -25.0]p"), std::string::npos) << (*c2)["evidence"];
+  const json* c3 = claim(r.data, "3.");  // Und's interval spans 0, but claim 3 reads the win rate: 9/10, Wilson [59.6, 98.2]
+  ASSERT_TRUE(c3);
+  EXPECT_EQ((*c3)["verdict"], "reproduced") << (*c3)["evidence"];
+}
+
 TEST(Results, NoFinishedSeedIsAClearError) {
   TempDir t;
   try {
