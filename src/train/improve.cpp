@@ -95,6 +95,15 @@ json eval_record(const EvalResult& r, int epoch) {
   return j;
 }
 
+// The same checkpoint: the same folder, or two folders (a copy, another path to the same
+// files) whose config.json and model.safetensors are byte-identical.
+bool same_checkpoint(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  for (const char* f : {"/config.json", "/model.safetensors"})
+    if (!file_exists(a + f) || !file_exists(b + f) || read_file(a + f) != read_file(b + f)) return false;
+  return true;
+}
+
 // The round-0 candidates of the improve run in c.pool_from, after checking that they are
 // what this run would have sampled: same base, supervision, seed, prompts and sampling.
 Pool reuse_pool(const ImproveConfig& c, const std::string& base_ckpt, const WorldSpec& spec) {
@@ -110,7 +119,7 @@ Pool reuse_pool(const ImproveConfig& c, const std::string& base_ckpt, const Worl
       throw UserError("its pool was made with " + std::string(k) + " = " + theirs.value(k, json()).dump() + ", this run has " +
                           mine.at(k).dump(),
                       cfg_path, "--pool-from needs a run with the same pool settings");
-  if (saved.value("base", "") != base_ckpt)
+  if (!same_checkpoint(saved.value("base", std::string()), base_ckpt))
     throw UserError("its pool was sampled from another base model (" + saved.value("base", std::string()) + ")", cfg_path,
                     "--pool-from needs a run from the same --ckpt");
   Pool pool = Pool::load(pool_path, spec);

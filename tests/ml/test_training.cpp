@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "common/error.h"
 #include "io/atomic_file.h"
@@ -214,5 +215,15 @@ TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
     FAIL() << "expected a refusal";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+  // The base is compared by its files, not its path: a copy elsewhere is the same model,
+  // another model (here the SFT run's) is refused.
+  std::filesystem::copy(base, d.path + "/base-copy", std::filesystem::copy_options::recursive);
+  EXPECT_NO_THROW(improve(dpo, d.path + "/base-copy", d.path + "/dpo-copy", false));
+  try {
+    improve(dpo, d.path + "/sft/model", d.path + "/dpo-other", false);
+    FAIL() << "expected a refusal";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("another base model"), std::string::npos) << e.what();
   }
 }
