@@ -78,7 +78,12 @@ for s in $SEEDS; do
       echo "[results] seed $s: --audit-min-precision 0.5 did not refuse the inverted pool" >&2
       exit 1
     fi
-    printf 'exit %d: %s\n' "$rc" "$(printf '%s\n' "$msg" | grep 'refusing' | head -n 1)" > "$D/audit-gate.txt.tmp"
+    refusal=$(printf '%s\n' "$msg" | grep 'refusing' | head -n 1 || true)
+    if [ -z "$refusal" ]; then  # it failed, but not at the gate
+      printf '[results] seed %s: the audit-gate run failed for another reason:\n%s\n' "$s" "$msg" >&2
+      exit 1
+    fi
+    printf 'exit %d: %s\n' "$rc" "$refusal" > "$D/audit-gate.txt.tmp"
     mv "$D/audit-gate.txt.tmp" "$D/audit-gate.txt"
     rm -rf "$D/gate"
   fi
