@@ -17,6 +17,12 @@ Interval wilson(int64_t k, int64_t n, double z) {
   return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
 }
 
+Rate Rate::from_json(const json& j) {
+  Rate x;
+  if (j.is_object()) x.k = j.value("k", int64_t(0)), x.n = j.value("n", int64_t(0));
+  return x;
+}
+
 json Rate::to_json() const {
   json j = {{"k", k}, {"n", n}};
   if (n) {

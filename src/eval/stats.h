@@ -25,6 +25,8 @@ struct Rate {
   std::optional<double> value() const { return n ? std::optional<double>(double(k) / n) : std::nullopt; }
   Interval ci() const { return wilson(k, n); }
   json to_json() const;  // {"value": v|null, "k": k, "n": n, "ci95": [lo, hi]|null}
+  // The counts of a to_json() object; anything else (a missing field) is n = 0.
+  static Rate from_json(const json& j);
 };
 
 // 95% interval of the difference a - b of two independent proportions: Newcombe's hybrid

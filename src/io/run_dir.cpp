@@ -10,6 +10,7 @@
 
 #include "common/build_info.h"
 #include "common/error.h"
+#include "common/progress.h"
 #include "io/atomic_file.h"
 
 namespace unigap {
@@ -102,6 +103,14 @@ bool RunDir::interrupted_before_start() const {
     if (!is_stray_temp(it->path().filename().string())) return false;
   }
   return !ec;
+}
+
+bool RunDir::resume_or_restart(const std::string& nothing) const {
+  if (has("config.json")) return true;
+  if (!interrupted_before_start()) throw UserError(nothing, path_, "run without --resume");
+  log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
+  remove_stray_temps();
+  return false;
 }
 
 json provenance() {

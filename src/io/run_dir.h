@@ -38,6 +38,10 @@ class RunDir {
   // Such a run is resumed by starting it again; a directory that did not exist (a
   // mistyped --out) is still "nothing to resume".
   bool interrupted_before_start() const;
+  // What --resume means here: false when the run has no config.json yet but was
+  // interrupted before writing it (its temp files go; the caller starts from the
+  // beginning), true when it has one; a UserError with `nothing` when neither.
+  bool resume_or_restart(const std::string& nothing) const;
 
  private:
   std::string path_;

@@ -11,6 +11,7 @@
 #include "eval/gap_metrics.h"
 #include "io/atomic_file.h"
 #include "io/jsonl.h"
+#include "report/results.h"
 #include "report/svg.h"
 
 namespace unigap {
@@ -166,11 +167,6 @@ struct ArmView {
   bool have_und = false;
 };
 
-Rate rate_of(const json& r) {
-  Rate x;
-  if (r.is_object()) x.k = r.value("k", int64_t(0)), x.n = r.value("n", int64_t(0));
-  return x;
-}
 
 std::string pts(double d) {
   char b[32];
@@ -189,10 +185,6 @@ std::string claim_row(const Claim& c) {
 }
 
 // A claimed change of sign `dir` (+1 up, -1 down) with its 95% interval.
-std::string verdict_of(double d, const Interval& ci, int dir) {
-  if (!(dir * d > 0)) return "not reproduced";
-  return (dir > 0 ? ci.lo > 0 : ci.hi < 0) ? "reproduced" : "inconclusive";
-}
 std::string both(const std::string& a, const std::string& b) {
   if (a == "reproduced" && b == "reproduced") return "reproduced";
   if (a == "not reproduced" || b == "not reproduced") return "not reproduced";
@@ -208,7 +200,7 @@ std::vector<Claim> claims_of(const json& base, const std::map<std::string, ArmVi
   if (!base.is_null()) {
     bool all_pos = true;
     for (auto& [t, g] : base["gap"]["by_tag"].items()) all_pos &= value(g["non"], 0) > 0;
-    const Rate wg = rate_of(base["gap"]["pooled"]["weakgen"]);
+    const Rate wg = Rate::from_json(base["gap"]["pooled"]["weakgen"]);
     claims.push_back({"1. Non > 0 on every task; WeakGen > 50%",
                       all_pos && wg.n && wg.ci().lo > 0.5 ? "reproduced" : "not reproduced",
                       "WeakGen " + rate(base["gap"]["pooled"]["weakgen"]) + "; Non > 0 on every tag: " + (all_pos ? "yes" : "no")});
@@ -217,12 +209,12 @@ std::vector<Claim> claims_of(const json& base, const std::map<std::string, ArmVi
   if (!plain) plain = arm("sft-self");
   if (plain) {
     const PairedGap& p = *plain->vs_base;
-    claims.push_back({"2. SFT raises Gen and lowers Non", both(verdict_of(p.d_gen, p.d_gen_ci, +1), verdict_of(p.d_non, p.d_non_ci, -1)),
+    claims.push_back({"2. SFT raises Gen and lowers Non", both(interval_verdict(p.d_gen, p.d_gen_ci, +1), interval_verdict(p.d_non, p.d_non_ci, -1)),
                       std::string(plain->arm.name) + ": Gen " + pts_ci(p.d_gen, p.d_gen_ci) + " pts, Non " + pts_ci(p.d_non, p.d_non_ci) +
                           " pts (paired bootstrap over prompts)"});
   }
   if (const ArmView* d = arm("dpo-self"); d && plain) {
-    const Rate w = rate_of(d->eval["vs_ref"]["win_rate"]);
+    const Rate w = Rate::from_json(d->eval["vs_ref"]["win_rate"]);
     const bool less = d->vs_base->d_gen < plain->vs_base->d_gen;
     const bool helps = w.n && w.ci().lo > 0.5, hurts = w.n && w.ci().hi < 0.5;
     claims.push_back({"2b. DPO moves Gen less than SFT but still helps understanding",
@@ -232,7 +224,7 @@ std::vector<Claim> claims_of(const json& base, const std::map<std::string, ArmVi
   }
   if (plain) {
     const json& v = plain->eval["vs_ref"];
-    const Rate w = rate_of(v["win_rate"]);
+    const Rate w = Rate::from_json(v["win_rate"]);
     const int64_t fptn = v["fp_to_tn"].get<int64_t>(), tnfp = v["tn_to_fp"].get<int64_t>();
     const std::string verdict = fptn > tnfp && w.n && w.ci().lo > 0.5 ? "reproduced"
                                 : (fptn <= tnfp || (w.n && w.ci().hi < 0.5)) ? "not reproduced" : "inconclusive";
@@ -255,10 +247,10 @@ std::vector<Claim> claims_of(const json& base, const std::map<std::string, ArmVi
   if (const ArmView* inv = arm("sft-inverted"); inv && !base.is_null()) {
     const PairedGap& p = *inv->vs_base;
     const double du = value(inv->eval["und"]["overall"]["accuracy"]) - value(base["und"]["overall"]["accuracy"]);
-    const std::string g = verdict_of(p.d_gen, p.d_gen_ci, -1), u = inv->have_und ? verdict_of(du, inv->d_und, -1) : "inconclusive";
+    const std::string g = interval_verdict(p.d_gen, p.d_gen_ci, -1), u = inv->have_und ? interval_verdict(du, inv->d_und, -1) : "inconclusive";
     const bool non_flat_or_down = !(p.d_non_ci.lo > 0);
     std::string v = both(both(g, u), non_flat_or_down ? "reproduced" : "not reproduced");
-    const Rate prec = rate_of(inv->audit["precision"]);
+    const Rate prec = Rate::from_json(inv->audit["precision"]);
     const bool flagged = prec.n && prec.ci().hi < 0.5;
     claims.push_back({"5. Corrupted supervision: Gen and external Und fall while Non falls or stays flat; the audit flags it",
                       v + (flagged ? "; audit: flagged" : "; audit: not flagged"),
@@ -305,7 +297,7 @@ std::string write_report(const std::string& D) {
     const std::string res = D + "/eval-" + std::string(a.name) + "/results.jsonl";
     if (!v.eval.is_null() && !base_recs.empty() && file_exists(res)) v.vs_base = paired_gap(base_recs, read_results(res), 17);
     if (!v.eval.is_null() && !base.is_null()) {
-      v.d_und = newcombe_difference(rate_of(v.eval["und"]["overall"]["accuracy"]), rate_of(base["und"]["overall"]["accuracy"]));
+      v.d_und = newcombe_difference(Rate::from_json(v.eval["und"]["overall"]["accuracy"]), Rate::from_json(base["und"]["overall"]["accuracy"]));
       v.have_und = true;
     }
     arms.emplace(a.name, std::move(v));

@@ -54,11 +54,6 @@ json eval_summary(const std::string& dir) {
   return s["per_seed"][0];
 }
 
-Rate rate_of(const json& r) {
-  Rate x;
-  if (r.is_object()) x.k = r.value("k", int64_t(0)), x.n = r.value("n", int64_t(0));
-  return x;
-}
 
 std::string arm_description(const Arm& a) {
   std::string d = a.method == "dpo" ? "DPO" : "SFT";
@@ -141,10 +136,8 @@ std::string diff_text(const Diff& d) {
 
 std::string verdict_of(const Diff& d, int direction) {
   if (d.per_seed.size() == 1 && d.one_seed_ci && std::isfinite(d.per_seed[0])) {
-    const double m = direction * d.per_seed[0];
-    const double lo = direction > 0 ? d.ci.lo : -d.ci.hi;
-    if (!(m > 0)) return "not reproduced";
-    return lo > 0 ? "reproduced (one seed)" : "inconclusive";
+    const std::string v = interval_verdict(d.per_seed[0], d.ci, direction);
+    return v == "reproduced" ? v + " (one seed)" : v;
   }
   return paired_verdict(d.per_seed, direction);
 }
@@ -166,6 +159,11 @@ std::string paired_verdict(const std::vector<double>& diffs, int direction) {
   if (!(m.mean > 0)) return "not reproduced";
   if (d.size() < 2) return "inconclusive (one seed)";
   return mean_ci95(m).lo > 0 ? "reproduced" : "inconclusive";
+}
+
+std::string interval_verdict(double d, const Interval& ci, int direction) {
+  if (!(direction * d > 0)) return "not reproduced";
+  return (direction > 0 ? ci.lo > 0 : ci.hi < 0) ? "reproduced" : "inconclusive";
 }
 
 ResultsTable build_results(const std::string& runs_dir) {
@@ -218,7 +216,7 @@ ResultsTable build_results(const std::string& runs_dir) {
       r.d_und = r.und - num(base["und"]["overall"]["accuracy"]["value"]);
       r.d_non = r.non - num(base["gap"]["pooled"]["non"]["value"]);
       if (ev.contains("vs_ref")) {
-        const Rate w = rate_of(ev["vs_ref"]["win_rate"]);
+        const Rate w = Rate::from_json(ev["vs_ref"]["win_rate"]);
         r.win_k = w.k, r.win_n = w.n;
         r.fp_to_tn = ev["vs_ref"].value("fp_to_tn", int64_t(0)), r.tn_to_fp = ev["vs_ref"].value("tn_to_fp", int64_t(0));
       }
@@ -226,7 +224,7 @@ ResultsTable build_results(const std::string& runs_dir) {
       r.sft_samples = sum.value("sft_samples", int64_t(0)), r.dpo_pairs = sum.value("dpo_pairs", int64_t(0));
       r.discarded = sum.value("discarded_initially", int64_t(0));
       for (auto& j : sum.value("joined_at_replay", json::array())) r.joined += j.get<int64_t>();
-      if (sum.contains("audit")) r.audit_precision = rate_of(sum["audit"]["precision"]), r.audit_accept = rate_of(sum["audit"]["accept_rate"]);
+      if (sum.contains("audit")) r.audit_precision = Rate::from_json(sum["audit"]["precision"]), r.audit_accept = Rate::from_json(sum["audit"]["accept_rate"]);
       r.seconds = num(sum.value("seconds", json()));
       const std::string res = D + "/eval-" + name + "/results.jsonl";
       if (!base_recs.empty() && file_exists(res)) {
@@ -234,7 +232,7 @@ ResultsTable build_results(const std::string& runs_dir) {
         const PairedGap p = paired_gap(base_recs, r.recs, 17);
         r.has_ci = true, r.ci_gen = p.d_gen_ci, r.ci_non = p.d_non_ci;
       }
-      const Rate ua = rate_of(ev["und"]["overall"]["accuracy"]), ub = rate_of(base["und"]["overall"]["accuracy"]);
+      const Rate ua = Rate::from_json(ev["und"]["overall"]["accuracy"]), ub = Rate::from_json(base["und"]["overall"]["accuracy"]);
       if (ua.n > 0 && ub.n > 0) r.has_und_ci = true, r.ci_und = newcombe_difference(ua, ub);
       a.seeds.push_back(r);
     }

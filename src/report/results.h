@@ -14,6 +14,7 @@
 
 #include <string>
 
+#include "eval/stats.h"
 #include "io/jsonl.h"
 
 namespace unigap {
@@ -30,5 +31,9 @@ ResultsTable build_results(const std::string& runs_dir);
 // per-seed values: "reproduced" when the 95% t-interval lies on the claimed side,
 // "not reproduced" when the mean lies on the other side (or at 0), else "inconclusive".
 std::string paired_verdict(const std::vector<double>& diffs, int direction);
+
+// Verdict of the same claim from one difference d and its 95% interval: "reproduced" when
+// the interval lies on the claimed side, "not reproduced" when d does not, else "inconclusive".
+std::string interval_verdict(double d, const Interval& ci, int direction);
 
 }  // namespace unigap

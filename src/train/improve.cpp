@@ -158,12 +158,7 @@ ImproveResult improve(const ImproveConfig& c, const std::string& base_ckpt, cons
   }
   json cfg_json = {{"command", "improve"}, {"base", base_ckpt}, {"improve", c.to_json()}, {"world", spec.to_json()}};
   Checkpointer ckpt(out_dir + "/checkpoints");
-  if (resume && !run.has("config.json")) {
-    if (!run.interrupted_before_start()) throw UserError("nothing to resume", out_dir, "run without --resume");
-    log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
-    run.remove_stray_temps();
-    resume = false;
-  }
+  if (resume) resume = run.resume_or_restart("nothing to resume");
   if (resume) {
     json saved = read_json(run.file("config.json"));
     if (saved["improve"] != cfg_json["improve"] || saved["base"] != cfg_json["base"])

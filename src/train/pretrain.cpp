@@ -368,13 +368,7 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   std::string stage = "vq";
   int start = 0;
   json run_config = {{"command", "pretrain"}, {"pretrain", c.to_json()}, {"model", mc.to_json()}, {"world", world.to_json()}};
-  if (resume && !run.has("config.json")) {
-    if (!run.interrupted_before_start())
-      throw UserError("nothing to resume: the run was never started here", out_dir, "run without --resume");
-    log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
-    run.remove_stray_temps();
-    resume = false;
-  }
+  if (resume) resume = run.resume_or_restart("nothing to resume: the run was never started here");
   if (resume) {
     json saved = read_json(out_dir + "/config.json");
     if (saved["pretrain"] != run_config["pretrain"] || saved["model"] != run_config["model"] ||
