@@ -3,6 +3,8 @@
 #
 #   bash scripts/results.sh                 # seeds 0 1 2 into runs/results (about 2.5 hours on 2 cores)
 #   SEEDS="0" bash scripts/results.sh       # one seed
+#   ARMS="base sft-self" SEEDS=2 bash scripts/results.sh   # only these stages (to share the work
+#                                           # between two shells: an arm needs its seed's sft-self)
 #
 # Per seed, from the shipped base model: the base's gap, then seven arms, each trained from
 # the base on 2,000 train prompts x N = 10 candidates and evaluated against the base on the
@@ -14,8 +16,10 @@
 #   sft-oracle         SFT on oracle-accepted candidates: the upper bound
 #   sft-inverted       corrupted: accept what the model's own judge rejects
 #   sft-flip           corrupted: each self verdict flipped with probability 0.5
-# The replay and DPO arms train on sft-self's round-0 pool (--pool-from), so that methods
-# compare on the same candidates. Then `improve --audit-min-precision 0.5` must refuse the
+# All arms but sft-self train on sft-self's round-0 candidates (--pool-from), so that methods
+# compare on the same candidates; the oracle, inverted and flip arms relabel them under their
+# supervision, which gives the pool that sampling under it would have made (the candidates do
+# not depend on who labels them) without sampling 20,000 images again. Then `improve --audit-min-precision 0.5` must refuse the
 # inverted pool (its message goes to s<seed>/audit-gate.txt; the script fails if it trains).
 # Finished stages are kept: rerunning continues an interrupted study. Finally
 # `unigap results` aggregates everything into docs/results.md and runs/results/results.json.
@@ -26,6 +30,7 @@ U="${UNIGAP:-./build/unigap}"
 BASE="${BASE:-models/base-small}"
 OUT="${OUT:-runs/results}"
 SEEDS="${SEEDS:-0 1 2}"
+ARMS="${ARMS:-base sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate}"
 DOC="${DOC:-docs/results.md}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
@@ -35,6 +40,8 @@ DPO=(--method dpo --epochs 6 --nll-weight 1)
 
 [ -x "$U" ] || { echo "results: $U not found; build first (bash scripts/build.sh)" >&2; exit 1; }
 "$U" --version
+
+wanted() { [[ " $ARMS " == *" $1 "* ]]; }
 
 for s in $SEEDS; do
   D="$OUT/s$s"
@@ -50,6 +57,7 @@ for s in $SEEDS; do
   arm() {  # arm NAME [improve options...]
     local name=$1
     shift
+    wanted "$name" || return 0
     if [ ! -f "$D/$name/summary.json" ]; then
       local resume=()
       [ -f "$D/$name/config.json" ] && resume=(--resume)
@@ -58,16 +66,16 @@ for s in $SEEDS; do
     fi
     evaluate "$name" "$D/$name/model" "$BASE"
   }
-  evaluate base "$BASE"
+  if wanted base; then evaluate base "$BASE"; fi
   arm sft-self --supervision self
   arm sft-replay-early --supervision self --curriculum-epochs 1 --pool-from "$D/sft-self"
   arm sft-replay-late --supervision self --curriculum-epochs 2 --pool-from "$D/sft-self"
   arm dpo-self --supervision self "${DPO[@]}" --pool-from "$D/sft-self"
-  arm sft-oracle --supervision oracle
-  arm sft-inverted --supervision inverted
-  arm sft-flip --supervision flip:0.5
+  arm sft-oracle --supervision oracle --pool-from "$D/sft-self"
+  arm sft-inverted --supervision inverted --pool-from "$D/sft-self"
+  arm sft-flip --supervision flip:0.5 --pool-from "$D/sft-self"
   # The data-quality gate must refuse the inverted pool before any training step.
-  if [ ! -f "$D/audit-gate.txt" ]; then
+  if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
     set +e
     msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" --supervision inverted \

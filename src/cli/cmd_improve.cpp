@@ -64,7 +64,7 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--eval-k", a.c.eval.samples_per_prompt, "Images per held-out prompt")->capture_default_str();
   cmd->add_option("--eval-cfg", a.c.eval.sampling.cfg_weight, "Guidance of evaluation sampling")->capture_default_str();
   cmd->add_option("--pool-from", a.c.pool_from,
-                  "Train on the round-0 pool of this earlier improve run (same base, supervision, seed, prompts, sampling)");
+                  "Train on the round-0 candidates of this earlier improve run (same base, seed, prompts, sampling; relabeled if its supervision differs)");
   cmd->add_flag("--resume", a.resume, "Continue the run in --out");
   cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
   cmd->callback([] {

@@ -105,7 +105,10 @@ bool same_checkpoint(const std::string& a, const std::string& b) {
 }
 
 // The round-0 candidates of the improve run in c.pool_from, after checking that they are
-// what this run would have sampled: same base, supervision, seed, prompts and sampling.
+// what this run would have sampled: same base, seed, prompts and sampling. The candidates do
+// not depend on who labels them, so a pool made under another supervision is relabeled under
+// this run's (from each candidate's own score and oracle verdict): the pool that sampling
+// would have made, without sampling it again. A ckpt:PATH judge has to see the images: refused.
 Pool reuse_pool(const ImproveConfig& c, const std::string& base_ckpt, const WorldSpec& spec) {
   const std::string cfg_path = c.pool_from + "/config.json", pool_path = c.pool_from + "/pool.jsonl";
   if (!file_exists(cfg_path) || !file_exists(pool_path))
@@ -113,7 +116,7 @@ Pool reuse_pool(const ImproveConfig& c, const std::string& base_ckpt, const Worl
   const json saved = read_json(cfg_path);
   if (saved.value("command", "") != "improve") throw UserError("not an improve run", cfg_path, "--pool-from");
   const json mine = c.to_json(), theirs = saved.at("improve");
-  for (const char* k : {"supervision", "seed", "train_prompts", "candidates", "candidate_cfg", "candidate_temperature",
+  for (const char* k : {"seed", "train_prompts", "candidates", "candidate_cfg", "candidate_temperature",
                         "candidate_top_k", "threshold"})
     if (theirs.value(k, json()) != mine.at(k))
       throw UserError("its pool was made with " + std::string(k) + " = " + theirs.value(k, json()).dump() + ", this run has " +
@@ -122,10 +125,22 @@ Pool reuse_pool(const ImproveConfig& c, const std::string& base_ckpt, const Worl
   if (!same_checkpoint(saved.value("base", std::string()), base_ckpt))
     throw UserError("its pool was sampled from another base model (" + saved.value("base", std::string()) + ")", cfg_path,
                     "--pool-from needs a run from the same --ckpt");
+  const std::string theirs_sup = theirs.value("supervision", std::string());
+  const Supervision sup = Supervision::parse(c.supervision);
+  const bool relabel = theirs_sup != c.supervision;
+  if (relabel && sup.kind == "ckpt")
+    throw UserError("its pool was labeled by " + theirs_sup + "; a ckpt: judge must see the images, which a reused pool does not keep",
+                    cfg_path, "--pool-from with --supervision ckpt:PATH needs a run with the same supervision");
   Pool pool = Pool::load(pool_path, spec);
   pool.candidates.erase(std::remove_if(pool.candidates.begin(), pool.candidates.end(), [](const Candidate& x) { return x.round > 0; }),
                         pool.candidates.end());
-  log_info("pool: " + std::to_string(pool.candidates.size()) + " round-0 candidates of " + pool_path);
+  if (relabel) {
+    PoolOptions po = c.pool;
+    po.seed = derive_seed(c.seed, "pool");
+    for (auto& x : pool.candidates) label_candidate(x, sup, 0.0, po);
+  }
+  log_info("pool: " + std::to_string(pool.candidates.size()) + " round-0 candidates of " + pool_path +
+           (relabel ? ", relabeled from " + theirs_sup + " to " + c.supervision : std::string()));
   return pool;
 }
 

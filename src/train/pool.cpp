@@ -148,6 +148,24 @@ Pool Pool::load(const std::string& path, const WorldSpec& spec) {
   return p;
 }
 
+void label_candidate(Candidate& c, const Supervision& sup, double ext, const PoolOptions& opt) {
+  const double own = c.own_score;
+  if (sup.kind == "self") {
+    c.score = own;
+  } else if (sup.kind == "oracle") {
+    // The oracle has no confidence: rank by it first, then by the model's own score.
+    c.score = (c.oracle ? 1.0 : 0.0) + 0.5 * own;
+  } else if (sup.kind == "inverted") {
+    c.score = 1.0 - own;
+  } else if (sup.kind == "flip") {
+    Rng rng(derive_seed(opt.seed, "flip/" + std::to_string(c.round) + "/" + std::to_string(c.prompt_index), uint64_t(c.k)));
+    c.score = rng.bernoulli(sup.flip_p) ? 1.0 - own : own;
+  } else {
+    c.score = ext;
+  }
+  c.verdict = sup.kind == "oracle" ? c.oracle : c.score > opt.threshold;
+}
+
 std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
                                          const WorldSpec& spec, const std::vector<Metadata>& prompts,
                                          const std::vector<int>& which, const PoolOptions& opt, int round) {
@@ -184,20 +202,7 @@ std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultim
       auto v = evaluate_metadata(prompts[c.prompt_index], parse_image(images[j], spec), spec);
       c.oracle = v.correct;
       c.reason = v.reason;
-      if (sup.kind == "self") {
-        c.score = own[j];
-      } else if (sup.kind == "oracle") {
-        // The oracle has no confidence: rank by it first, then by the model's own score.
-        c.score = (c.oracle ? 1.0 : 0.0) + 0.5 * own[j];
-      } else if (sup.kind == "inverted") {
-        c.score = 1.0 - own[j];
-      } else if (sup.kind == "flip") {
-        Rng rng(derive_seed(opt.seed, "flip/" + std::to_string(round) + "/" + std::to_string(c.prompt_index), uint64_t(c.k)));
-        c.score = rng.bernoulli(sup.flip_p) ? 1.0 - own[j] : own[j];
-      } else {
-        c.score = ext[j];
-      }
-      c.verdict = sup.kind == "oracle" ? c.oracle : c.score > opt.threshold;
+      label_candidate(c, sup, ext.empty() ? 0.0 : ext[j], opt);
       out.push_back(std::move(c));
     }
     prog.update(int64_t(part.size()));

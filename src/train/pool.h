@@ -63,6 +63,12 @@ struct PoolOptions {
   uint64_t seed = 0;
 };
 
+// Sets the supervision's score and verdict of a candidate whose own score and oracle
+// verdict are known (`ext`: the ckpt:PATH judge's score, unused by the other kinds). The
+// flip:P coin is seeded by opt.seed and the candidate's round, prompt and number, so a pool
+// relabeled under another supervision gets the labels that sampling under it would have given.
+void label_candidate(Candidate& c, const Supervision& sup, double ext, const PoolOptions& opt);
+
 // Samples `opt.candidates` images for each prompt in `which`, scores them with the
 // supervision (`judge` is the model for `self`, `other` the one for ckpt:PATH) and
 // the oracle, and returns the new candidates (round `round`).

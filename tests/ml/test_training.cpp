@@ -227,3 +227,57 @@ TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
     EXPECT_NE(std::string(e.what()).find("another base model"), std::string::npos) << e.what();
   }
 }
+
+TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
+  TempDir d;
+  PretrainConfig c = tiny_config();
+  c.steps = 10;
+  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  const std::string base = d.path + "/base/model";
+  ImproveConfig ic;
+  ic.supervision = "self";
+  ic.train_prompts = 12;
+  ic.pool.candidates = 2;
+  ic.epochs = 1;
+  ic.eval_every = 0;
+  ic.eval_prompts = 4;
+  ic.eval.samples_per_prompt = 1;
+  improve(ic, base, d.path + "/self", false);
+  const auto self = Pool::load(d.path + "/self/pool.jsonl", WorldSpec::defaults());
+  const std::vector<std::string> sups = {"oracle", "inverted", "flip:0.5"};
+  for (size_t s = 0; s < sups.size(); ++s) {
+    SCOPED_TRACE(sups[s]);
+    ImproveConfig fresh = ic;
+    fresh.supervision = sups[s];
+    improve(fresh, base, d.path + "/fresh" + std::to_string(s), false);
+    ImproveConfig reused = fresh;
+    reused.pool_from = d.path + "/self";
+    improve(reused, base, d.path + "/reused" + std::to_string(s), false);
+    const auto a = Pool::load(d.path + "/fresh" + std::to_string(s) + "/pool.jsonl", WorldSpec::defaults());
+    const auto b = Pool::load(d.path + "/reused" + std::to_string(s) + "/pool.jsonl", WorldSpec::defaults());
+    ASSERT_EQ(a.candidates.size(), b.candidates.size());
+    ASSERT_EQ(a.candidates.size(), self.candidates.size());
+    int changed = 0;
+    for (size_t i = 0; i < a.candidates.size(); ++i) {
+      EXPECT_EQ(a.candidates[i].codes, b.candidates[i].codes);
+      EXPECT_DOUBLE_EQ(a.candidates[i].score, b.candidates[i].score);
+      EXPECT_EQ(a.candidates[i].verdict, b.candidates[i].verdict);
+      EXPECT_EQ(a.candidates[i].oracle, b.candidates[i].oracle);
+      changed += b.candidates[i].verdict != self.candidates[i].verdict;
+    }
+    EXPECT_GT(changed, 0) << "the reused pool kept the self labels";
+    // Trained on the same data, the two runs end in the same model.
+    EXPECT_EQ(read_file(d.path + "/fresh" + std::to_string(s) + "/model/model.safetensors"),
+              read_file(d.path + "/reused" + std::to_string(s) + "/model/model.safetensors"));
+  }
+  // A ckpt: judge would have to see the images, which the pool does not keep: refused.
+  ImproveConfig judge = ic;
+  judge.supervision = "ckpt:" + base;
+  judge.pool_from = d.path + "/self";
+  try {
+    improve(judge, base, d.path + "/ckpt", false);
+    FAIL() << "expected a refusal";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("ckpt: judge must see the images"), std::string::npos) << e.what();
+  }
+}
