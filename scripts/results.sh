@@ -3,7 +3,7 @@
 #
 #   bash scripts/results.sh                 # seeds 0 1 2 into runs/results (about 2.5 hours on 2 cores)
 #   SEEDS="0" bash scripts/results.sh       # one seed
-#   ARMS="base sft-self" SEEDS=2 bash scripts/results.sh   # only these stages (to share the work
+#   ARMS="sft-self dpo-self" SEEDS=2 bash scripts/results.sh   # only these stages (to share the work
 #                                           # between two shells: an arm needs its seed's sft-self)
 #
 # Per seed, from the shipped base model: the base's gap, then seven arms, each trained from
@@ -30,7 +30,7 @@ U="${UNIGAP:-./build/unigap}"
 BASE="${BASE:-models/base-small}"
 OUT="${OUT:-runs/results}"
 SEEDS="${SEEDS:-0 1 2}"
-ARMS="${ARMS:-base sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate}"
+ARMS="${ARMS:-sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate}"
 DOC="${DOC:-docs/results.md}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
@@ -52,7 +52,9 @@ for s in $SEEDS; do
     local resume=()
     [ -f "$D/eval-$name/config.json" ] && resume=(--resume)
     echo "[results] seed $s: eval $name"
-    "$U" eval --ckpt "$ckpt" ${ref:+--ref "$ref"} --seed "$s" -k 4 -q --out "$D/eval-$name" "${resume[@]}" > "$D/eval-$name.txt"
+    # The base's images of this seed are those of eval-base: read, not sampled again.
+    "$U" eval --ckpt "$ckpt" ${ref:+--ref "$ref" --ref-images "$D/eval-base"} --seed "$s" -k 4 -q --out "$D/eval-$name" \
+      "${resume[@]}" > "$D/eval-$name.txt"
   }
   arm() {  # arm NAME [improve options...]
     local name=$1
@@ -66,7 +68,7 @@ for s in $SEEDS; do
     fi
     evaluate "$name" "$D/$name/model" "$BASE"
   }
-  if wanted base; then evaluate base "$BASE"; fi
+  evaluate base "$BASE"  # every arm's evaluation reads its images
   arm sft-self --supervision self
   arm sft-replay-early --supervision self --curriculum-epochs 1 --pool-from "$D/sft-self"
   arm sft-replay-late --supervision self --curriculum-epochs 2 --pool-from "$D/sft-self"

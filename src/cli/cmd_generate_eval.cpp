@@ -80,7 +80,7 @@ void register_generate_eval(CLI::App& app) {
 
   // ---- eval ----
   struct EvalArgs {
-    std::string ckpt, ref, suite = "eval", out, images;
+    std::string ckpt, ref, suite = "eval", out, images, ref_images;
     int n_prompts = 553, seeds = 1;
     bool quiet = false;
     EvalOptions opt;
@@ -89,6 +89,8 @@ void register_generate_eval(CLI::App& app) {
   auto* ev = app.add_subcommand("eval", "Measure the generation-understanding gap (Gen, Und, Non, WeakGen, win rate)");
   ev->add_option("--ckpt", e.ckpt, "Model checkpoint folder")->required();
   ev->add_option("--ref", e.ref, "Reference model checkpoint (win rate, FP->TN on its images)");
+  ev->add_option("--ref-images", e.ref_images,
+                 "A finished eval run of --ref with the same suite and options: read its images instead of sampling them again");
   ev->add_option("--suite", e.suite, "eval | eval-all | a metadata JSONL file")->capture_default_str();
   ev->add_option("--prompts", e.n_prompts, "Suite size for --suite eval")->capture_default_str();
   ev->add_option("--samples-per-prompt,-k", e.opt.samples_per_prompt, "Images per prompt (K)")->capture_default_str();
@@ -115,8 +117,21 @@ void register_generate_eval(CLI::App& app) {
     auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec);
     e.opt.images_dir = e.images;
     RunDir run(e.out);
-    const json config = {{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
-                         {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}};
+    json config = {{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
+                   {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}};
+    if (!e.ref_images.empty()) {
+      if (e.ref.empty()) throw UserError("needs --ref", "--ref-images");
+      e.opt.ref_images_dir = ref_images_of(e.ref_images, e.ref, config);
+    }
+    // Where the reference's images came from changes no result: kept for the record, not
+    // compared on --resume.
+    auto comparable = [](json j) {
+      j.erase("provenance");
+      j.erase("ref_images");
+      return j;
+    };
+    const json compared = comparable(config);
+    if (!e.ref_images.empty()) config["ref_images"] = e.ref_images;
     // Rank 0's view in a data-parallel run (it writes config.json right below).
     const bool started = Dist::current().main_value(run.has("config.json"));
     if (e.opt.resume && !started) {
@@ -127,9 +142,7 @@ void register_generate_eval(CLI::App& app) {
       e.opt.resume = false;
     }
     if (e.opt.resume) {
-      json saved = read_json(run.file("config.json"));
-      saved.erase("provenance");
-      if (saved != config)
+      if (comparable(read_json(run.file("config.json"))) != compared)
         throw UserError("the run was started with another config", run.file("config.json"), "resume with the same options");
       run.remove_stray_temps();
     } else if (started && e.images.empty()) {

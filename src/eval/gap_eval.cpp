@@ -8,6 +8,7 @@
 #include "common/rng.h"
 #include "io/atomic_file.h"
 #include "io/png.h"
+#include "io/run_dir.h"
 #include "world/geneval_folder.h"
 #include "world/negatives.h"
 #include "world/oracle.h"
@@ -108,6 +109,27 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
   }
   return out;
 }
+
+}  // namespace
+
+std::string ref_images_of(const std::string& eval_dir, const std::string& ref_ckpt, const json& config) {
+  const std::string cfg_path = eval_dir + "/config.json";
+  if (!file_exists(cfg_path) || !file_exists(eval_dir + "/summary.json"))
+    throw UserError("not a finished eval run (config.json and summary.json needed)", eval_dir, "--ref-images");
+  const json theirs = read_json(cfg_path);
+  if (theirs.value("command", "") != "eval") throw UserError("not an eval run", cfg_path, "--ref-images");
+  if (!same_checkpoint(theirs.value("ckpt", std::string()), ref_ckpt))
+    throw UserError("it evaluated another model (" + theirs.value("ckpt", std::string()) + ") than --ref " + ref_ckpt, cfg_path,
+                    "--ref-images needs an eval of the reference model");
+  for (const char* k : {"suite", "suite_size", "seeds", "eval", "world_fingerprint"})
+    if (theirs.value(k, json()) != config.at(k))
+      throw UserError("it ran with " + std::string(k) + " = " + theirs.value(k, json()).dump() + ", this run has " + config.at(k).dump(),
+                      cfg_path, "--ref-images needs an eval with the same suite and options");
+  if (config.at("seeds") != 1) throw UserError("works with one seed only", "--ref-images");
+  return eval_dir + "/images";
+}
+
+namespace {
 
 // Reads images made elsewhere (GenEval layout); bad files are refused with their path.
 Images read_suite(const WorldSpec& spec, const std::string& dir) {
@@ -213,7 +235,17 @@ EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::
   if (ref) {
     ref->set_training(false);
     double unused_rate = 0;
-    Images rim = generate_suite(*ref, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/ref_images", unused_rate);
+    Images rim;
+    if (opt.ref_images_dir.empty()) {
+      rim = generate_suite(*ref, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/ref_images", unused_rate);
+    } else {  // every folder must be there: nothing is sampled into another run's folder
+      for (size_t i = 0; i < suite.size(); ++i)
+        if (!file_exists(opt.ref_images_dir + "/" + sample_folder_name(int(i)) + "/metadata.jsonl"))
+          throw UserError("no complete prompt folder " + sample_folder_name(int(i)), opt.ref_images_dir, "--ref-images needs a finished eval");
+      EvalOptions read = opt;
+      read.resume = true;  // complete folders are read back (their prompts checked), none sampled
+      rim = generate_suite(*ref, spec, suite, read, opt.ref_images_dir, unused_rate);
+    }
     oracle_score(rim, spec);
     auto ref_scores = judge_all(*ref, rim, opt.judge_batch, unused_rate);
     auto new_scores = judge_all(model, rim, opt.judge_batch, unused_rate);

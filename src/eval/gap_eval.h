@@ -21,6 +21,7 @@ struct EvalOptions {
   double hard_negative_share = 0.5;  // of the Und negatives (the "half hard")
   uint64_t seed = 0;           // sampling and rendering
   std::string images_dir;      // judge these GenEval-layout images instead of generating
+  std::string ref_images_dir;  // the reference's images, read instead of sampled (see ref_images_of; not part of the config)
   int judge_batch = 128;
   bool resume = false;         // reuse complete image folders of an interrupted run (not part of the config)
   void validate() const;
@@ -41,6 +42,13 @@ struct EvalResult {
 // results.jsonl; returns everything measured. `ref` may be null.
 EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
                     const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref = nullptr);
+
+// eval --ref-images: the image folder of an earlier eval run of the reference (`eval_dir`),
+// which are the images the reference would sample again here. Refused, naming the setting,
+// unless that run finished (summary.json) and evaluated the same checkpoint as `ref_ckpt`
+// (its files) on the same world and suite with the same options: `config` is this run's
+// config.json object (its "ref" and "ckpt" are not compared).
+std::string ref_images_of(const std::string& eval_dir, const std::string& ref_ckpt, const json& config);
 
 // The per-image records an evaluation wrote to `path` (its results.jsonl); a line with a
 // missing or mistyped field is a UserError naming the file, line and field.

@@ -113,6 +113,13 @@ bool RunDir::resume_or_restart(const std::string& nothing) const {
   return false;
 }
 
+bool same_checkpoint(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  for (const char* f : {"/config.json", "/model.safetensors"})
+    if (!file_exists(a + f) || !file_exists(b + f) || read_file(a + f) != read_file(b + f)) return false;
+  return true;
+}
+
 json provenance() {
   char time_buf[32] = "unknown";
   const std::time_t now = std::time(nullptr);

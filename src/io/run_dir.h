@@ -48,6 +48,10 @@ class RunDir {
   bool existed_ = false;
 };
 
+// The same checkpoint: the same folder, or two folders (a copy, another path to the same
+// files) whose config.json and model.safetensors are byte-identical.
+bool same_checkpoint(const std::string& a, const std::string& b);
+
 // Provenance block stamped on every result: version, commit, time (UTC ISO-8601), hostname.
 json provenance();
 

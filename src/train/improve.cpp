@@ -95,15 +95,6 @@ json eval_record(const EvalResult& r, int epoch) {
   return j;
 }
 
-// The same checkpoint: the same folder, or two folders (a copy, another path to the same
-// files) whose config.json and model.safetensors are byte-identical.
-bool same_checkpoint(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  for (const char* f : {"/config.json", "/model.safetensors"})
-    if (!file_exists(a + f) || !file_exists(b + f) || read_file(a + f) != read_file(b + f)) return false;
-  return true;
-}
-
 // The round-0 candidates of the improve run in c.pool_from, after checking that they are
 // what this run would have sampled: same base, seed, prompts and sampling. The candidates do
 // not depend on who labels them, so a pool made under another supervision is relabeled under

@@ -88,3 +88,48 @@ TEST(EvalRunner, ResumeKeepsCompleteFoldersAndEqualsAnUninterruptedRun) {
     EXPECT_NE(std::string(e.what()).find("metadata.jsonl"), std::string::npos) << e.what();
   }
 }
+
+TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
+  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
+  ShapesModel ref(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 5);
+  auto suite = sample_suite(m.world(), Split::Eval, 6, 3);
+  EvalOptions o;
+  o.samples_per_prompt = 2;
+  o.seed = 3;
+  TempDir d;
+  ref.save(d.path + "/ref");
+  // The reference's own eval, as `eval --ckpt ref` writes it.
+  evaluate(ref, ref.world(), suite, o, d.path + "/ref-eval");
+  const json config = {{"command", "eval"}, {"ckpt", d.path + "/ref"}, {"ref", ""}, {"suite", "eval"}, {"suite_size", suite.size()},
+                       {"seeds", 1}, {"eval", o.to_json()}, {"world_fingerprint", m.world().fingerprint()}};
+  write_json(d.path + "/ref-eval/config.json", config);
+  write_json(d.path + "/ref-eval/summary.json", json::object());
+
+  const auto sampled = evaluate(m, m.world(), suite, o, d.path + "/sampled", &ref);
+  EvalOptions r = o;
+  r.ref_images_dir = ref_images_of(d.path + "/ref-eval", d.path + "/ref", config);
+  EXPECT_EQ(r.ref_images_dir, d.path + "/ref-eval/images");
+  const auto read = evaluate(m, m.world(), suite, r, d.path + "/read", &ref);
+  ASSERT_TRUE(sampled.vs_ref && read.vs_ref);
+  EXPECT_EQ(read.vs_ref->to_json(), sampled.vs_ref->to_json());
+  EXPECT_EQ(read.ref_gap->to_json(), sampled.ref_gap->to_json());
+  EXPECT_FALSE(std::filesystem::exists(d.path + "/read/ref_images"));
+
+  // Another seed would have sampled other images: refused, naming the setting.
+  json other = config;
+  other["eval"]["seed"] = 4;
+  try {
+    ref_images_of(d.path + "/ref-eval", d.path + "/ref", other);
+    FAIL() << "expected a refusal";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("eval"), std::string::npos) << e.what();
+  }
+  // An eval of another model is not the reference's.
+  m.save(d.path + "/other");
+  EXPECT_THROW(ref_images_of(d.path + "/ref-eval", d.path + "/other", config), UserError);
+  // An unfinished eval is refused; so is a folder with a prompt missing.
+  std::filesystem::remove(d.path + "/ref-eval/summary.json");
+  EXPECT_THROW(ref_images_of(d.path + "/ref-eval", d.path + "/ref", config), UserError);
+  std::filesystem::remove_all(d.path + "/ref-eval/images/00005");
+  EXPECT_THROW(evaluate(m, m.world(), suite, r, d.path + "/read2", &ref), UserError);
+}

@@ -265,7 +265,9 @@ TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
     ImproveConfig reused = fresh;
     reused.pool_from = d.path + "/self";
     EXPECT_EQ(run(reused, d.path + "/reused" + std::to_string(s)), fresh_err);
-    if (sups[s] == "flip:0.5") EXPECT_EQ(fresh_err, "");
+    if (sups[s] == "flip:0.5") {
+      EXPECT_EQ(fresh_err, "");
+    }
     const auto a = Pool::load(d.path + "/fresh" + std::to_string(s) + "/pool.jsonl", WorldSpec::defaults());
     const auto b = Pool::load(d.path + "/reused" + std::to_string(s) + "/pool.jsonl", WorldSpec::defaults());
     ASSERT_EQ(a.candidates.size(), b.candidates.size());
@@ -280,9 +282,10 @@ TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
     }
     EXPECT_GT(changed, 0) << "the reused pool kept the self labels";
     // Trained on the same data, the two runs end in the same model.
-    if (fresh_err.empty())
-        EXPECT_EQ(read_file(d.path + "/fresh" + std::to_string(s) + "/model/model.safetensors"),
+    if (fresh_err.empty()) {
+      EXPECT_EQ(read_file(d.path + "/fresh" + std::to_string(s) + "/model/model.safetensors"),
                 read_file(d.path + "/reused" + std::to_string(s) + "/model/model.safetensors"));
+    }
   }
   // A ckpt: judge would have to see the images, which the pool does not keep: refused.
   ImproveConfig judge = ic;
