@@ -19,8 +19,9 @@
 # All arms but sft-self train on sft-self's round-0 candidates (--pool-from), so that methods
 # compare on the same candidates; the oracle, inverted and flip arms relabel them under their
 # supervision, which gives the pool that sampling under it would have made (the candidates do
-# not depend on who labels them) without sampling 20,000 images again. Then `improve --audit-min-precision 0.5` must refuse the
-# inverted pool (its message goes to s<seed>/audit-gate.txt; the script fails if it trains).
+# not depend on who labels them) without sampling 20,000 images again. Then `improve
+# --audit-min-precision 0.5` must refuse the inverted pool (its message goes to
+# s<seed>/audit-gate.txt; the script fails if it trains).
 # Finished stages are kept: rerunning continues an interrupted study. Finally
 # `unigap results` aggregates everything into docs/results.md and runs/results/results.json.
 set -euo pipefail
