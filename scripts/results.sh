@@ -23,7 +23,14 @@
 # --audit-min-precision 0.5` must refuse the inverted pool (its message goes to
 # s<seed>/audit-gate.txt; the script fails if it trains).
 # Finished stages are kept: rerunning continues an interrupted study. Finally
-# `unigap results` aggregates everything into docs/results.md and runs/results/results.json.
+# `unigap results` aggregates everything into docs/results.md and runs/results/results.json,
+# and the summaries of every finished stage (config.json, summary.json, audit.json,
+# metrics.jsonl and the text outputs: no images, pools or models) are copied into
+# results/study, which is committed: on another machine a seed found there is restored
+# first, so that its finished stages count in docs/results.md and are not run again. A stage
+# that needs sft-self's pool (--pool-from) is skipped, with a message, in a restored seed: to
+# add an arm to an archived seed, delete s<seed>/sft-self and s<seed>/eval-base from both
+# runs/results and results/study, and they are made again (the same figures: seeded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +40,7 @@ OUT="${OUT:-runs/results}"
 SEEDS="${SEEDS:-0 1 2}"
 ARMS="${ARMS:-sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate}"
 DOC="${DOC:-docs/results.md}"
+ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
 # (the paper's 30:20 ratio).
@@ -43,6 +51,15 @@ DPO=(--method dpo --epochs 6 --nll-weight 1)
 "$U" --version
 
 wanted() { [[ " $ARMS " == *" $1 "* ]]; }
+
+# Seeds run on another machine come back from the archive.
+for s in $SEEDS; do
+  if [ -d "$ARCHIVE/s$s" ] && [ ! -d "$OUT/s$s" ]; then
+    echo "[results] seed $s: restored from $ARCHIVE/s$s"
+    mkdir -p "$OUT"
+    cp -r "$ARCHIVE/s$s" "$OUT/s$s"
+  fi
+done
 
 for s in $SEEDS; do
   D="$OUT/s$s"
@@ -62,6 +79,13 @@ for s in $SEEDS; do
     shift
     wanted "$name" || return 0
     if [ ! -f "$D/$name/summary.json" ]; then
+      local args=("$@") i
+      for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+        if [ "${args[i]}" = --pool-from ] && [ ! -f "${args[i + 1]}/pool.jsonl" ]; then
+          echo "[results] seed $s: skipping $name: ${args[i + 1]} has no pool (restored from $ARCHIVE; see the top of scripts/results.sh)" >&2
+          return 0
+        fi
+      done
       local resume=()
       [ -f "$D/$name/config.json" ] && resume=(--resume)
       echo "[results] seed $s: improve $name ($*)"
@@ -101,3 +125,14 @@ for s in $SEEDS; do
 done
 
 "$U" results --runs "$OUT" --out "$DOC"
+
+# The archive: the summaries of every finished stage of these seeds.
+for s in $SEEDS; do
+  (cd "$OUT/s$s" && find . -type f \( -name config.json -o -name summary.json -o -name audit.json -o -name metrics.jsonl \
+    -o -name '*.txt' \) -not -path '*/images/*' -not -path '*/ref_images/*' -not -path '*/model/*' -not -path '*/checkpoints/*') |
+    while read -r f; do
+      mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
+      cp "$OUT/s$s/$f" "$ARCHIVE/s$s/$f"
+    done
+done
+echo "[results] summaries archived in $ARCHIVE (commit them with docs/results.md)"
