@@ -204,6 +204,12 @@ ResultsTable build_results(const std::string& runs_dir) {
         a.name = name, a.method = ic.value("method", ""), a.supervision = ic.value("supervision", "");
         a.replay = ic.value("curriculum_epochs", std::vector<int>{});
         a.config = ic;
+      } else {  // seeds made apart (another session, the archive) must have run the same arm
+        for (auto& [k, v] : a.config.items())
+          if (k != "seed" && k != "pool_from" && ic.value(k, json()) != v)
+            throw UserError("this seed's " + name + " ran with " + k + " = " + ic.value(k, json()).dump() + ", seed " +
+                                std::to_string(a.seeds.front().seed) + "'s with " + v.dump(),
+                            cfg_path, "every seed of an arm needs the same options");
       }
       const json sum = read_json(e.path().string() + "/summary.json");
       ArmSeed r;

@@ -99,6 +99,29 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
   EXPECT_NE(r.markdown.find("+3.1 [+1.8, +4.4]"), std::string::npos) << r.markdown;
 }
 
+TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    std::filesystem::create_directories(D + "/eval-base");
+    write_json(D + "/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
+    write_arm(D, "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
+  }
+  EXPECT_NO_THROW(build_results(R));
+  json cfg = read_json(R + "/s1/sft-self/config.json");
+  cfg["improve"]["epochs"] = 6;
+  write_json(R + "/s1/sft-self/config.json", cfg);
+  try {
+    build_results(R);
+    FAIL() << "expected a refusal";
+  } catch (const UserError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("s1/sft-self/config.json"), std::string::npos) << m;
+    EXPECT_NE(m.find("epochs = 6"), std::string::npos) << m;
+  }
+}
+
 // One seed: differences carry that seed's interval over the eval prompts (from the two
 // evaluations' results.jsonl), and a claim whose interval lies on its side is
 // "reproduced (one seed)", never plain "reproduced".
