@@ -5,6 +5,7 @@
 #   SEEDS="0" bash scripts/results.sh       # one seed
 #   ARMS="sft-self dpo-self" SEEDS=2 bash scripts/results.sh   # only these stages (to share the work
 #                                           # between two shells: an arm needs its seed's sft-self)
+#   ARMS=none SEEDS="0 1" bash scripts/results.sh   # no stage: only docs/results.md and the archive
 #
 # Per seed, from the shipped base model: the base's gap, then seven arms, each trained from
 # the base on 2,000 train prompts x N = 10 candidates and evaluated against the base on the
@@ -25,12 +26,11 @@
 # Finished stages are kept: rerunning continues an interrupted study. Finally
 # `unigap results` aggregates everything into docs/results.md and runs/results/results.json,
 # and the summaries of every finished stage (config.json, summary.json, audit.json,
-# metrics.jsonl and the text outputs: no images, pools or models) are copied into
-# results/study, which is committed: on another machine a seed found there is restored
-# first, so that its finished stages count in docs/results.md and are not run again. A stage
-# that needs sft-self's pool (--pool-from) is skipped, with a message, in a restored seed: to
-# add an arm to an archived seed, delete s<seed>/sft-self and s<seed>/eval-base from both
-# runs/results and results/study, and they are made again (the same figures: seeded).
+# metrics.jsonl and the text outputs; no images or models) and sft-self's candidate pool
+# (gzipped, about 2 MB) are copied into results/study, which is committed: on another machine
+# a seed found there is restored first, so that its finished stages count in docs/results.md
+# and are not run again, and an arm added to it trains on the same candidates (its evaluation
+# then samples the base's images again, which gives the same images: seeded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +58,11 @@ for s in $SEEDS; do
     echo "[results] seed $s: restored from $ARCHIVE/s$s"
     mkdir -p "$OUT"
     cp -r "$ARCHIVE/s$s" "$OUT/s$s"
+    if [ -f "$OUT/s$s/sft-self/pool.jsonl.gz" ]; then
+      gunzip -c "$OUT/s$s/sft-self/pool.jsonl.gz" > "$OUT/s$s/sft-self/pool.jsonl.tmp"
+      mv "$OUT/s$s/sft-self/pool.jsonl.tmp" "$OUT/s$s/sft-self/pool.jsonl"
+      rm "$OUT/s$s/sft-self/pool.jsonl.gz"
+    fi
   fi
 done
 
@@ -70,8 +75,11 @@ for s in $SEEDS; do
     local resume=()
     [ -f "$D/eval-$name/config.json" ] && resume=(--resume)
     echo "[results] seed $s: eval $name"
-    # The base's images of this seed are those of eval-base: read, not sampled again.
-    "$U" eval --ckpt "$ckpt" ${ref:+--ref "$ref" --ref-images "$D/eval-base"} --seed "$s" -k 4 -q --out "$D/eval-$name" \
+    # The base's images of this seed are those of eval-base: read, not sampled again (a
+    # restored seed has none: they are sampled again, the same images).
+    local from=()
+    [ -n "$ref" ] && [ -d "$D/eval-base/images" ] && from=(--ref-images "$D/eval-base")
+    "$U" eval --ckpt "$ckpt" ${ref:+--ref "$ref"} "${from[@]}" --seed "$s" -k 4 -q --out "$D/eval-$name" \
       "${resume[@]}" > "$D/eval-$name.txt"
   }
   arm() {  # arm NAME [improve options...]
@@ -82,8 +90,8 @@ for s in $SEEDS; do
       local args=("$@") i
       for ((i = 0; i + 1 < ${#args[@]}; i++)); do
         if [ "${args[i]}" = --pool-from ] && [ ! -f "${args[i + 1]}/pool.jsonl" ]; then
-          echo "[results] seed $s: skipping $name: ${args[i + 1]} has no pool (restored from $ARCHIVE; see the top of scripts/results.sh)" >&2
-          return 0
+          echo "[results] seed $s: ${args[i + 1]} has no pool.jsonl, which $name trains on" >&2
+          exit 1
         fi
       done
       local resume=()
@@ -134,5 +142,9 @@ for s in $SEEDS; do
       mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
       cp "$OUT/s$s/$f" "$ARCHIVE/s$s/$f"
     done
+  if [ -f "$OUT/s$s/sft-self/pool.jsonl" ] && [ ! -f "$ARCHIVE/s$s/sft-self/pool.jsonl.gz" ]; then
+    gzip -9 -c "$OUT/s$s/sft-self/pool.jsonl" > "$ARCHIVE/s$s/sft-self/pool.jsonl.gz.tmp"
+    mv "$ARCHIVE/s$s/sft-self/pool.jsonl.gz.tmp" "$ARCHIVE/s$s/sft-self/pool.jsonl.gz"
+  fi
 done
 echo "[results] summaries archived in $ARCHIVE (commit them with docs/results.md)"
