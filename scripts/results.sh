@@ -44,7 +44,8 @@ ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
 # (the paper's 30:20 ratio).
-TRAIN=(--prompts 2000 -n 10 --epochs 4 --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
+TRAIN=(--prompts 2000 -n 10 --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
+SFT=(--epochs 4)
 DPO=(--method dpo --epochs 6 --nll-weight 1)
 
 [ -x "$U" ] || { echo "results: $U not found; build first (bash scripts/build.sh)" >&2; exit 1; }
@@ -102,18 +103,18 @@ for s in $SEEDS; do
     evaluate "$name" "$D/$name/model" "$BASE"
   }
   evaluate base "$BASE"  # every arm's evaluation reads its images
-  arm sft-self --supervision self
-  arm sft-replay-early --supervision self --curriculum-epochs 1 --pool-from "$D/sft-self"
-  arm sft-replay-late --supervision self --curriculum-epochs 2 --pool-from "$D/sft-self"
-  arm dpo-self --supervision self "${DPO[@]}" --pool-from "$D/sft-self"
-  arm sft-oracle --supervision oracle --pool-from "$D/sft-self"
-  arm sft-inverted --supervision inverted --pool-from "$D/sft-self"
-  arm sft-flip --supervision flip:0.5 --pool-from "$D/sft-self"
+  arm sft-self "${SFT[@]}" --supervision self
+  arm sft-replay-early "${SFT[@]}" --supervision self --curriculum-epochs 1 --pool-from "$D/sft-self"
+  arm sft-replay-late "${SFT[@]}" --supervision self --curriculum-epochs 2 --pool-from "$D/sft-self"
+  arm dpo-self "${DPO[@]}" --supervision self --pool-from "$D/sft-self"
+  arm sft-oracle "${SFT[@]}" --supervision oracle --pool-from "$D/sft-self"
+  arm sft-inverted "${SFT[@]}" --supervision inverted --pool-from "$D/sft-self"
+  arm sft-flip "${SFT[@]}" --supervision flip:0.5 --pool-from "$D/sft-self"
   # The data-quality gate must refuse the inverted pool before any training step.
   if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
     set +e
-    msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" --supervision inverted \
+    msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" "${SFT[@]}" --supervision inverted \
       --pool-from "$D/sft-inverted" --audit-min-precision 0.5 2>&1 >/dev/null)
     rc=$?
     set -e
