@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Reruns the multi-seed self-improvement study and writes docs/results.md.
 #
-#   bash scripts/results.sh                 # seeds 0 1 2 into runs/results (about 2.5 hours on 2 cores)
+#   bash scripts/results.sh                 # seeds 0 1 2 into runs/results
 #   SEEDS="0" bash scripts/results.sh       # one seed
+#   OMP_NUM_THREADS=1 SEEDS=0 bash scripts/results.sh & OMP_NUM_THREADS=1 SEEDS=1 bash scripts/results.sh
+#                                           # two seeds side by side, one thread each
 #   ARMS="sft-self dpo-self" SEEDS=2 bash scripts/results.sh   # only these stages (to share the work
 #                                           # between two shells: an arm needs its seed's sft-self)
 #   ARMS=none SEEDS="0 1" bash scripts/results.sh   # no stage: only docs/results.md and the archive
+#
+# A seed (without sft-flip) is about 2 hours of one core with one thread (measured with two seeds side by side on
+# 2 cores: sft-self 31 min, each replay arm 17, DPO 8, oracle 9, inverted 22, evaluations 2
+# each); two processes of one thread do more on 2 cores than one of two (docs/distributed.md).
 #
 # Per seed, from the shipped base model: the base's gap, then seven arms, each trained from
 # the base on 2,000 train prompts x N = 10 candidates and evaluated against the base on the
