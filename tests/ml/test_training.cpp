@@ -25,6 +25,14 @@ PretrainConfig tiny_config() {
   c.vq_restart_every = 10;
   return c;
 }
+
+// A base pretrained for 10 steps in d/base: enough to sample and judge, fast.
+std::string barely_trained_base(const TempDir& d) {
+  PretrainConfig c = tiny_config();
+  c.steps = 10;
+  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  return d.path + "/base/model";
+}
 }  // namespace
 
 TEST(Pretrain, NanStopsTheRunAndResumeIsBitIdentical) {
@@ -177,10 +185,7 @@ TEST(Improve, CodegradationAlarmNeedsNonToFallAndAMetricToFallBeyondItsInterval)
 
 TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
   TempDir d;
-  PretrainConfig c = tiny_config();
-  c.steps = 10;
-  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
-  const std::string base = d.path + "/base/model";
+  const std::string base = barely_trained_base(d);
   ImproveConfig ic;
   ic.supervision = "flip:0.5";  // random labels: ~1 in 4 prompts has no accepted candidate of 2
   ic.train_prompts = 16;
@@ -230,10 +235,7 @@ TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
 
 TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
   TempDir d;
-  PretrainConfig c = tiny_config();
-  c.steps = 10;
-  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
-  const std::string base = d.path + "/base/model";
+  const std::string base = barely_trained_base(d);
   ImproveConfig ic;
   ic.supervision = "self";
   ic.train_prompts = 12;
