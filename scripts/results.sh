@@ -64,12 +64,12 @@ for s in $SEEDS; do
   if [ -d "$ARCHIVE/s$s" ] && [ ! -d "$OUT/s$s" ]; then
     echo "[results] seed $s: restored from $ARCHIVE/s$s"
     mkdir -p "$OUT"
-    cp -r "$ARCHIVE/s$s" "$OUT/s$s"
-    if [ -f "$OUT/s$s/sft-self/pool.jsonl.gz" ]; then
-      gunzip -c "$OUT/s$s/sft-self/pool.jsonl.gz" > "$OUT/s$s/sft-self/pool.jsonl.tmp"
-      mv "$OUT/s$s/sft-self/pool.jsonl.tmp" "$OUT/s$s/sft-self/pool.jsonl"
-      rm "$OUT/s$s/sft-self/pool.jsonl.gz"
+    rm -rf "$OUT/s$s.tmp"
+    cp -r "$ARCHIVE/s$s" "$OUT/s$s.tmp"  # whole, then renamed: an interrupted restore is redone
+    if [ -f "$OUT/s$s.tmp/sft-self/pool.jsonl.gz" ]; then
+      gunzip "$OUT/s$s.tmp/sft-self/pool.jsonl.gz"
     fi
+    mv "$OUT/s$s.tmp" "$OUT/s$s"
   fi
 done
 
@@ -147,7 +147,8 @@ for s in $SEEDS; do
     -o -name '*.txt' \) -not -path '*/images/*' -not -path '*/ref_images/*' -not -path '*/model/*' -not -path '*/checkpoints/*') |
     while read -r f; do
       mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
-      cp "$OUT/s$s/$f" "$ARCHIVE/s$s/$f"
+      cp "$OUT/s$s/$f" "$ARCHIVE/s$s/$f.tmp"
+      mv "$ARCHIVE/s$s/$f.tmp" "$ARCHIVE/s$s/$f"
     done
   if [ -f "$OUT/s$s/sft-self/pool.jsonl" ] && [ ! -f "$ARCHIVE/s$s/sft-self/pool.jsonl.gz" ]; then
     gzip -9 -c "$OUT/s$s/sft-self/pool.jsonl" > "$ARCHIVE/s$s/sft-self/pool.jsonl.gz.tmp"
