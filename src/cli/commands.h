@@ -30,7 +30,11 @@ void register_results(CLI::App& app);
 // else all cores.
 void configure_threads(int requested);
 
-// Text for --version (also stamped in run directories).
+// Text for --version.
 std::string version_text();
+
+// Records the CPU, BLAS, its kernels and the thread count in the provenance of every run
+// directory written afterwards (io/run_dir.h); call once the thread count is final.
+void stamp_machine_in_provenance();
 
 }  // namespace unigap::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.parse_complete_callback([&] {
     if (threads > 0) cli::configure_threads(threads);
+    cli::stamp_machine_in_provenance();
     if (!app.get_subcommands().empty()) Dist::init_from_env(dist_timeout);  // a no-op without WORLD_SIZE > 1
   });
   app.set_version_flag("--version", [] { return cli::version_text(); }, "Print version, commit, libtorch, BLAS and threads");

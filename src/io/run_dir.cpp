@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <utility>
 
 #include "common/build_info.h"
 #include "common/error.h"
@@ -120,6 +121,15 @@ bool same_checkpoint(const std::string& a, const std::string& b) {
   return true;
 }
 
+namespace {
+json& provenance_machine() {
+  static json machine;
+  return machine;
+}
+}  // namespace
+
+void set_provenance_machine(json facts) { provenance_machine() = std::move(facts); }
+
 json provenance() {
   char time_buf[32] = "unknown";
   const std::time_t now = std::time(nullptr);
@@ -128,10 +138,9 @@ json provenance() {
   char host[256] = {};
   // gethostname may truncate without a terminator; the buffer keeps its last byte 0.
   if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "unknown");
-  return json{{"version", build_info::version()},
-              {"commit", build_info::commit()},
-              {"time_utc", time_buf},
-              {"host", host}};
+  json p{{"version", build_info::version()}, {"commit", build_info::commit()}, {"time_utc", time_buf}, {"host", host}};
+  if (!provenance_machine().is_null()) p["machine"] = provenance_machine();
+  return p;
 }
 
 }  // namespace unigap

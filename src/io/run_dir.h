@@ -52,7 +52,12 @@ class RunDir {
 // files) whose config.json and model.safetensors are byte-identical.
 bool same_checkpoint(const std::string& a, const std::string& b);
 
-// Provenance block stamped on every result: version, commit, time (UTC ISO-8601), hostname.
+// Provenance block stamped on every result: version, commit, time (UTC ISO-8601), hostname,
+// and "machine" once set_provenance_machine() was called.
 json provenance();
+
+// The compute facts provenance() adds as "machine" (main sets them: CPU, BLAS kernels,
+// threads). A result depends on them: floating-point sums run in another order elsewhere.
+void set_provenance_machine(json facts);
 
 }  // namespace unigap

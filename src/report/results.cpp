@@ -45,6 +45,15 @@ struct Arm {
 
 double num(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
 
+// The machine a stage ran on, from its provenance (recorded since the "machine" key exists).
+std::string machine_text(const json& provenance) {
+  if (!provenance.contains("machine")) return "not recorded";
+  const json& m = provenance["machine"];
+  const std::string kernels = m.value("blas_kernels", "");
+  return m.value("cpu", "unknown CPU") + "; BLAS kernels " + (kernels.empty() ? "not OpenBLAS's" : kernels) + "; " +
+         std::to_string(m.value("threads", 0)) + " thread(s)";
+}
+
 // The evaluation of one model: per_seed[0] of an `eval` summary.json.
 json eval_summary(const std::string& dir) {
   const std::string p = dir + "/summary.json";
@@ -183,8 +192,17 @@ ResultsTable build_results(const std::string& runs_dir) {
   std::map<std::string, Arm> arms;
   std::map<int, json> base_of;
   json gates = json::object();
+  // Per seed: which commit on which machine ran which stage (an improve run or an eval).
+  std::map<int, std::map<std::pair<std::string, std::string>, std::vector<std::string>>> made_by;
   for (int s : seeds) {
     const std::string D = runs_dir + "/s" + std::to_string(s);
+    for (auto& e : fs::directory_iterator(D)) {
+      const std::string cfg_path = e.path().string() + "/config.json";
+      if (!e.is_directory() || !file_exists(cfg_path)) continue;
+      const json p = read_json(cfg_path).value("provenance", json::object());
+      made_by[s][{p.value("commit", "unknown"), machine_text(p)}].push_back(e.path().filename().string());
+    }
+    for (auto& [key, stages] : made_by[s]) std::sort(stages.begin(), stages.end());
     const json base = eval_summary(D + "/eval-base");
     base_of[s] = base;
     std::vector<ImageRecord> base_recs;
@@ -491,6 +509,17 @@ ResultsTable build_results(const std::string& runs_dir) {
         "*not reproduced* when the mean lies on the other side; *inconclusive* otherwise.\n";
   data["claims"] = json::array();
   for (auto& c : claims) data["claims"].push_back({{"claim", c.text}, {"verdict", c.verdict}, {"evidence", c.evidence}});
+  md += "\n## Provenance\n\nThe commit and machine that ran each stage, from its config.json. Floating-point sums depend on the "
+        "BLAS kernels and the thread count, so another machine can sample another token and train another model from the same "
+        "seed.\n\n| seed | commit | machine | stages |\n|---|---|---|---|\n";
+  data["provenance"] = json::array();
+  for (auto& [s, groups] : made_by)
+    for (auto& [key, stages] : groups) {
+      std::string list;
+      for (auto& n : stages) list += (list.empty() ? "" : ", ") + n;
+      md += "| " + std::to_string(s) + " | " + key.first + " | " + key.second + " | " + list + " |\n";
+      data["provenance"].push_back({{"seed", s}, {"commit", key.first}, {"machine", key.second}, {"stages", stages}});
+    }
   return {md, data};
 }
 

@@ -189,6 +189,7 @@ render_then_check() {
 case_version() {
   expect_ok --version || return 1
   expect_stdout_matches '^commit: *[^ ]+' || return 1
+  expect_stdout_matches '^cpu: *[^ ]+' || return 1
   expect_stdout_matches '^libtorch: *[0-9]+\.[0-9]+' || return 1
   expect_stdout_matches '^BLAS: .*[Oo]pen[Bb][Ll][Aa][Ss]' || return 1
   expect_stdout_matches '^threads: *[0-9]+'
@@ -426,7 +427,7 @@ case_render_unknown_mistake() {
 # ------------------------------------------------------------------ demo
 
 # The full `demo --quick` runs in the report test (tests/report); here only its start-up:
-# the run directory's config with provenance, and a clear error for a bad --base.
+# the run directory's config with provenance (commit and machine), and a clear error for a bad --base.
 case_demo_bad_base() {
   run demo --quick --out demo --base "$CASE_DIR/no-such-model"
   expect_user_error "not a checkpoint folder" "no-such-model" || return 1
@@ -436,6 +437,9 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 p = c.get("provenance")
 if not isinstance(p, dict) or not p.get("commit"): sys.exit(f"config.json has no provenance.commit: {p}")
+m = p.get("machine", {})
+if not m.get("cpu") or not m.get("blas") or not isinstance(m.get("threads"), int) or m["threads"] < 1:
+    sys.exit(f"config.json has no provenance.machine (cpu, blas, threads >= 1): {p}")
 ' "$CASE_DIR/demo/config.json"
 }
 

@@ -42,6 +42,17 @@ TEST(IoRunDir, Provenance) {
       << p["time_utc"];
 }
 
+TEST(IoRunDir, ProvenanceCarriesTheMachineOnceSet) {
+  EXPECT_FALSE(provenance().contains("machine"));
+  set_provenance_machine({{"cpu", "test CPU"}, {"threads", 3}});
+  const json p = provenance();
+  set_provenance_machine(nullptr);  // the other tests see none
+  ASSERT_TRUE(p.contains("machine"));
+  EXPECT_EQ(p["machine"]["cpu"], "test CPU");
+  EXPECT_EQ(p["machine"]["threads"], 3);
+  EXPECT_FALSE(provenance().contains("machine"));
+}
+
 TEST(IoRunDir, WritesFilesWithProvenance) {
   TempDir tmp;
   const RunDir run(tmp.file("runs/exp1/"));

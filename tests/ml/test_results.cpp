@@ -122,6 +122,31 @@ TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
   }
 }
 
+// Seeds of a study can come from several commits and machines: the page says which ran what.
+TEST(Results, ProvenanceNamesTheCommitAndMachineOfEachStage) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    std::filesystem::create_directories(D + "/eval-base");
+    write_json(D + "/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
+    write_json(D + "/eval-base/config.json", {{"command", "eval"}, {"provenance", {{"commit", "aaaa"}}}});
+    write_arm(D, "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
+    json cfg = read_json(D + "/sft-self/config.json");
+    cfg["provenance"] = {{"commit", s == 0 ? "aaaa" : "bbbb"},
+                         {"machine", {{"cpu", "CPU X"}, {"blas_kernels", "Zen (OpenBLAS's own choice)"}, {"threads", 1}}}};
+    write_json(D + "/sft-self/config.json", cfg);
+  }
+  const ResultsTable r = build_results(R);
+  const std::string& md = r.markdown;
+  EXPECT_NE(md.find("| 0 | aaaa | not recorded | eval-base |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0 | aaaa | CPU X; BLAS kernels Zen (OpenBLAS's own choice); 1 thread(s) | sft-self |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1 | bbbb | CPU X; BLAS kernels Zen (OpenBLAS's own choice); 1 thread(s) | sft-self |"), std::string::npos) << md;
+  ASSERT_EQ(r.data["provenance"].size(), 4u);
+  for (auto& row : r.data["provenance"])
+    EXPECT_EQ(row["stages"].size(), 1u) << row;  // one stage per (commit, machine) of each seed here
+}
+
 // One seed: differences carry that seed's interval over the eval prompts (from the two
 // evaluations' results.jsonl), and a claim whose interval lies on its side is
 // "reproduced (one seed)", never plain "reproduced".
