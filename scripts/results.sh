@@ -9,9 +9,10 @@
 #                                           # between two shells: an arm needs its seed's sft-self)
 #   ARMS=none SEEDS="0 1" bash scripts/results.sh   # no stage: only docs/results.md and the archive
 #
-# A seed (without sft-flip) is about 2 hours of one core with one thread (measured with two seeds side by side on
-# 2 cores: sft-self 31 min, each replay arm 17, DPO 8, oracle 9, inverted 22, evaluations 2
-# each); two processes of one thread do more on 2 cores than one of two (docs/distributed.md).
+# A seed is about 2 hours of one core with one thread (measured with two seeds side by side on
+# 2 cores: sft-self 31 min, each replay arm 17, DPO 8, oracle 9, inverted 22, flip 11, evaluations 2
+# each; on a faster VM seed 2 took about two thirds of that); two processes of one thread do more on 2 cores
+# than one of two (docs/distributed.md).
 #
 # Per seed, from the shipped base model: the base's gap, then seven arms, each trained from
 # the base on 2,000 train prompts x N = 10 candidates and evaluated against the base on the
