@@ -130,6 +130,14 @@ json& provenance_machine() {
 
 void set_provenance_machine(json facts) { provenance_machine() = std::move(facts); }
 
+std::string machine_text(const json& provenance) {
+  if (!provenance.contains("machine")) return "not recorded";
+  const json& m = provenance["machine"];
+  const std::string kernels = m.value("blas_kernels", "");
+  return m.value("cpu", "unknown CPU") + "; BLAS kernels " + (kernels.empty() ? "not OpenBLAS's" : kernels) + "; " +
+         std::to_string(m.value("threads", 0)) + " thread(s)";
+}
+
 json provenance() {
   char time_buf[32] = "unknown";
   const std::time_t now = std::time(nullptr);

@@ -20,7 +20,7 @@ class RunDir {
   std::string file(const std::string& name) const;  // path_/name
   bool has(const std::string& name) const;
 
-  void write_config(const json& config) const;  // adds "provenance" (commit, version, time, host)
+  void write_config(const json& config) const;  // adds "provenance" (commit, version, time, host, machine)
   void append_metric(const json& record) const;
   void write_summary(const json& summary) const;
 
@@ -59,5 +59,9 @@ json provenance();
 // The compute facts provenance() adds as "machine" (main sets them: CPU, BLAS kernels,
 // threads). A result depends on them: floating-point sums run in another order elsewhere.
 void set_provenance_machine(json facts);
+
+// One line for a provenance block's machine ("CPU; BLAS kernels K; N thread(s)"), or
+// "not recorded" for a block written before the machine was recorded.
+std::string machine_text(const json& provenance);
 
 }  // namespace unigap

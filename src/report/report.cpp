@@ -11,6 +11,7 @@
 #include "eval/gap_metrics.h"
 #include "io/atomic_file.h"
 #include "io/jsonl.h"
+#include "io/run_dir.h"
 #include "report/results.h"
 #include "report/svg.h"
 
@@ -326,8 +327,11 @@ std::string write_report(const std::string& D) {
       for (auto& [k, v] : cfg["plan"].items()) b += (b.empty() ? "" : ", ") + k + " " + (v.is_string() ? v.get<std::string>() : v.dump());
       h += "<tr><th>budget</th><td>" + esc(b) + "</td></tr>";
     }
-    if (cfg.contains("provenance"))
-      h += "<tr><th>machine</th><td>" + esc(cfg["provenance"].value("host", "")) + ", run at " + esc(cfg["provenance"].value("time_utc", "")) + "</td></tr>";
+    if (cfg.contains("provenance")) {
+      const json& p = cfg["provenance"];
+      h += "<tr><th>machine</th><td>" + esc(p.value("host", "") + " (" + machine_text(p) + ")") + ", run at " +
+           esc(p.value("time_utc", "")) + "</td></tr>";
+    }
   }
   h += "<tr><th>run directory</th><td>" + esc(D) + "</td></tr></table></section>";
 

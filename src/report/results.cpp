@@ -11,6 +11,7 @@
 #include "eval/gap_eval.h"
 #include "eval/stats.h"
 #include "io/atomic_file.h"
+#include "io/run_dir.h"
 
 namespace unigap {
 
@@ -44,15 +45,6 @@ struct Arm {
 };
 
 double num(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
-
-// The machine a stage ran on, from its provenance (recorded since the "machine" key exists).
-std::string machine_text(const json& provenance) {
-  if (!provenance.contains("machine")) return "not recorded";
-  const json& m = provenance["machine"];
-  const std::string kernels = m.value("blas_kernels", "");
-  return m.value("cpu", "unknown CPU") + "; BLAS kernels " + (kernels.empty() ? "not OpenBLAS's" : kernels) + "; " +
-         std::to_string(m.value("threads", 0)) + " thread(s)";
-}
 
 // The evaluation of one model: per_seed[0] of an `eval` summary.json.
 json eval_summary(const std::string& dir) {

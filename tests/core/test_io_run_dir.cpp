@@ -50,7 +50,9 @@ TEST(IoRunDir, ProvenanceCarriesTheMachineOnceSet) {
   ASSERT_TRUE(p.contains("machine"));
   EXPECT_EQ(p["machine"]["cpu"], "test CPU");
   EXPECT_EQ(p["machine"]["threads"], 3);
+  EXPECT_EQ(machine_text(p), "test CPU; BLAS kernels not OpenBLAS's; 3 thread(s)");
   EXPECT_FALSE(provenance().contains("machine"));
+  EXPECT_EQ(machine_text(provenance()), "not recorded");
 }
 
 TEST(IoRunDir, WritesFilesWithProvenance) {

@@ -34,6 +34,7 @@ check "charts_present" "[ \$(grep -o '<svg' '$WORK/dom.html' | wc -l) -ge 5 ]"
 check "chart_points" "grep -q 'class=\"point\"' '$WORK/dom.html'"
 check "image_grid" "[ \$(grep -o 'src=\"data:image/png;base64' '$WORK/dom.html' | wc -l) -ge 8 ]"
 check "claims_table" "grep -q 'this run' '$WORK/dom.html'"
+check "machine_named" "grep -q 'BLAS kernels' '$WORK/dom.html'"
 check "no_console_errors" "! grep -E 'CONSOLE|Uncaught|SyntaxError' '$WORK/chromium.log'"
 passed=$((total - fail))
 echo "$passed passed, $fail failed"
