@@ -42,6 +42,16 @@ void write_arm(const std::string& D, const std::string& name, const std::string&
   write_json(D + "/eval-" + name + "/summary.json", eval);
 }
 
+// Seeds 0 and 1, each with the base's evaluation and one self-SFT arm.
+void write_two_seeds_of_self_sft(const std::string& R) {
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    std::filesystem::create_directories(D + "/eval-base");
+    write_json(D + "/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
+    write_arm(D, "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
+  }
+}
+
 const json* claim(const json& data, const std::string& prefix) {
   for (auto& c : data["claims"])
     if (c["claim"].get<std::string>().rfind(prefix, 0) == 0) return &c;
@@ -102,12 +112,7 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
 TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
   TempDir t;
   const std::string R = t.path + "/runs";
-  for (int s = 0; s < 2; ++s) {
-    const std::string D = R + "/s" + std::to_string(s);
-    std::filesystem::create_directories(D + "/eval-base");
-    write_json(D + "/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
-    write_arm(D, "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
-  }
+  write_two_seeds_of_self_sft(R);
   EXPECT_NO_THROW(build_results(R));
   json cfg = read_json(R + "/s1/sft-self/config.json");
   cfg["improve"]["epochs"] = 6;
@@ -126,12 +131,10 @@ TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
 TEST(Results, ProvenanceNamesTheCommitAndMachineOfEachStage) {
   TempDir t;
   const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
   for (int s = 0; s < 2; ++s) {
     const std::string D = R + "/s" + std::to_string(s);
-    std::filesystem::create_directories(D + "/eval-base");
-    write_json(D + "/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
     write_json(D + "/eval-base/config.json", {{"command", "eval"}, {"provenance", {{"commit", "aaaa"}}}});
-    write_arm(D, "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
     json cfg = read_json(D + "/sft-self/config.json");
     cfg["provenance"] = {{"commit", s == 0 ? "aaaa" : "bbbb"},
                          {"machine", {{"cpu", "CPU X"}, {"blas_kernels", "Zen (OpenBLAS's own choice)"}, {"threads", 1}}}};
