@@ -188,13 +188,6 @@ ResultsTable build_results(const std::string& runs_dir) {
   std::map<int, std::map<std::pair<std::string, std::string>, std::vector<std::string>>> made_by;
   for (int s : seeds) {
     const std::string D = runs_dir + "/s" + std::to_string(s);
-    for (auto& e : fs::directory_iterator(D)) {
-      const std::string cfg_path = e.path().string() + "/config.json";
-      if (!e.is_directory() || !file_exists(cfg_path)) continue;
-      const json p = read_json(cfg_path).value("provenance", json::object());
-      made_by[s][{p.value("commit", "unknown"), machine_text(p)}].push_back(e.path().filename().string());
-    }
-    for (auto& [key, stages] : made_by[s]) std::sort(stages.begin(), stages.end());
     const json base = eval_summary(D + "/eval-base");
     base_of[s] = base;
     std::vector<ImageRecord> base_recs;
@@ -203,9 +196,11 @@ ResultsTable build_results(const std::string& runs_dir) {
     for (auto& e : fs::directory_iterator(D)) {
       const std::string name = e.path().filename().string();
       const std::string cfg_path = e.path().string() + "/config.json";
-      if (!e.is_directory() || !file_exists(cfg_path) || !file_exists(e.path().string() + "/summary.json")) continue;
+      if (!e.is_directory() || !file_exists(cfg_path)) continue;
       const json cfg = read_json(cfg_path);
-      if (cfg.value("command", "") != "improve") continue;
+      const json p = cfg.value("provenance", json::object());
+      made_by[s][{p.value("commit", "unknown"), machine_text(p)}].push_back(name);
+      if (cfg.value("command", "") != "improve" || !file_exists(e.path().string() + "/summary.json")) continue;
       const json ev = eval_summary(D + "/eval-" + name);
       if (ev.is_null()) continue;  // not evaluated yet
       Arm& a = arms[name];
@@ -507,6 +502,7 @@ ResultsTable build_results(const std::string& runs_dir) {
   data["provenance"] = json::array();
   for (auto& [s, groups] : made_by)
     for (auto& [key, stages] : groups) {
+      std::sort(stages.begin(), stages.end());  // the folder walk's order is the file system's
       std::string list;
       for (auto& n : stages) list += (list.empty() ? "" : ", ") + n;
       md += "| " + std::to_string(s) + " | " + key.first + " | " + key.second + " | " + list + " |\n";
