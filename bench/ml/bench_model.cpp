@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "model/sampler.h"
 #include "model/shapes_model.h"
 #include "train/pretrain_data.h"
 

@@ -25,6 +25,7 @@
 #include <map>
 #include <set>
 
+#include "model/sampler.h"
 #include "model/shapes_model.h"
 #include "train/losses.h"
 #include "train/pretrain_data.h"

@@ -1,28 +1,28 @@
 // `unigap demo`: the whole method end to end on the embedded default world, into one
 // run directory, resumable stage by stage (a stage whose summary.json exists is kept):
-//   base/        pretrain, unless --base CKPT or the shipped models/base-<preset>/ is used
+//   base/        pretrain, only with --pretrain or when no base is shipped or given
 //   eval-base/   the internal gap of the base model
 //   sft-self/    SFT on self-judged candidates with curriculum replay
 //   sft-plain/   SFT on the same pool without replay
 //   dpo-self/    DPO on self-judged pairs of the same pool
-//   sft-inverted/ co-degradation control: inverted supervision (audited first)
-//   eval-*/      each improved model against the base (win rate, FP->TN)
+//   sft-inverted/ co-degradation control: the same pool under inverted supervision
+//   eval-*/      each improved model against the base (win rate, FP->TN) on the base's images
 //   dynamics/    eNTK prediction vs a real step; FP-correction groups
 //   report.html
-// The arms are report/report.h's demo_arms(), so that the report shows what ran.
+// --quick runs the same on the shipped base with small budgets (a newcomer's first look,
+// minutes; the figures are real but noisy, and the report says so).
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "common/error.h"
-#include "dist/dist.h"
 #include "common/progress.h"
+#include "dist/data_parallel.h"
 #include "dynamics/entk.h"
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
-#include "model/shapes_model.h"
 #include "report/report.h"
 #include "train/improve.h"
 #include "train/pretrain.h"
@@ -38,9 +38,24 @@ struct DemoArgs {
   bool quick = false, quiet = false, resume = false, pretrain_here = false;
 };
 
+// The arms of a demo run, in the order they run.
+struct DemoArm {
+  const char* name;         // run folder; its evaluation against the base is eval-<name>
+  const char* method;       // sft | dpo
+  const char* supervision;  // self | inverted | ...
+  bool replay;              // curriculum replay of the discard pool at the plan's replay epoch
+  const char* pool_from;    // train on this arm's round-0 pool ("" = sample one)
+};
+const std::vector<DemoArm> kArms = {
+    {"sft-self", "sft", "self", true, ""},
+    {"sft-plain", "sft", "self", false, "sft-self"},
+    {"dpo-self", "dpo", "self", false, "sft-self"},
+    {"sft-inverted", "sft", "inverted", false, "sft-self"},  // the same candidates, relabeled
+};
+
 // The base checkpoint that ships with the project for a preset: models/base-<preset>/ next
 // to the build folder of this binary (build/unigap -> models/), else under the current
-// directory. "" when there is none (the tiny preset never ships one).
+// directory. "" when there is none.
 std::string shipped_base(const std::string& preset) {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -58,6 +73,8 @@ std::string shipped_base(const std::string& preset) {
 // Budgets of the two demo sizes. The default is the budget of docs/results.md for one seed:
 // 2,000 train prompts x N = 10, 4 SFT epochs (held-out Gen of SFT peaked by epoch 4 at this
 // data size; 600 prompts x 8 moved nothing, not even with oracle labels), replay after epoch 2.
+// --quick: the same pipeline on the same shipped base with a twentieth of the data, for a
+// first look in minutes: differences of a few points are within its noise.
 struct DemoPlan {
   std::string preset;
   int eval_prompts, eval_k, improve_prompts, candidates, epochs, replay_epoch, track_prompts, dpo_epochs, probes;
@@ -69,26 +86,32 @@ struct DemoPlan {
   }
 };
 DemoPlan plan_for(bool quick) {
-  if (quick) return {"tiny", 60, 2, 40, 4, 3, 2, 20, 3, 24};
+  if (quick) return {"small", 120, 2, 100, 4, 2, 1, 24, 2, 16};
   return {"small", 553, 4, 2000, 10, 4, 2, 120, 6, 64};
 }
 
 bool done(const std::string& dir) { return file_exists(dir + "/summary.json"); }
 
-void run_eval(const std::string& ckpt, const std::string& ref, const std::string& dir, const DemoPlan& p, uint64_t seed) {
+// An evaluation stage (the base, or an arm against the base on the base's own images).
+void run_eval(const std::string& ckpt, const std::string& ref, const std::string& dir, const DemoPlan& p, uint64_t seed,
+              const std::string& base_eval) {
   if (done(dir)) return;
-  auto model = ShapesModel::load(ckpt);
-  std::unique_ptr<ShapesModel> r;
-  if (!ref.empty()) r = ShapesModel::load(ref);
+  Dist& dist = Dist::current();
+  auto model = open_model(ckpt, dist);
+  std::unique_ptr<UnifiedMultimodal> r;
+  if (!ref.empty()) r = open_model(ref, dist);
+  const WorldSpec spec = world_of(*model, "");
+  auto judge = make_oracle_judge(spec);
   EvalOptions o;
   o.samples_per_prompt = p.eval_k;
   o.seed = seed;
-  auto suite = sample_suite(model->world(), Split::Eval, p.eval_prompts, seed);
+  const auto suite = sample_suite(spec, Split::Eval, p.eval_prompts, seed);
+  const json config = eval_run_config(ckpt, ref, "eval", suite.size(), 1, o, spec, judge->name());
+  if (!ref.empty()) o.ref_images_dir = ref_images_of(base_eval, ref, config);  // the base's images, not sampled again
   RunDir run(dir);
-  // An interrupted stage keeps its complete image folders (rank 0's view: it writes config.json below).
-  o.resume = Dist::current().main_value(run.has("config.json"));
-  run.write_config({{"command", "eval"}, {"ckpt", ckpt}, {"ref", ref}, {"suite_size", suite.size()}, {"eval", o.to_json()}});
-  auto res = evaluate(*model, model->world(), suite, o, dir, r.get());
+  // An interrupted stage keeps its complete image folders.
+  o.resume = run.start(config, {run.has("config.json"), {}, [&](bool b) { return dist.main_value(b); }}) == RunStart::Resumed;
+  auto res = evaluate(*model, *judge, spec, suite, o, dir, r.get());
   std::cout << "\n== " << dir << " ==\n" << eval_table(res);
   write_file_atomic(dir + "/summary.csv", eval_csv(res));
   json j = res.to_json();
@@ -111,6 +134,35 @@ ImproveConfig improve_config(const DemoPlan& p, const DemoArm& arm, const std::s
   return c;
 }
 
+// The eNTK check on the self-SFT pool, with the FP-correction groups of its model.
+void run_dynamics(const std::string& D, const std::string& base, const DemoPlan& p, uint64_t seed) {
+  const std::string dyn = D + "/dynamics";
+  if (done(dyn) || !file_exists(D + "/sft-self/pool.jsonl")) return;
+  Dist& dist = Dist::current();
+  auto model = open_model(base, dist);
+  const WorldSpec spec = world_of(*model, "");
+  auto pool = Pool::load(D + "/sft-self/pool.jsonl", spec);
+  DynamicsConfig dc;
+  dc.probes = p.probes;
+  dc.seed = seed;
+  dc.threshold = improve_config(p, kArms[0], D, seed).pool.threshold;
+  RunDir dr(dyn);  // an interrupted stage runs again from the start (it keeps nothing)
+  dr.start({{"command", "dynamics"}, {"ckpt", base}, {"judge", pool.judge}, {"dynamics", dc.to_json()}},
+           {dr.has("config.json"), {}, [&](bool b) { return dist.main_value(b); }});
+  json summary;
+  try {
+    summary = measure_dynamics(*model, spec, pool, dc).to_json();
+    summary["judge"] = pool.judge;
+    if (file_exists(D + "/sft-self/model/config.json")) {
+      auto imp = open_model(D + "/sft-self/model", dist);
+      summary["groups"] = fp_correction_groups(*model, *imp, pool, 4 * p.probes, seed, dc.threshold);
+    }
+  } catch (const UserError& e) {
+    summary = {{"failed", e.what()}};
+  }
+  dr.write_summary(summary);
+}
+
 void run_demo(const DemoArgs& a) {
   Progress::set_enabled(!a.quiet);
   const DemoPlan p = plan_for(a.quick);
@@ -118,43 +170,36 @@ void run_demo(const DemoArgs& a) {
   RunDir run(a.out);
   const std::string D = a.out;
   if (!a.base.empty() && a.pretrain_here) throw UserError("--base and --pretrain exclude each other", "--pretrain");
-  // The base: --base, else the shipped checkpoint of the preset, else pretrained here.
+  // The base: --base, else the shipped checkpoint of the preset, else pretrained here
+  // (--quick --pretrain: the tiny preset, seconds: the pipeline, not meaningful figures).
   const std::string given = a.base.empty() && !a.pretrain_here ? shipped_base(p.preset) : a.base;
+  if (given.empty() && a.quick && !a.pretrain_here)
+    throw UserError("no shipped base model (models/base-" + p.preset + ") found", "--quick",
+                    "pass --base CKPT, or --pretrain to pretrain a tiny model here (its figures are not meaningful)");
+  const std::string pretrain_preset = a.quick ? "tiny" : p.preset;
   const json config = {{"command", "demo"}, {"seed", a.seed},   {"quick", a.quick},          {"base", given},
-                       {"preset", p.preset}, {"plan", p.to_json()}, {"world", spec.to_json()}};
-  if (Dist::current().main_value(run.has("config.json"))) {
-    // Finished stages (summary.json) are kept; the interrupted one resumes from its checkpoint.
-    if (!a.resume)
-      throw UserError("the run directory already holds a demo run", D, "pass --resume to continue it, or use a new --out");
-    json saved = read_json(run.file("config.json"));
-    saved.erase("provenance");
-    if (saved != config)
-      throw UserError("the run was started with other options (--seed, --quick, --base)", run.file("config.json"),
-                      "resume with the same options, or use a new --out");
+                       {"preset", given.empty() ? pretrain_preset : p.preset}, {"plan", p.to_json()}, {"world", spec.to_json()}};
+  if (run.start(config, {a.resume, {}, [](bool b) { return Dist::current().main_value(b); }}) == RunStart::Resumed)
     log_info("resuming the demo in " + D + " (finished stages are kept)");
-  } else {
-    run.write_config(config);
-  }
 
   // 1. Base model: given or shipped, or pretrained here (cached in base/).
   std::string base = given;
   if (base.empty()) {
     if (!file_exists(D + "/base/model/config.json")) {
-      PretrainConfig c = PretrainConfig::for_preset(p.preset);
+      PretrainConfig c = PretrainConfig::for_preset(pretrain_preset);
       c.seed = a.seed;
-      const bool resume = file_exists(D + "/base/checkpoints/latest.json");
-      pretrain(c, spec, D + "/base", resume);
+      pretrain(c, spec, D + "/base", file_exists(D + "/base/config.json"));
     }
     base = D + "/base/model";
   }
   log_info("demo: base model " + base);
 
   // 2. The gap of the base model.
-  run_eval(base, "", D + "/eval-base", p, a.seed);
+  run_eval(base, "", D + "/eval-base", p, a.seed, "");
 
   // 3. Self-improvement and the co-degradation control (trained regardless of its audit, to
   // show what the audit warns of).
-  for (const DemoArm& arm : demo_arms()) {
+  for (const DemoArm& arm : kArms) {
     const std::string dir = D + "/" + arm.name;
     if (!done(dir)) {
       const auto c = improve_config(p, arm, D, a.seed);
@@ -163,9 +208,8 @@ void run_demo(const DemoArgs& a) {
         RunDir(dir).write_summary({{"failed", "its pool (" + c.pool_from + ") was not made"}});
         continue;
       }
-      const bool resume = file_exists(dir + "/config.json");
       try {
-        improve(c, base, dir, resume);
+        improve(c, base, dir, file_exists(dir + "/config.json"));
       } catch (const UserError& e) {
         // A refused or impossible arm is a result, not a crash: record it and go on.
         log_warn(std::string(arm.name) + ": " + e.what());
@@ -173,31 +217,12 @@ void run_demo(const DemoArgs& a) {
         continue;
       }
     }
-    if (file_exists(dir + "/model/config.json")) run_eval(dir + "/model", base, D + "/eval-" + std::string(arm.name), p, a.seed);
+    if (file_exists(dir + "/model/config.json"))
+      run_eval(dir + "/model", base, D + "/eval-" + std::string(arm.name), p, a.seed, D + "/eval-base");
   }
 
   // 4. Learning dynamics on the self-SFT pool, with the FP-correction groups.
-  const std::string dyn = D + "/dynamics";
-  if (!done(dyn) && file_exists(D + "/sft-self/pool.jsonl")) {
-    auto model = ShapesModel::load(base);
-    auto pool = Pool::load(D + "/sft-self/pool.jsonl", spec);
-    DynamicsConfig dc;
-    dc.probes = p.probes;
-    dc.seed = a.seed;
-    RunDir dr(dyn);
-    dr.write_config({{"command", "dynamics"}, {"ckpt", base}, {"dynamics", dc.to_json()}});
-    json summary;
-    try {
-      summary = measure_dynamics(*model, pool, dc).to_json();
-      if (file_exists(D + "/sft-self/model/config.json")) {
-        auto imp = ShapesModel::load(D + "/sft-self/model");
-        summary["groups"] = fp_correction_groups(*model, *imp, pool, 4 * p.probes, a.seed);
-      }
-    } catch (const UserError& e) {
-      summary = {{"failed", e.what()}};
-    }
-    dr.write_summary(summary);
-  }
+  run_dynamics(D, base, p, a.seed);
 
   // 5. The report.
   const std::string html = write_report(D);
@@ -212,9 +237,10 @@ void register_demo(CLI::App& app) {
   demo->add_option("--out,-o", a.out, "Run directory (resumable)")->capture_default_str();
   demo->add_option("--base", a.base,
                    "Base checkpoint (default: the shipped models/base-<preset>, else pretrain one in --out/base)");
-  demo->add_flag("--pretrain", a.pretrain_here, "Pretrain the base here even when a shipped one exists");
+  demo->add_flag("--pretrain", a.pretrain_here,
+                 "Pretrain the base here even when a shipped one exists (with --quick: the tiny preset, seconds)");
   demo->add_option("--seed", a.seed, "Seed")->capture_default_str();
-  demo->add_flag("--quick", a.quick, "Tiny model and budgets: the whole pipeline in minutes (figures are not meaningful)");
+  demo->add_flag("--quick", a.quick, "Small budgets on the shipped base: the whole pipeline in minutes (noisy figures)");
   demo->add_flag("--quiet,-q", a.quiet, "No progress output");
   demo->add_flag("--resume", a.resume, "Continue an interrupted demo in --out (finished stages are kept)");
   demo->callback([] { run_demo(a); });

@@ -8,13 +8,34 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "dynamics/entk.h"
+#include "dist/data_parallel.h"
+#include "eval/gap_eval.h"
+#include "io/atomic_file.h"
 #include "io/run_dir.h"
 
 namespace unigap::cli {
 
+namespace {
+// The verdict threshold of the improve run whose pool.jsonl is `pool_path` (its config.json
+// beside it): the groups must call a verdict what that run called one.
+double improve_threshold_of(const std::string& pool_path) {
+  const auto slash = pool_path.find_last_of('/');
+  const std::string cfg = (slash == std::string::npos ? std::string(".") : pool_path.substr(0, slash)) + "/config.json";
+  if (!file_exists(cfg))
+    throw UserError("no config.json of an improve run next to the pool, to take its verdict threshold from", pool_path,
+                    "pass --threshold");
+  const json j = read_json(cfg);
+  const auto t = j.is_object() && j.contains("improve") && j["improve"].is_object() ? json_as<double>(j["improve"].value("threshold", json()))
+                                                                                      : std::nullopt;
+  if (!t || !(*t > 0 && *t < 1)) throw UserError("no verdict threshold in (0, 1) at improve.threshold", cfg, "pass --threshold");
+  return *t;
+}
+}  // namespace
+
 void register_dynamics(CLI::App& app) {
   struct Args {
-    std::string ckpt, pool, improved, out, etas = "1e-4,1e-3,1e-2";
+    std::string ckpt, pool, improved, out, world, etas = "1e-4,1e-3,1e-2";
+    double threshold = -1;
     int fp_probes = 600;
     bool quiet = false;
     DynamicsConfig c;
@@ -31,6 +52,9 @@ void register_dynamics(CLI::App& app) {
   cmd->add_option("--alternatives", a.c.alternatives, "Alternative prompts per probe (Bayes term)")->capture_default_str();
   cmd->add_option("--fp-probes", a.fp_probes, "Base images examined for the FP-correction groups")->capture_default_str();
   cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
+  cmd->add_option("--threshold", a.threshold,
+                  "Verdict threshold of the judges (default: that of the improve run that made --pool, from its config.json)");
+  cmd->add_option("--world", a.world, "World spec of the pool's prompts, for a model without a world of its own (default: embedded)");
   cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
   cmd->callback([] {
     Progress::set_enabled(!a.quiet);
@@ -45,14 +69,20 @@ void register_dynamics(CLI::App& app) {
       }
       if (!(a.c.etas.back() > 0)) throw UserError("learning rates must be > 0", "--etas");
     }
-    auto model = ShapesModel::load(a.ckpt);
-    auto pool = Pool::load(a.pool, model->world());
+    if (a.threshold >= 0 && !(a.threshold > 0 && a.threshold < 1)) throw UserError("must be in (0, 1)", "--threshold");
+    Dist& dist = Dist::current();
+    auto model = open_model(a.ckpt, dist);
+    const WorldSpec spec = world_of(*model, a.world);
+    auto pool = Pool::load(a.pool, spec);
     pool.check_codes(model->image_tokens(), model->codebook_size(), a.pool);
+    a.c.threshold = a.threshold >= 0 ? a.threshold : improve_threshold_of(a.pool);
     RunDir run(a.out);
-    run.write_config({{"command", "dynamics"}, {"ckpt", a.ckpt}, {"pool", a.pool}, {"improved", a.improved},
-                      {"dynamics", a.c.to_json()}});
-    auto rep = measure_dynamics(*model, pool, a.c);
+    run.start({{"command", "dynamics"}, {"ckpt", a.ckpt}, {"pool", a.pool}, {"improved", a.improved}, {"judge", pool.judge},
+               {"dynamics", a.c.to_json()}},
+              {});
+    auto rep = measure_dynamics(*model, spec, pool, a.c);
     json summary = rep.to_json();
+    summary["judge"] = pool.judge;  // the external verdicts of the probes and groups
     for (auto& f : summary["fits"])
       std::printf("eta %-8g dG: r=%.3f slope=%.3f   dU(judge): r=%.3f slope=%.3f   dU(Bayes): r=%.3f slope=%.3f\n",
                   f["eta"].get<double>(), f["dG"]["pearson"].get<double>(), f["dG"]["slope"].get<double>(),
@@ -63,8 +93,8 @@ void register_dynamics(CLI::App& app) {
                 k["mean_abs_K_own"].get<double>(), k["mean_abs_K_alternatives"].get<double>(),
                 k["probes_own_dominates"].get<int>(), int(k["probes"].get<size_t>()), k["mean_cos_gen_und"].get<double>());
     if (!a.improved.empty()) {
-      auto imp = ShapesModel::load(a.improved);
-      summary["groups"] = fp_correction_groups(*model, *imp, pool, a.fp_probes, a.c.seed);
+      auto imp = open_model(a.improved, dist);
+      summary["groups"] = fp_correction_groups(*model, *imp, pool, a.fp_probes, a.c.seed, a.c.threshold);
       for (auto& [g, v] : summary["groups"].items())
         std::printf("group %-22s n=%4d mean dG %+.3f (dG<0: %d) mean dU %+.3f, same sign %d\n", g.c_str(), v["n"].get<int>(),
                     v["mean_dG"].get<double>(), v["dG_negative"].get<int>(), v["mean_dU"].get<double>(),

@@ -1,5 +1,6 @@
 // `unigap generate` (GenEval folder layout) and `unigap eval` (the internal gap:
-// Gen, Und, Non, WeakGen, confusion, win rate, per tag and level, with intervals).
+// Gen, Und, Non, WeakGen, confusion, win rate, per tag and level, with intervals), for any
+// model folder load_model reads (model/registry.h).
 #include <cstdio>
 #include <iostream>
 
@@ -11,7 +12,7 @@
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
-#include "model/shapes_model.h"
+#include "dist/data_parallel.h"
 #include "world/geneval_folder.h"
 #include "world/suite.h"
 
@@ -40,7 +41,7 @@ std::vector<Metadata> load_suite(const std::string& suite, int n, uint64_t seed,
 void register_generate_eval(CLI::App& app) {
   // ---- generate ----
   struct GenArgs {
-    std::string ckpt, prompts, out;
+    std::string ckpt, prompts, out, world;
     int n = 4;
     uint64_t seed = 0;
     bool quiet = false;
@@ -53,13 +54,14 @@ void register_generate_eval(CLI::App& app) {
   gen->add_option("--out,-o", g.out, "Output folder")->required();
   gen->add_option("--n", g.n, "Images per prompt")->capture_default_str();
   gen->add_option("--seed", g.seed, "Sampling seed")->capture_default_str();
+  gen->add_option("--world", g.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
   gen->add_flag("--quiet,-q", g.quiet, "No progress output");
   add_sampling_options(gen, g.sampling);
   gen->callback([] {
     Progress::set_enabled(!g.quiet);
     if (g.n < 1) throw UserError("must be >= 1", "--n");
-    auto model = ShapesModel::load(g.ckpt);
-    auto prompts = read_metadata_file(g.prompts, model->world());
+    auto model = open_model(g.ckpt, Dist::current());
+    auto prompts = read_metadata_file(g.prompts, world_of(*model, g.world));
     Progress prog("generate", int64_t(prompts.size()) * g.n, "img");
     for (size_t i = 0; i < prompts.size(); ++i) {
       if (file_exists(g.out + "/" + sample_folder_name(int(i)) + "/metadata.jsonl")) {  // resume: folder complete
@@ -80,7 +82,7 @@ void register_generate_eval(CLI::App& app) {
 
   // ---- eval ----
   struct EvalArgs {
-    std::string ckpt, ref, suite = "eval", out, images, ref_images;
+    std::string ckpt, ref, suite = "eval", out, images, ref_images, judge = "oracle", world;
     int n_prompts = 553, seeds = 1;
     bool quiet = false;
     EvalOptions opt;
@@ -99,6 +101,8 @@ void register_generate_eval(CLI::App& app) {
   ev->add_option("--seed", e.opt.seed, "Seed (sampling, rendering, bootstrap)")->capture_default_str();
   ev->add_option("--seeds", e.seeds, "Repeat with seeds seed..seed+S-1 and report mean +- std")->capture_default_str();
   ev->add_option("--images", e.images, "Judge these GenEval-layout images instead of generating");
+  ev->add_option("--judge", e.judge, "External judge of Gen, WeakGen and the win rate: oracle | ckpt:PATH")->capture_default_str();
+  ev->add_option("--world", e.world, "World spec of the suite, for a model without a world of its own (default: embedded)");
   ev->add_option("--out,-o", e.out, "Run directory")->required();
   ev->add_flag("--quiet,-q", e.quiet, "No progress output");
   ev->add_flag("--resume", e.opt.resume, "Continue an interrupted run in --out: complete image folders are kept");
@@ -106,56 +110,35 @@ void register_generate_eval(CLI::App& app) {
   ev->callback([] {
     Progress::set_enabled(!e.quiet);
     if (e.seeds < 1) throw UserError("must be >= 1", "--seeds");
-    auto model = ShapesModel::load(e.ckpt);
-    std::unique_ptr<ShapesModel> ref;
+    Dist& dist = Dist::current();
+    auto model = open_model(e.ckpt, dist);
+    const WorldSpec spec = world_of(*model, e.world);
+    std::unique_ptr<UnifiedMultimodal> ref;
     if (!e.ref.empty()) {
-      ref = ShapesModel::load(e.ref);
-      if (ref->world().fingerprint() != model->world().fingerprint())
+      ref = open_model(e.ref, dist);
+      if (ref->world() && ref->world()->fingerprint() != spec.fingerprint())
         throw UserError("the reference model was trained on another world", e.ref);
     }
-    const WorldSpec& spec = model->world();
+    const JudgeSpec judge_spec = JudgeSpec::parse(e.judge);
     auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec);
     e.opt.images_dir = e.images;
     RunDir run(e.out);
-    json config = {{"command", "eval"}, {"ckpt", e.ckpt}, {"ref", e.ref}, {"suite", e.suite}, {"suite_size", suite.size()},
-                   {"seeds", e.seeds}, {"eval", e.opt.to_json()}, {"world_fingerprint", spec.fingerprint()}};
+    json config = eval_run_config(e.ckpt, e.ref, e.suite, suite.size(), e.seeds, e.opt, spec, judge_spec.name());
     if (!e.ref_images.empty()) {
       if (e.ref.empty()) throw UserError("needs --ref", "--ref-images");
       e.opt.ref_images_dir = ref_images_of(e.ref_images, e.ref, config);
+      config["ref_images"] = e.ref_images;  // where the reference's images came from changes no result
     }
-    // Where the reference's images came from changes no result: kept for the record, not
-    // compared on --resume.
-    auto comparable = [](json j) {
-      j.erase("provenance");
-      j.erase("ref_images");
-      return j;
-    };
-    const json compared = comparable(config);
-    if (!e.ref_images.empty()) config["ref_images"] = e.ref_images;
-    // Rank 0's view in a data-parallel run (it writes config.json right below).
-    const bool started = Dist::current().main_value(run.has("config.json"));
-    if (e.opt.resume && !started) {
-      if (!Dist::current().main_value(run.interrupted_before_start()))
-        throw UserError("nothing to resume: no eval run here", e.out, "run without --resume");
-      log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
-      run.remove_stray_temps();
-      e.opt.resume = false;
-    }
-    if (e.opt.resume) {
-      if (comparable(read_json(run.file("config.json"))) != compared)
-        throw UserError("the run was started with another config", run.file("config.json"), "resume with the same options");
-      run.remove_stray_temps();
-    } else if (started && e.images.empty()) {
-      throw UserError("the run directory already holds an eval run", e.out, "pass --resume to continue it, or use a new --out");
-    }
-    run.write_config(config);
+    e.opt.resume = run.start(config, {e.opt.resume, {"ref_images"}, [&](bool b) { return dist.main_value(b); }}) ==
+                   RunStart::Resumed;
+    auto judge = make_judge(judge_spec, spec, dist, e.opt.threshold);
     std::vector<json> per_seed;
     std::map<std::string, std::vector<double>> across;
     for (int s = 0; s < e.seeds; ++s) {
       EvalOptions o = e.opt;
       o.seed = e.opt.seed + uint64_t(s);
       const std::string dir = e.seeds == 1 ? e.out : e.out + "/seed-" + std::to_string(o.seed);
-      auto res = evaluate(*model, spec, suite, o, dir, ref.get());
+      auto res = evaluate(*model, *judge, spec, suite, o, dir, ref.get());
       std::cout << (e.seeds > 1 ? "seed " + std::to_string(o.seed) + "\n" : "") << eval_table(res) << "\n";
       json j = res.to_json();
       j["seed"] = o.seed;

@@ -34,7 +34,7 @@ std::vector<int> parse_epochs(const std::string& s) {
 
 void register_improve(CLI::App& app) {
   struct Args {
-    std::string ckpt, out, curriculum, groups = "backbone";
+    std::string ckpt, out, curriculum, groups;
     bool resume = false, quiet = false;
     ImproveConfig c;
   };
@@ -43,7 +43,11 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--ckpt", a.ckpt, "Starting (base) model checkpoint folder")->required();
   cmd->add_option("--out,-o", a.out, "Run directory")->required();
   cmd->add_option("--method", a.c.method, "sft | dpo")->capture_default_str();
-  cmd->add_option("--supervision", a.c.supervision, "self | oracle | flip:P | inverted | ckpt:PATH")->capture_default_str();
+  cmd->add_option("--supervision", a.c.supervision,
+                  "self | oracle (the external judge) | flip:P | inverted | ckpt:PATH")->capture_default_str();
+  cmd->add_option("--judge", a.c.judge, "External judge of the audit and the held-out tracking: oracle | ckpt:PATH")
+      ->capture_default_str();
+  cmd->add_option("--world", a.c.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
   cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
   cmd->add_option("--prompts", a.c.train_prompts, "Training prompts (train split)")->capture_default_str();
   cmd->add_option("--candidates,-n", a.c.pool.candidates, "Candidates per prompt (N)")->capture_default_str();
@@ -55,10 +59,10 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--beta", a.c.beta, "DPO beta")->capture_default_str();
   cmd->add_option("--nll-weight", a.c.nll_weight, "DPO lambda on the chosen NLL")->capture_default_str();
   cmd->add_option("--prompt-dropout", a.c.prompt_dropout, "Share of SFT rows trained unconditionally")->capture_default_str();
-  cmd->add_option("--train-groups", a.groups, "Comma-separated parameter groups to train")->capture_default_str();
+  cmd->add_option("--train-groups", a.groups, "Comma-separated parameter groups to train (default: the model's, the shared LLM)");
   cmd->add_option("--curriculum-epochs", a.curriculum, "Replay the discard pool after these epochs, e.g. 10 or 4,10");
   cmd->add_option("--audit-min-precision", a.c.audit_min_precision, "Refuse to train below this audited precision");
-  cmd->add_option("--audit-sample", a.c.audit_sample, "Candidates audited against the oracle")->capture_default_str();
+  cmd->add_option("--audit-sample", a.c.audit_sample, "Candidates audited against the external judge")->capture_default_str();
   cmd->add_option("--eval-every", a.c.eval_every, "Epochs between held-out evaluations")->capture_default_str();
   cmd->add_option("--eval-prompts", a.c.eval_prompts, "Held-out prompts for tracking")->capture_default_str();
   cmd->add_option("--eval-k", a.c.eval.samples_per_prompt, "Images per held-out prompt")->capture_default_str();
@@ -86,8 +90,8 @@ void register_improve(CLI::App& app) {
     uint64_t seed = 0;
   };
   static AuditArgs u;
-  auto* audit = app.add_subcommand("audit", "Data-quality check of a pool's labels against the oracle");
-  audit->add_option("--pool", u.pool, "pool.jsonl written by `unigap improve`")->required();
+  auto* audit = app.add_subcommand("audit", "Data-quality check of a pool's labels against its external judge");
+  audit->add_option("--pool", u.pool, "pool.jsonl written by `unigap improve` (it names its external judge)")->required();
   audit->add_option("--sample", u.sample, "Candidates to audit (0 = all)")->capture_default_str();
   audit->add_option("--seed", u.seed, "Sampling seed")->capture_default_str();
   audit->add_option("--world", u.world, "World spec JSON (default: embedded)");

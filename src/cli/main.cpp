@@ -7,10 +7,12 @@
 #include "common/blas_kernels.h"
 #include "common/error.h"
 #include "dist/dist.h"
+#include "model/torch_runtime.h"
 
 int main(int argc, char** argv) {
   using namespace unigap;
   ensure_fast_blas_kernels(argv);  // may re-execute with OPENBLAS_CORETYPE set (common/blas_kernels.h)
+  configure_torch_runtime();
   CLI::App app{"unigap: measure and close the generation-understanding gap of unified multimodal models"};
   app.require_subcommand(0, 1);
   cli::configure_threads(0);  // default before parsing, so --version reports it

@@ -2,6 +2,7 @@
 // (renderer, oracle) and io (PNG); kept free of torch.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -9,12 +9,13 @@
 #include "common/rng.h"
 #include "world/negatives.h"
 #include "world/scene.h"
+#include "world/spec.h"
 
 namespace unigap {
 
 json DynamicsConfig::to_json() const {
   return {{"probes", probes}, {"train_batch", train_batch}, {"etas", etas}, {"alternatives", alternatives},
-          {"groups", groups}, {"seed", seed}};
+          {"groups", groups}, {"threshold", threshold}, {"seed", seed}};
 }
 
 json FitStats::to_json() const { return {{"pearson", pearson}, {"slope", slope}, {"n", n}}; }
@@ -65,7 +66,7 @@ struct Quantities {
   double g = 0, u = 0, bayes = 0;
 };
 
-Quantities evaluate_probe(ShapesModel& m, const std::string& prompt, const torch::Tensor& codes, const Image& img,
+Quantities evaluate_probe(UnifiedMultimodal& m, const std::string& prompt, const torch::Tensor& codes, const Image& img,
                           const std::vector<std::string>& alts) {
   torch::NoGradGuard ng;
   Quantities q;
@@ -81,11 +82,10 @@ Quantities evaluate_probe(ShapesModel& m, const std::string& prompt, const torch
 
 }  // namespace
 
-DynamicsReport measure_dynamics(ShapesModel& m, const Pool& pool, const DynamicsConfig& cfg) {
-  const WorldSpec& spec = m.world();
+DynamicsReport measure_dynamics(UnifiedMultimodal& m, const WorldSpec& spec, const Pool& pool, const DynamicsConfig& cfg) {
   m.set_training(false);  // no dropout anywhere; gradients still flow
-  m.train_only(cfg.groups);
-  const std::vector<torch::Tensor> params = m.net().trainable_parameters();
+  m.train_only(cfg.groups.empty() ? m.default_train_groups() : cfg.groups);
+  const std::vector<torch::Tensor> params = m.trainable_parameters();
 
   Rng rng(derive_seed(cfg.seed, "dynamics"));
   // Training batch: accepted candidates; probes: other candidates (of other prompts).
@@ -94,7 +94,7 @@ DynamicsReport measure_dynamics(ShapesModel& m, const Pool& pool, const Dynamics
   rng.shuffle(acc);
   acc.resize(std::min<size_t>(acc.size(), size_t(cfg.train_batch)));
   std::set<int> train_prompts;
-  for (auto* c : acc) train_prompts.insert(c->prompt_index);
+  for (size_t i : acc) train_prompts.insert(pool.candidates[i].prompt_index);
   std::vector<int> probe_idx;
   for (size_t i = 0; i < pool.candidates.size(); ++i)
     if (!train_prompts.count(pool.candidates[i].prompt_index)) probe_idx.push_back(int(i));
@@ -106,7 +106,7 @@ DynamicsReport measure_dynamics(ShapesModel& m, const Pool& pool, const Dynamics
   {
     std::vector<std::string> pr;
     std::vector<torch::Tensor> cs;
-    for (auto* c : acc) pr.push_back(pool.prompts[c->prompt_index].prompt), cs.push_back(codes_of(*c));
+    for (size_t i : acc) pr.push_back(pool.prompts[pool.candidates[i].prompt_index].prompt), cs.push_back(codes_of(pool.candidates[i]));
     auto g = m.image_logprob(pr, torch::cat(cs)).mean();
     d = flat_grad(g, params);
   }
@@ -125,7 +125,7 @@ DynamicsReport measure_dynamics(ShapesModel& m, const Pool& pool, const Dynamics
     ProbeDynamics pd;
     pd.candidate = probe_idx[p];
     pd.oracle = c.oracle;
-    pd.own_verdict = c.own_score > 0.5;
+    pd.own_verdict = c.own_score > cfg.threshold;
     auto gG = flat_grad(m.image_logprob({meta.prompt}, codes).sum(), params);
     auto gU = flat_grad(m.judge_logprob_yes({images[p]}, {meta.prompt}).sum(), params);
     pd.k_own = torch::dot(gG, d).item<double>();
@@ -225,7 +225,17 @@ json DynamicsReport::to_json() const {
           {"probes", rows}};
 }
 
-json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& pool, int max_probes, uint64_t seed) {
+std::string fp_group(bool correct, bool base_accepts, bool improved_accepts) {
+  if (!correct) {
+    if (base_accepts) return improved_accepts ? "fp_kept" : "fp_corrected";
+    return improved_accepts ? "newly_wrong_tn_to_fp" : "tn_kept";
+  }
+  if (base_accepts) return improved_accepts ? "tp_kept" : "newly_wrong_tp_to_fn";
+  return improved_accepts ? "fn_to_tp" : "fn_kept";
+}
+
+json fp_correction_groups(UnifiedMultimodal& base, UnifiedMultimodal& improved, const Pool& pool, int max_probes,
+                          uint64_t seed, double threshold) {
   std::vector<int> idx;
   for (size_t i = 0; i < pool.candidates.size(); ++i)
     if (pool.candidates[i].round == 0) idx.push_back(int(i));
@@ -238,6 +248,7 @@ json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& 
     std::vector<double> dgs, dus;
   };
   std::map<std::string, Acc> groups;
+  base.set_training(false), improved.set_training(false);
   Progress prog("fp-correction groups", int64_t(idx.size()), "img");
   for (int i : idx) {
     const Candidate& c = pool.candidates[i];
@@ -246,15 +257,7 @@ json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& 
     torch::NoGradGuard ng;
     Image img = base.decode_codes(codes)[0];
     const double sb = base.judge({img}, {prompt})[0], si = improved.judge({img}, {prompt})[0];
-    const bool vb = sb > 0.5, vi = si > 0.5;
-    std::string g;
-    if (!c.oracle && vb && !vi) g = "fp_corrected";
-    else if (!c.oracle && vb && vi) g = "fp_kept";
-    else if (c.oracle && vb && vi) g = "tp_kept";
-    else if (!c.oracle && !vb && !vi) g = "tn_kept";
-    else if (!c.oracle && !vb && vi) g = "newly_wrong_tn_to_fp";
-    else if (c.oracle && vb && !vi) g = "newly_wrong_tp_to_fn";
-    else g = c.oracle ? "fn_to_tp" : "other";
+    const std::string g = fp_group(c.oracle, sb > threshold, si > threshold);
     const double dg = improved.image_logprob({prompt}, codes).item<double>() - base.image_logprob({prompt}, codes).item<double>();
     const double du = std::log(std::max(si, 1e-12)) - std::log(std::max(sb, 1e-12));
     auto& a = groups[g];

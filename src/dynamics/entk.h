@@ -1,4 +1,4 @@
-// Learning dynamics of co-improvement (method.md section 5), measured directly.
+// Learning dynamics of co-improvement (docs/method.md section 5), measured directly.
 // For one SGD step of SFT with learning rate eta on a batch of training pairs
 // (y_u, x_u), the first-order (empirical NTK) prediction of the change of a probe
 // pair (y0, x0) is
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "io/jsonl.h"
-#include "model/shapes_model.h"
+#include "model/multimodal.h"
 #include "train/pool.h"
 
 namespace unigap {
@@ -25,14 +25,15 @@ struct DynamicsConfig {
   int train_batch = 16;                   // accepted samples forming the SFT step
   std::vector<double> etas = {1e-4, 1e-3, 1e-2};  // SGD learning rates, small to large
   int alternatives = 4;                   // alternative prompts y_i per probe (hard negatives)
-  std::vector<std::string> groups = {"backbone"};
+  std::vector<std::string> groups;        // parameter groups of the gradients; empty: the backend's default
+  double threshold = 0.5;                 // verdict threshold of the judge (the improve run's)
   uint64_t seed = 0;
   json to_json() const;
 };
 
 struct ProbeDynamics {
   int candidate = 0;                      // index into the pool
-  bool oracle = false, own_verdict = false;
+  bool oracle = false, own_verdict = false;  // the pool's external verdict; the model's own at the threshold
   double g0 = 0, u0 = 0, bayes0 = 0;      // log pi(x0|y0), log P(yes), log pi(y0|x0)
   double k_own = 0;                       // <grad G(y0, x0), d>
   double k_alt = 0;                       // mean_i |<grad G(y_i, x0), d>|
@@ -57,10 +58,19 @@ struct DynamicsReport {
 // Flattened gradient of a scalar w.r.t. params (zeros where a parameter gets none).
 torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Tensor>& params);
 
-DynamicsReport measure_dynamics(ShapesModel& model, const Pool& pool, const DynamicsConfig& cfg);
+// `world` gives the alternative prompts (hard negatives of each probe's prompt).
+DynamicsReport measure_dynamics(UnifiedMultimodal& model, const WorldSpec& world, const Pool& pool, const DynamicsConfig& cfg);
 
-// Base vs improved model on the base's own images: groups by (oracle, base verdict,
-// improved verdict) with the change of log pi(x0|y0) and log P(yes) per group.
-json fp_correction_groups(ShapesModel& base, ShapesModel& improved, const Pool& pool, int max_probes, uint64_t seed);
+// The group of an image by its external verdict and the two models' verdicts (accepts =
+// score > threshold): fp_corrected (wrong, base accepts, improved rejects: FP->TN),
+// fp_kept, tn_kept, newly_wrong_tn_to_fp (wrong), tp_kept, newly_wrong_tp_to_fn, fn_to_tp,
+// fn_kept (right).
+std::string fp_group(bool correct, bool base_accepts, bool improved_accepts);
+
+// Base vs improved model on the base's own images (the pool's round-0 candidates): groups
+// by fp_group() with the change of log pi(x0|y0) and log P(yes) per group. `threshold` is
+// the verdict threshold of the run that made the pool.
+json fp_correction_groups(UnifiedMultimodal& base, UnifiedMultimodal& improved, const Pool& pool, int max_probes,
+                          uint64_t seed, double threshold);
 
 }  // namespace unigap

@@ -13,6 +13,7 @@
 #include "world/negatives.h"
 #include "world/oracle.h"
 #include "world/render.h"
+#include "world/spec.h"
 
 namespace unigap {
 
@@ -112,6 +113,21 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
 
 }  // namespace
 
+WorldSpec world_of(const UnifiedMultimodal& model, const std::string& world_file) {
+  if (!model.world()) return load_world_spec(world_file);
+  if (!world_file.empty() && load_world_spec(world_file).fingerprint() != model.world()->fingerprint())
+    throw UserError("describes another world than the one the model " + model.name() + " was trained in", world_file,
+                    "leave --world out: the model's own world is used");
+  return *model.world();
+}
+
+json eval_run_config(const std::string& ckpt, const std::string& ref, const std::string& suite, size_t suite_size, int seeds,
+                     const EvalOptions& opt, const WorldSpec& spec, const std::string& judge) {
+  return {{"command", "eval"}, {"ckpt", ckpt},       {"ref", ref},   {"suite", suite},
+          {"suite_size", suite_size}, {"seeds", seeds}, {"eval", opt.to_json()}, {"world_fingerprint", spec.fingerprint()},
+          {"judge", judge}};
+}
+
 std::string ref_images_of(const std::string& eval_dir, const std::string& ref_ckpt, const json& config) {
   const std::string cfg_path = eval_dir + "/config.json";
   if (!file_exists(cfg_path) || !file_exists(eval_dir + "/summary.json"))
@@ -140,11 +156,7 @@ Images read_suite(const WorldSpec& spec, const std::string& dir) {
   Images out;
   for (auto& f : folders)
     for (size_t k = 0; k < f.images.size(); ++k) {
-      Image img = read_png(f.images[k]);
-      if (img.width != spec.canvas || img.height != spec.canvas)
-        throw UserError("image is " + std::to_string(img.width) + "x" + std::to_string(img.height) + ", this world's canvas is " +
-                            std::to_string(spec.canvas),
-                        f.images[k]);
+      Image img = read_png(f.images[k]);  // any size: the judges resize at their boundary
       ImageRecord r;
       r.prompt_index = f.index;
       r.sample = int(k);
@@ -159,12 +171,9 @@ Images read_suite(const WorldSpec& spec, const std::string& dir) {
   return out;
 }
 
-void oracle_score(Images& im, const WorldSpec& spec) {
-  for (size_t i = 0; i < im.images.size(); ++i) {
-    auto v = evaluate_metadata(im.metadata[i], parse_image(im.images[i], spec), spec);
-    im.records[i].oracle = v.correct;
-    im.records[i].reason = v.reason;
-  }
+void external_score(Images& im, ExternalJudge& judge) {
+  const auto v = judge.verdicts(im.images, im.metadata);
+  for (size_t i = 0; i < im.images.size(); ++i) im.records[i].oracle = v[i].correct, im.records[i].reason = v[i].reason;
 }
 
 std::vector<double> judge_all(UnifiedMultimodal& model, const Images& im, int batch, double& rate) {
@@ -204,7 +213,8 @@ std::vector<PairRecord> und_pairs(UnifiedMultimodal& model, const WorldSpec& spe
 }  // namespace
 
 json EvalResult::to_json() const {
-  json j = {{"gap", gap.to_json()},
+  json j = {{"external_judge", judge},
+            {"gap", gap.to_json()},
             {"und", und.to_json()},
             {"speed", {{"generate_images_per_s", generate_images_per_s}, {"judge_images_per_s", judge_images_per_s}}},
             {"seconds", seconds},
@@ -214,18 +224,19 @@ json EvalResult::to_json() const {
   return j;
 }
 
-EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
+EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec, const std::vector<Metadata>& suite,
                     const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref) {
   opt.validate();
   if (suite.empty()) throw UserError("the evaluation suite is empty");
   const auto t0 = Clock::now();
   if (!out_dir.empty()) make_dirs(out_dir);
   EvalResult res;
+  res.judge = judge.name();
   model.set_training(false);
   Images im = opt.images_dir.empty()
                   ? generate_suite(model, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/images", res.generate_images_per_s)
                   : read_suite(spec, opt.images_dir);
-  oracle_score(im, spec);
+  external_score(im, judge);
   auto scores = judge_all(model, im, opt.judge_batch, res.judge_images_per_s);
   for (size_t i = 0; i < scores.size(); ++i) im.records[i].score = scores[i], im.records[i].verdict = scores[i] > opt.threshold;
   res.records = im.records;
@@ -246,7 +257,7 @@ EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::
       read.resume = true;  // complete folders are read back (their prompts checked), none sampled
       rim = generate_suite(*ref, spec, suite, read, opt.ref_images_dir, unused_rate);
     }
-    oracle_score(rim, spec);
+    external_score(rim, judge);
     auto ref_scores = judge_all(*ref, rim, opt.judge_batch, unused_rate);
     auto new_scores = judge_all(model, rim, opt.judge_batch, unused_rate);
     std::vector<bool> rv, nv, ov;
@@ -313,7 +324,7 @@ std::string row(const std::string& name, const GapMetrics& g, const UndGroup* u)
 }  // namespace
 
 std::string eval_table(const EvalResult& r) {
-  std::string s;
+  std::string s = "external judge (Gen, WeakGen, precision, win rate): " + r.judge + "\n";
   char b[256];
   std::snprintf(b, sizeof b, "%-14s %6s %6s %6s %6s %5s %5s %5s %5s %6s %6s\n", "group", "images", "Gen", "Non", "WeakG",
                 "TP", "FP", "TN", "FN", "Prec", "Und");

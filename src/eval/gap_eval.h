@@ -1,12 +1,14 @@
 // `unigap eval`: generate K images per eval prompt (GenEval folder layout), judge each
-// with the model's own understanding, score each with the oracle, measure
-// understanding on rendered pairs, and (with a reference model) the win rate.
+// with the model's own understanding, score each with the external judge (the oracle, or
+// another checkpoint: eval/external_judge.h), measure understanding on rendered pairs of
+// the world, and (with a reference model) the win rate. Every result names its judge.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "eval/external_judge.h"
 #include "eval/gap_metrics.h"
 #include "model/multimodal.h"
 #include "world/metadata.h"
@@ -34,14 +36,26 @@ struct EvalResult {
   UndSummary und;
   std::optional<Comparison> vs_ref;          // win rate and FP->TN etc. on the reference's images
   std::optional<GapSummary> ref_gap;         // the reference model's own figures on its images
+  std::string judge;                         // the external judge's name (Gen, WeakGen, win rate)
   double generate_images_per_s = 0, judge_images_per_s = 0, seconds = 0;
   json to_json() const;
 };
 
 // Writes images (when generating) under out_dir/images[/ref_images], and
-// results.jsonl; returns everything measured. `ref` may be null.
-EvalResult evaluate(UnifiedMultimodal& model, const WorldSpec& spec, const std::vector<Metadata>& suite,
+// results.jsonl; returns everything measured. `spec` is the world of the suite and of the
+// rendered pairs of Und; `ref` may be null.
+EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec, const std::vector<Metadata>& suite,
                     const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref = nullptr);
+
+// The world a model is evaluated and trained in: its own when it has one (a `world_file`
+// that describes another world is then a UserError), else the world of `world_file` ("" =
+// the embedded default world).
+WorldSpec world_of(const UnifiedMultimodal& model, const std::string& world_file);
+
+// The config.json of an eval run (unigap eval, the demo's evaluations): what ref_images_of
+// compares and what a resumed run must match.
+json eval_run_config(const std::string& ckpt, const std::string& ref, const std::string& suite, size_t suite_size, int seeds,
+                     const EvalOptions& opt, const WorldSpec& spec, const std::string& judge);
 
 // eval --ref-images: the image folder of an earlier eval run of the reference (`eval_dir`),
 // which are the images the reference would sample again here. Refused, naming the setting,

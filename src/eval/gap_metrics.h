@@ -1,4 +1,4 @@
-// The paper's diagnostic measurements (method.md section 2) as pure functions of
+// The paper's diagnostic measurements (docs/method.md section 2) as pure functions of
 // per-image records, so they can be tested on hand-made cases. Definitions are in
 // docs/metrics.md; positive = aligned (the oracle says the image shows the prompt).
 #pragma once

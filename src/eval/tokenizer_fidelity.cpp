@@ -2,8 +2,8 @@
 
 #include <cmath>
 
+#include "common/image_resize.h"
 #include "common/rng.h"
-#include "world/oracle.h"
 #include "world/render.h"
 #include "world/suite.h"
 
@@ -17,30 +17,30 @@ json FidelityReport::to_json() const {
           {"pixel_mae", pixel_mae}};
 }
 
-FidelityReport tokenizer_fidelity(ShapesModel& model, int scenes, uint64_t seed) {
-  const WorldSpec& spec = model.world();
-  auto suite = sample_suite(spec, Split::Eval, scenes, seed);
+FidelityReport tokenizer_fidelity(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& world, int scenes,
+                                  uint64_t seed) {
+  auto suite = sample_suite(world, Split::Eval, scenes, seed);
   Rng rng(derive_seed(seed, "fidelity"));
   std::vector<Image> images;
-  for (auto& m : suite) images.push_back(render_scene(layout_scene(m, spec, rng), spec));
+  for (auto& m : suite) images.push_back(render_scene(layout_scene(m, world, rng), world));
   FidelityReport r;
   double abs_err = 0;
-  const int batch = 128;
+  const size_t batch = 128;
   for (size_t s = 0; s < images.size(); s += batch) {
-    std::vector<Image> chunk(images.begin() + s, images.begin() + std::min(images.size(), s + batch));
-    auto recon = model.decode_codes(model.encode_images(chunk));
+    const size_t e = std::min(images.size(), s + batch);
+    std::vector<Image> chunk(images.begin() + s, images.begin() + e);
+    std::vector<Metadata> meta(suite.begin() + s, suite.begin() + e);
+    const auto recon = fit_images(model.decode_codes(model.encode_images(chunk)), world.canvas);
+    const auto a = judge.verdicts(chunk, meta), b = judge.verdicts(recon, meta);
     for (size_t i = 0; i < chunk.size(); ++i) {
-      const Metadata& m = suite[s + i];
-      const bool a = evaluate_metadata(m, parse_image(chunk[i], spec), spec).correct;
-      const bool b = evaluate_metadata(m, parse_image(recon[i], spec), spec).correct;
       r.scenes++;
-      r.agree += (a == b);
-      r.original_correct += a;
-      r.recon_correct += b;
+      r.agree += (a[i].correct == b[i].correct);
+      r.original_correct += a[i].correct;
+      r.recon_correct += b[i].correct;
       for (size_t k = 0; k < chunk[i].rgb.size(); ++k) abs_err += std::abs(int(chunk[i].rgb[k]) - int(recon[i].rgb[k]));
     }
   }
-  r.pixel_mae = abs_err / (double(r.scenes) * spec.canvas * spec.canvas * 3);
+  r.pixel_mae = abs_err / (double(r.scenes) * world.canvas * world.canvas * 3);
   return r;
 }
 

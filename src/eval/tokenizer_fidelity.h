@@ -1,11 +1,13 @@
-// How faithful the VQ tokenizer is, judged by the oracle: the share of eval-split
-// scenes whose verdict on decode(encode(image)) equals the verdict on the image.
+// How faithful a model's image tokenizer is, judged by the external judge: the share of
+// eval-split scenes of the world whose verdict on decode(encode(image)) equals the verdict
+// on the image itself, and the pixel error of the reconstruction (at the world's canvas).
 #pragma once
 
 #include <cstdint>
 
+#include "eval/external_judge.h"
 #include "io/jsonl.h"
-#include "model/shapes_model.h"
+#include "model/multimodal.h"
 
 namespace unigap {
 
@@ -19,6 +21,7 @@ struct FidelityReport {
   json to_json() const;
 };
 
-FidelityReport tokenizer_fidelity(ShapesModel& model, int scenes, uint64_t seed);
+FidelityReport tokenizer_fidelity(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& world, int scenes,
+                                  uint64_t seed);
 
 }  // namespace unigap

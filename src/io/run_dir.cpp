@@ -29,6 +29,12 @@ json with_provenance(const json& value) {
   return json{{"value", value}, {"provenance", provenance()}};
 }
 
+// A config value for a message: its JSON text, cut short.
+std::string short_dump(const json& v) {
+  std::string s = v.dump();
+  return s.size() > 120 ? s.substr(0, 117) + "..." : s;
+}
+
 // Temp files of atomic writes are named ".<name>.tmp.<tag>" (io/atomic_file.cpp).
 bool is_stray_temp(const std::string& name) {
   return name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos;
@@ -72,7 +78,15 @@ int RunDir::rewind_metrics(const std::function<bool(const json&)>& keep) const {
   std::vector<json> kept;
   int dropped = int(errors.size());
   for (auto& l : lines) {
-    if (keep(l.value)) kept.push_back(l.value);
+    bool k = false;
+    try {
+      if (!l.value.is_object()) throw UserError("not a JSON object");
+      k = keep(l.value);
+    } catch (const std::exception& e) {  // a record of the wrong shape (a field of another type)
+      throw UserError("metrics record " + l.value.dump().substr(0, 80) + " is not what this run writes: " + e.what(),
+                      path + ":" + std::to_string(l.line), "the file was edited or corrupted; move it away to resume");
+    }
+    if (k) kept.push_back(l.value);
     else ++dropped;
   }
   if (dropped > 0) write_jsonl(path, kept);
@@ -106,12 +120,39 @@ bool RunDir::interrupted_before_start() const {
   return !ec;
 }
 
-bool RunDir::resume_or_restart(const std::string& nothing) const {
-  if (has("config.json")) return true;
-  if (!interrupted_before_start()) throw UserError(nothing, path_, "run without --resume");
-  log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
-  remove_stray_temps();
-  return false;
+RunStart RunDir::start(const json& config, const StartOptions& opt) {
+  const auto agree = [&](bool mine) { return opt.agree ? opt.agree(mine) : mine; };
+  const std::string command = config.value("command", std::string("unigap"));
+  const std::string cfg_path = file("config.json");
+  if (agree(has("config.json"))) {
+    if (!opt.resume)
+      throw UserError("the run directory already holds " + std::string(command == "eval" || command == "improve" ? "an " : "a ") +
+                          command + " run",
+                      path_, "pass --resume to continue it, or use a new --out");
+    json saved = read_json(cfg_path), mine = config;
+    if (!saved.is_object()) throw UserError("config.json is not a JSON object", cfg_path, "move the folder away and start again");
+    saved.erase("provenance");
+    for (auto& k : opt.free_keys) saved.erase(k), mine.erase(k);
+    for (auto& [k, v] : mine.items())
+      if (!saved.contains(k) || saved[k] != v)
+        throw UserError("the run was started with another config: '" + k + "' was " +
+                            (saved.contains(k) ? short_dump(saved[k]) : std::string("absent")) + ", now " + short_dump(v),
+                        cfg_path, "resume with the same options, or use a new --out");
+    for (auto& [k, v] : saved.items())
+      if (!mine.contains(k))
+        throw UserError("the run was started with another config: it has '" + k + "', this command does not", cfg_path,
+                        "resume with the same options, or use a new --out");
+    remove_stray_temps();
+    return RunStart::Resumed;
+  }
+  if (opt.resume) {
+    if (!agree(interrupted_before_start()))
+      throw UserError("nothing to resume: no " + command + " run here", path_, "run without --resume");
+    log_info("resume: the run was stopped before it wrote its config; starting it from the beginning");
+    remove_stray_temps();
+  }
+  write_config(config);
+  return RunStart::Fresh;
 }
 
 bool same_checkpoint(const std::string& a, const std::string& b) {

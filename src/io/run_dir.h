@@ -7,10 +7,23 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "io/jsonl.h"
 
 namespace unigap {
+
+// How a command starts in its run directory (RunDir::start): from the beginning, or
+// continuing the run already there.
+enum class RunStart { Fresh, Resumed };
+
+struct StartOptions {
+  bool resume = false;                 // --resume
+  std::vector<std::string> free_keys;  // config keys that may differ on resume (kept for the record, not compared)
+  // In a data-parallel run, rank 0's answer to a question every rank must answer alike
+  // (Dist::main_value: does this folder hold a run?); the identity by default.
+  std::function<bool(bool)> agree;
+};
 
 class RunDir {
  public:
@@ -38,10 +51,17 @@ class RunDir {
   // Such a run is resumed by starting it again; a directory that did not exist (a
   // mistyped --out) is still "nothing to resume".
   bool interrupted_before_start() const;
-  // What --resume means here: false when the run has no config.json yet but was
-  // interrupted before writing it (its temp files go; the caller starts from the
-  // beginning), true when it has one; a UserError with `nothing` when neither.
-  bool resume_or_restart(const std::string& nothing) const;
+  // The one resume rule of every command, given the command's resolved `config` (its
+  // "command" names the run in messages):
+  //  - no run here: writes config.json (with provenance) and returns Fresh; with --resume,
+  //    a folder killed before it wrote config.json starts from the beginning (Fresh), any
+  //    other is "nothing to resume" (UserError);
+  //  - a run here without --resume: UserError, nothing is touched;
+  //  - a run here with --resume: its config.json must equal `config` but for provenance and
+  //    the free keys, else a UserError naming the first key that differs; temp files of
+  //    interrupted writes are removed; returns Resumed. What else a resumed run drops
+  //    (checkpoints, metrics after the last checkpoint) is the trainer's.
+  RunStart start(const json& config, const StartOptions& opt);
 
  private:
   std::string path_;

@@ -1,6 +1,13 @@
 // What the rest of unigap knows of a unified multimodal model. Evaluation,
-// self-improvement and dynamics talk to this interface only; which model is behind
-// it (our shapes-world model today, a Janus-Pro checkpoint later) is model/'s business.
+// self-improvement, audit, dynamics, checkpointing and the report talk to this interface
+// only; which model is behind it is model/'s business. A backend is one file that
+// implements this class and registers how to recognise and load its checkpoint folders
+// (model/registry.h). Data parallelism is a wrapper around any backend
+// (dist/data_parallel.h), never a backend's concern.
+//
+// Images cross the interface at any size: judge(), judge_logprob_yes() and
+// encode_images() resize them to image_size() first (common/image_resize.h), so a 32x32
+// rendered scene can be shown to a 384x384 model and the other way round.
 #pragma once
 
 #include <torch/torch.h>
@@ -10,9 +17,12 @@
 #include <vector>
 
 #include "common/image.h"
-#include "model/sampler.h"
+#include "io/jsonl.h"
+#include "model/sample_options.h"
 
 namespace unigap {
+
+struct WorldSpec;
 
 struct GenerationRequest {
   std::string prompt;
@@ -21,32 +31,73 @@ struct GenerationRequest {
 
 struct GeneratedSample {
   std::vector<int64_t> codes;  // image tokens, raster order
-  Image image;                 // decoded
+  Image image;                 // decoded, image_size() x image_size()
 };
 
 class UnifiedMultimodal {
  public:
   virtual ~UnifiedMultimodal() = default;
-  virtual std::string name() const = 0;
-  virtual int image_tokens() const = 0;
-  virtual int codebook_size() const = 0;  // image codes are 0 .. codebook_size() - 1
-  // Generation branch: one sample per request.
+
+  // ---- what it is ----
+  virtual std::string name() const = 0;    // e.g. "shapes-unified-small"
+  virtual int image_size() const = 0;      // square images of this many pixels a side
+  virtual int image_tokens() const = 0;    // codes per image
+  virtual int codebook_size() const = 0;   // image codes are 0 .. codebook_size() - 1
+  // The shapes world the model was trained in, when it has one (its prompts, renderer and
+  // oracle); nullptr for a model of the open world, which is evaluated on a world given to
+  // the command.
+  virtual const WorldSpec* world() const { return nullptr; }
+
+  // ---- generation ----
+  // One sample per request, in request order.
   virtual std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests,
                                                 const SampleOptions& opt) = 0;
-  // Understanding branch as a judge: s = P(yes) / (P(yes) + P(no)) for
-  // "does this image describe {prompt}?", one per (image, prompt) pair.
-  virtual std::vector<double> judge(const std::vector<Image>& images, const std::vector<std::string>& prompts,
-                                    int batch = 128) = 0;
-  // log pi(x | y) summed over image tokens, with autograd (for SFT and DPO): codes (B, N).
-  virtual torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes) = 0;
-  // log P(yes | image, prompt), with autograd (for learning dynamics).
-  virtual torch::Tensor judge_logprob_yes(const std::vector<Image>& images, const std::vector<std::string>& prompts) = 0;
-  // Image tokens of existing images (for training on images made elsewhere).
-  virtual torch::Tensor encode_images(const std::vector<Image>& images) = 0;
-  // Named parameter groups (backbone, gen_aligner, gen_head, und_encoder, vq).
+  // Codes (B, N) -> images of image_size().
+  virtual std::vector<Image> decode_codes(const torch::Tensor& codes) = 0;
+  // log pi(x | y) summed over the image tokens, with autograd: codes (B, N) -> (B). A row
+  // whose `unconditional` entry is true reads the unconditional prompt (the second branch
+  // of classifier-free guidance; prompt dropout trains it). Empty: every row conditional.
+  virtual torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                      const std::vector<bool>& unconditional = {}) = 0;
+
+  // ---- understanding, at any image size ----
+  // The judge: s = P(yes) / (P(yes) + P(no)) for "does this image describe {prompt}?",
+  // one per (image, prompt) pair, in order.
+  std::vector<double> judge(const std::vector<Image>& images, const std::vector<std::string>& prompts, int batch = 128);
+  // log P(yes | image, prompt), with autograd (learning dynamics): (B).
+  torch::Tensor judge_logprob_yes(const std::vector<Image>& images, const std::vector<std::string>& prompts);
+  // Image codes of existing images (B, N), for training on images made elsewhere.
+  torch::Tensor encode_images(const std::vector<Image>& images);
+
+  // ---- training ----
+  // Parameter groups by the names this backend declares (e.g. backbone, gen_head, vq),
+  // each with its tensors.
   virtual std::map<std::string, std::vector<torch::Tensor>> parameter_groups() = 0;
+  // What self-improvement trains unless told otherwise (the paper: the shared LLM only).
+  virtual std::vector<std::string> default_train_groups() const = 0;
+  // Sets requires_grad: true for the parameters of the named groups only; a name the
+  // backend does not declare is a UserError listing the ones it does.
   virtual void train_only(const std::vector<std::string>& groups) = 0;
-  virtual void set_training(bool on) = 0;
+  // The parameters train_only left trainable, in a fixed order.
+  virtual std::vector<torch::Tensor> trainable_parameters() = 0;
+  // Every parameter by its checkpoint name (finite checks name the tensor).
+  virtual torch::OrderedDict<std::string, torch::Tensor> named_parameters() = 0;
+  virtual void set_training(bool on) = 0;  // dropout and the like; gradients flow either way
+
+  // ---- checkpoints ----
+  // Writes a checkpoint folder that load_model() reads back, atomically file by file
+  // (`extra` goes into its config.json); weights only, the optimizer is the trainer's.
+  virtual void save(const std::string& dir, const json& extra = json::object()) = 0;
+  // Loads the weights of a checkpoint folder of this very architecture (a resumed run).
+  virtual void load_weights(const std::string& dir) = 0;
+
+ protected:
+  // The judge and the encoder on images already at image_size().
+  virtual std::vector<double> judge_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts,
+                                          int batch) = 0;
+  virtual torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) = 0;
+  virtual torch::Tensor encode_images_sized(const std::vector<Image>& images) = 0;
+  friend class DataParallelModel;  // forwards the sized calls of the model it wraps
 };
 
 }  // namespace unigap

@@ -10,18 +10,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/sample_options.h"
 #include "model/unified.h"
 
 namespace unigap {
-
-struct SampleOptions {
-  double cfg_weight = 2.0;   // classifier-free guidance w; 1 = no guidance (unconditional rows skipped)
-  double temperature = 1.0;  // > 0
-  int top_k = 0;             // 0 = off
-  int batch = 64;            // prompts per forward (each takes 2 rows with guidance)
-  bool use_cache = true;     // false recomputes the whole prefix each step (for tests and benchmarks)
-  void validate() const;
-};
 
 // prompt: (R, T) padded prompt ids; seeds: one per row. Returns codes (R, N) int64.
 torch::Tensor sample_codes(UnifiedModelImpl& model, const torch::Tensor& prompt, const std::vector<uint64_t>& seeds,

@@ -1,24 +1,18 @@
 #include "model/shapes_model.h"
 
-#include <ATen/Context.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "common/error.h"
-#include "dist/dist.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "model/checkpoint.h"
+#include "model/sampler.h"
 
 namespace unigap {
 
 ShapesModel::ShapesModel(const ModelConfig& cfg, const WorldSpec& world, uint64_t init_seed)
     : cfg_(cfg), world_(world), tok_(world) {
-  // Debian's libtorch 1.13 oneDNN convolution backward intermittently returns NaN
-  // weight gradients with one OpenMP thread (reproduced: unified step 1 of a 1-thread
-  // run; never with oneDNN off). ATen's native convolutions are as fast at these sizes.
-  at::globalContext().setUserEnabledMkldnn(false);
   if (cfg_.image_size != world_.canvas)
     throw UserError("model image_size " + std::to_string(cfg_.image_size) + " differs from the world's canvas " +
                     std::to_string(world_.canvas));
@@ -37,30 +31,49 @@ std::unique_ptr<ShapesModel> ShapesModel::load(const std::string& dir) {
   if (!file_exists(cfg_path))
     throw UserError("not a checkpoint folder (no config.json)", dir, "pass the folder written by `unigap pretrain`");
   json j = read_json(cfg_path);
-  if (!j.contains("model") || !j.contains("world"))
+  if (!j.is_object() || !j.contains("model") || !j.contains("world"))
     throw UserError("config.json lacks the 'model' or 'world' section", cfg_path);
   auto cfg = ModelConfig::from_json(j["model"], cfg_path + ": model");
   auto world = WorldSpec::from_json(j["world"], cfg_path + ": world");
   auto m = std::make_unique<ShapesModel>(cfg, world, 0);
-  auto meta = load_module(*m->net_, dir + "/model.safetensors");
-  auto it = meta.find("world_fingerprint");
-  if (it != meta.end() && it->second != world.fingerprint())
-    throw UserError("model.safetensors was made for world " + it->second + " but config.json describes world " +
-                        world.fingerprint(),
-                    dir, "the two files come from different runs");
+  m->load_weights(dir);
   m->net_->eval();
   return m;
+}
+
+void ShapesModel::load_weights(const std::string& dir) {
+  const std::string path = dir + "/model.safetensors";
+  auto meta = load_module(*net_, path);
+  auto fmt = meta.find("format");
+  if (fmt != meta.end() && fmt->second != kFormat)
+    throw UserError("model.safetensors is in format '" + fmt->second + "', not " + kFormat, path);
+  auto it = meta.find("world_fingerprint");
+  if (it != meta.end() && it->second != world_.fingerprint())
+    throw UserError("model.safetensors was made for world " + it->second + " but config.json describes world " +
+                        world_.fingerprint(),
+                    dir, "the two files come from different runs");
 }
 
 void ShapesModel::save(const std::string& dir, const json& extra) {
   make_dirs(dir);
   save_module(*net_, dir + "/model.safetensors",
-              {{"format", "unigap-shapes-unified-v1"}, {"world_fingerprint", world_.fingerprint()}, {"preset", cfg_.preset}});
+              {{"format", kFormat}, {"world_fingerprint", world_.fingerprint()}, {"preset", cfg_.preset}});
   json j = extra.is_object() ? extra : json::object();
+  j["format"] = kFormat;
   j["model"] = cfg_.to_json();
   j["world"] = world_.to_json();
   j["provenance"] = provenance();
   write_json(dir + "/config.json", j);
+}
+
+void ShapesModel::train_only(const std::vector<std::string>& groups) {
+  for (auto& g : groups)
+    if (std::find(kParamGroups.begin(), kParamGroups.end(), g) == kParamGroups.end()) {
+      std::string known;
+      for (auto& k : kParamGroups) known += (known.empty() ? "" : ", ") + k;
+      throw UserError("unknown parameter group '" + g + "'", "train groups", "the " + name() + " model has: " + known);
+    }
+  net_->train_only(groups);
 }
 
 torch::Tensor ShapesModel::prompt_ids(const std::vector<std::string>& prompts) const {
@@ -78,9 +91,7 @@ torch::Tensor ShapesModel::images_to_tensor(const std::vector<Image>& images) co
   const int64_t B = int64_t(images.size()), S = cfg_.image_size;
   auto t = torch::empty({B, S, S, 3}, torch::kUInt8);
   for (int64_t b = 0; b < B; ++b) {
-    if (images[b].width != S || images[b].height != S)
-      throw UserError("image " + std::to_string(b) + " is " + std::to_string(images[b].width) + "x" +
-                      std::to_string(images[b].height) + ", the model takes " + std::to_string(S) + "x" + std::to_string(S));
+    UNIGAP_ASSERT(images[b].width == S && images[b].height == S, "images reach the model at its size (multimodal.h)");
     std::memcpy(t[b].data_ptr(), images[b].rgb.data(), images[b].rgb.size());
   }
   return t.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0).contiguous();
@@ -102,67 +113,8 @@ std::vector<Image> ShapesModel::decode_codes(const torch::Tensor& codes) {
   return tensor_to_images(net_->vq->decode_codes(codes));
 }
 
-namespace {
-
-// Byte packing for the all-gather of sharded results (same machine type on every rank).
-template <class T>
-void put(std::string& b, const T& v) {
-  b.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <class T>
-T take(const std::string& b, size_t& at) {
-  UNIGAP_ASSERT(at + sizeof(T) <= b.size(), "short all-gather message");
-  T v;
-  std::memcpy(&v, b.data() + at, sizeof v);
-  at += sizeof v;
-  return v;
-}
-
-}  // namespace
-
-std::vector<GeneratedSample> ShapesModel::generate(const std::vector<GenerationRequest>& requests,
-                                                   const SampleOptions& opt) {
+std::vector<GeneratedSample> ShapesModel::generate(const std::vector<GenerationRequest>& requests, const SampleOptions& opt) {
   opt.validate();
-  Dist& d = Dist::current();
-  if (!d.active()) return generate_local(requests, opt);
-  // Rows are independent (per-row seeds), so each rank samples a contiguous share.
-  const auto [lo, hi] = d.share(requests.size());
-  auto mine = generate_local({requests.begin() + lo, requests.begin() + hi}, opt);
-  std::string b;
-  put(b, uint64_t(mine.size()));
-  for (auto& s : mine) {
-    put(b, uint64_t(s.codes.size()));
-    b.append(reinterpret_cast<const char*>(s.codes.data()), s.codes.size() * sizeof(int64_t));
-    put(b, int32_t(s.image.width));
-    put(b, int32_t(s.image.height));
-    b.append(reinterpret_cast<const char*>(s.image.rgb.data()), s.image.rgb.size());
-  }
-  std::vector<GeneratedSample> out;
-  out.reserve(requests.size());
-  for (auto& part : d.all_gather(b)) {
-    size_t at = 0;
-    const auto n = take<uint64_t>(part, at);
-    for (uint64_t i = 0; i < n; ++i) {
-      GeneratedSample s;
-      s.codes.resize(take<uint64_t>(part, at));
-      const size_t nb = s.codes.size() * sizeof(int64_t);
-      UNIGAP_ASSERT(at + nb <= part.size(), "short all-gather message");
-      std::memcpy(s.codes.data(), part.data() + at, nb);
-      at += nb;
-      const int w = take<int32_t>(part, at), h = take<int32_t>(part, at);
-      s.image = Image(w, h);
-      UNIGAP_ASSERT(at + s.image.rgb.size() <= part.size(), "short all-gather message");
-      std::memcpy(s.image.rgb.data(), part.data() + at, s.image.rgb.size());
-      at += s.image.rgb.size();
-      out.push_back(std::move(s));
-    }
-  }
-  UNIGAP_ASSERT(out.size() == requests.size(), "all-gather lost samples");
-  return out;
-}
-
-std::vector<GeneratedSample> ShapesModel::generate_local(const std::vector<GenerationRequest>& requests,
-                                                         const SampleOptions& opt) {
   std::vector<GeneratedSample> out;
   out.reserve(requests.size());
   for (size_t start = 0; start < requests.size(); start += opt.batch) {
@@ -183,37 +135,24 @@ std::vector<GeneratedSample> ShapesModel::generate_local(const std::vector<Gener
   return out;
 }
 
-std::vector<double> ShapesModel::judge(const std::vector<Image>& images, const std::vector<std::string>& prompts,
-                                       int batch) {
-  if (images.size() != prompts.size()) throw UserError("judge: one prompt per image is needed");
-  Dist& d = Dist::current();
-  if (!d.active()) return judge_local(images, prompts, batch);
-  const auto [lo, hi] = d.share(images.size());
-  auto mine = judge_local({images.begin() + lo, images.begin() + hi}, {prompts.begin() + lo, prompts.begin() + hi}, batch);
-  std::vector<double> out;
-  out.reserve(images.size());
-  for (auto& part : d.all_gather(std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double)))) {
-    const size_t n = part.size() / sizeof(double);
-    out.resize(out.size() + n);
-    std::memcpy(out.data() + out.size() - n, part.data(), n * sizeof(double));
+torch::Tensor ShapesModel::und_answer(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
+  auto pixels = images_to_tensor(images);
+  torch::Tensor codes;
+  if (cfg_.und_input == "vq") {
+    torch::NoGradGuard ng;
+    codes = net_->vq->encode(pixels);
   }
-  UNIGAP_ASSERT(out.size() == images.size(), "all-gather lost judgments");
-  return out;
+  return net_->und_forward(net_->image_tokens(pixels, codes), prompt_ids(prompts)).answer;  // (B, V)
 }
 
-std::vector<double> ShapesModel::judge_local(const std::vector<Image>& images, const std::vector<std::string>& prompts,
+std::vector<double> ShapesModel::judge_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts,
                                              int batch) {
   c10::InferenceMode guard;
   std::vector<double> out;
   out.reserve(images.size());
   for (size_t start = 0; start < images.size(); start += size_t(batch)) {
     const size_t end = std::min(images.size(), start + size_t(batch));
-    std::vector<Image> im(images.begin() + start, images.begin() + end);
-    std::vector<std::string> pr(prompts.begin() + start, prompts.begin() + end);
-    auto pixels = images_to_tensor(im);
-    torch::Tensor codes;
-    if (cfg_.und_input == "vq") codes = net_->vq->encode(pixels);
-    auto last = net_->und_forward(net_->image_tokens(pixels, codes), prompt_ids(pr)).answer;  // (B, V)
+    auto last = und_answer({images.begin() + start, images.begin() + end}, {prompts.begin() + start, prompts.begin() + end});
     // P(yes) / (P(yes) + P(no)) = sigmoid(logit_yes - logit_no).
     auto s = torch::sigmoid(last.select(1, tok_.yes()) - last.select(1, tok_.no())).to(torch::kFloat64).contiguous();
     out.insert(out.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
@@ -221,26 +160,33 @@ std::vector<double> ShapesModel::judge_local(const std::vector<Image>& images, c
   return out;
 }
 
-torch::Tensor ShapesModel::image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes) {
-  auto logits = net_->gen_logits(prompt_ids(prompts), codes);  // (B, N, K)
-  auto lp = torch::log_softmax(logits, -1).gather(2, codes.unsqueeze(-1)).squeeze(-1);
-  return lp.sum(1);
+torch::Tensor ShapesModel::judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
+  return torch::log_softmax(und_answer(images, prompts), -1).select(1, tok_.yes());
 }
 
-torch::Tensor ShapesModel::judge_logprob_yes(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
-  auto pixels = images_to_tensor(images);
-  torch::Tensor codes;
-  if (cfg_.und_input == "vq") {
-    torch::NoGradGuard ng;
-    codes = net_->vq->encode(pixels);
-  }
-  auto answer = net_->und_forward(net_->image_tokens(pixels, codes), prompt_ids(prompts)).answer;
-  return torch::log_softmax(answer, -1).select(1, tok_.yes());
+torch::Tensor ShapesModel::image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                         const std::vector<bool>& unconditional) {
+  UNIGAP_ASSERT(unconditional.empty() || unconditional.size() == prompts.size(), "one unconditional flag per prompt");
+  auto ids = prompt_ids(prompts);
+  for (size_t b = 0; b < unconditional.size(); ++b)
+    if (unconditional[b]) ids[int64_t(b)].fill_(net_->tok_pad);  // the all-<pad> slot: guidance's unconditional row
+  auto logits = net_->gen_logits(ids, codes);  // (B, N, K)
+  return torch::log_softmax(logits, -1).gather(2, codes.unsqueeze(-1)).squeeze(-1).sum(1);
 }
 
-torch::Tensor ShapesModel::encode_images(const std::vector<Image>& images) {
+torch::Tensor ShapesModel::encode_images_sized(const std::vector<Image>& images) {
   c10::InferenceMode guard;
   return net_->vq->encode(images_to_tensor(images));
+}
+
+Backend shapes_backend() {
+  return {"shapes (" + std::string(ShapesModel::kFormat) + ")",
+          [](const json& c) {
+            if (!c.is_object()) return false;
+            if (c.contains("format")) return c["format"] == ShapesModel::kFormat;
+            return c.contains("model") && c.contains("world");  // written before the format tag
+          },
+          [](const std::string& dir, const json&) -> std::unique_ptr<UnifiedMultimodal> { return ShapesModel::load(dir); }};
 }
 
 }  // namespace unigap

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <optional>
 #include <set>
 
 #include "common/build_info.h"
@@ -12,7 +11,8 @@
 #include "io/atomic_file.h"
 #include "io/jsonl.h"
 #include "io/run_dir.h"
-#include "report/results.h"
+#include "report/claims.h"
+#include "report/study.h"
 #include "report/svg.h"
 
 namespace unigap {
@@ -60,13 +60,6 @@ double value(const json& r, double fallback = NAN) {
   return (r.is_object() && r.contains("value") && !r["value"].is_null()) ? r["value"].get<double>() : fallback;
 }
 
-// The first seed's result of an eval summary.
-json eval_of(const std::string& dir) {
-  json s = load_or_null(dir + "/summary.json");
-  if (s.is_null() || !s.contains("per_seed") || s["per_seed"].empty()) return nullptr;
-  return s["per_seed"][0];
-}
-
 std::string tag_table(const json& e) {
   std::string h = "<table><tr><th>group</th><th>images</th><th>Gen</th><th>Und (rendered pairs)</th><th>Non</th><th>WeakGen</th><th>TP</th><th>FP</th><th>TN</th><th>FN</th></tr>";
   auto row = [&](const std::string& name, const json& g, const json& u) {
@@ -92,7 +85,7 @@ std::string confusion_box(const std::string& name, const json& e) {
   if (e.is_null()) return "";
   const auto& c = e["gap"]["pooled"]["confusion"];
   return "<table class=\"confusion\"><caption>" + esc(name) +
-         "</caption><tr><th></th><th>oracle: right</th><th>oracle: wrong</th></tr><tr><th>own: accept</th><td>TP " +
+         "</caption><tr><th></th><th>judged right</th><th>judged wrong</th></tr><tr><th>own: accept</th><td>TP " +
          std::to_string(c["tp"].get<int64_t>()) + "</td><td>FP " + std::to_string(c["fp"].get<int64_t>()) +
          "</td></tr><tr><th>own: reject</th><td>FN " + std::to_string(c["fn"].get<int64_t>()) + "</td><td>TN " +
          std::to_string(c["tn"].get<int64_t>()) + "</td></tr></table>";
@@ -117,18 +110,18 @@ std::string curves(const std::string& dir, const std::string& title) {
   return line_chart({gen, und, non}, o);
 }
 
-// One figure per image: green/red border for the oracle, caption with both verdicts,
-// the score and the oracle's reason on hover.
+// One figure per image: green/red border for the external judge, caption with both
+// verdicts, the score and the judge's reason on hover.
 std::string figure(const json& r) {
   const std::string f = r["filename"].get<std::string>();
   if (!file_exists(f)) return "";
   const bool ok = r["correct"].get<bool>(), own = r["verdict"].get<bool>();
   char title[256];
-  std::snprintf(title, sizeof title, "own score %.2f; oracle: %s", r["score"].get<double>(),
+  std::snprintf(title, sizeof title, "own score %.2f; external judge: %s", r["score"].get<double>(),
                 ok ? "right" : esc(r["reason"].get<std::string>()).c_str());
   return std::string("<figure class=\"") + (ok ? "right" : "wrong") + "\" title=\"" + title +
          "\"><img alt=\"sample\" src=\"data:image/png;base64," + base64(read_file(f)) + "\"><figcaption>" +
-         (own ? "own &#10003;" : "own &#10007;") + " | " + (ok ? "oracle &#10003;" : "oracle &#10007;") + "</figcaption></figure>";
+         (own ? "own &#10003;" : "own &#10007;") + " | " + (ok ? "judge &#10003;" : "judge &#10007;") + "</figcaption></figure>";
 }
 
 // The first `prompts` distinct prompts of the first evaluation, each with `per_prompt` samples of
@@ -159,169 +152,44 @@ std::string image_grid(const std::vector<std::pair<std::string, std::string>>& e
   return h + "</div>";
 }
 
-// An arm of the demo as the report sees it: its evaluation and the paired comparison with the base.
-struct ArmView {
-  DemoArm arm;
-  json eval, summary, audit;   // eval-<arm>/summary.json per_seed[0], <arm>/summary.json, <arm>/audit.json
-  std::optional<PairedGap> vs_base;  // Gen and Non, paired bootstrap over suite lines
-  Interval d_und{0, 0};              // Und (rendered pairs) minus the base's, Newcombe
-  bool have_und = false;
-};
-
-
 std::string pts(double d) {
   char b[32];
   std::snprintf(b, sizeof b, "%+.1f", 100 * d);
   return b;
 }
-std::string pts_ci(double d, const Interval& ci) { return pts(d) + " [" + pts(ci.lo) + ", " + pts(ci.hi) + "]"; }
-
-struct Claim {
-  std::string text, verdict, evidence;
-};
 
 std::string claim_row(const Claim& c) {
   const std::string cls = c.verdict.rfind("reproduced", 0) == 0 ? "ok" : c.verdict.rfind("not reproduced", 0) == 0 ? "bad" : "na";
   return "<tr><td>" + esc(c.text) + "</td><td class=\"" + cls + "\">" + esc(c.verdict) + "</td><td>" + esc(c.evidence) + "</td></tr>";
 }
 
-// A claimed change of sign `dir` (+1 up, -1 down) with its 95% interval.
-std::string both(const std::string& a, const std::string& b) {
-  if (a == "reproduced" && b == "reproduced") return "reproduced";
-  if (a == "not reproduced" || b == "not reproduced") return "not reproduced";
-  return "inconclusive";
+// The external judge an evaluation was measured against (older runs: the oracle, unnamed).
+std::string judge_of(const json& e) {
+  return e.is_object() && e.contains("external_judge") ? e["external_judge"].get<std::string>() : "oracle (not recorded)";
 }
 
-std::vector<Claim> claims_of(const json& base, const std::map<std::string, ArmView>& arms, const json& dyn) {
-  std::vector<Claim> claims;
-  auto arm = [&](const char* n) -> const ArmView* {
-    auto it = arms.find(n);
-    return it != arms.end() && !it->second.eval.is_null() && it->second.vs_base ? &it->second : nullptr;
-  };
-  if (!base.is_null()) {
-    bool all_pos = true;
-    for (auto& [t, g] : base["gap"]["by_tag"].items()) all_pos &= value(g["non"], 0) > 0;
-    const Rate wg = Rate::from_json(base["gap"]["pooled"]["weakgen"]);
-    claims.push_back({"1. Non > 0 on every task; WeakGen > 50%",
-                      all_pos && wg.n && wg.ci().lo > 0.5 ? "reproduced" : "not reproduced",
-                      "WeakGen " + rate(base["gap"]["pooled"]["weakgen"]) + "; Non > 0 on every tag: " + (all_pos ? "yes" : "no")});
-  }
-  const ArmView* plain = arm("sft-plain");
-  if (!plain) plain = arm("sft-self");
-  if (plain) {
-    const PairedGap& p = *plain->vs_base;
-    claims.push_back({"2. SFT raises Gen and lowers Non", both(interval_verdict(p.d_gen, p.d_gen_ci, +1), interval_verdict(p.d_non, p.d_non_ci, -1)),
-                      std::string(plain->arm.name) + ": Gen " + pts_ci(p.d_gen, p.d_gen_ci) + " pts, Non " + pts_ci(p.d_non, p.d_non_ci) +
-                          " pts (paired bootstrap over prompts)"});
-  }
-  if (const ArmView* d = arm("dpo-self"); d && plain) {
-    const Rate w = Rate::from_json(d->eval["vs_ref"]["win_rate"]);
-    const bool less = d->vs_base->d_gen < plain->vs_base->d_gen;
-    const bool helps = w.n && w.ci().lo > 0.5, hurts = w.n && w.ci().hi < 0.5;
-    claims.push_back({"2b. DPO moves Gen less than SFT but still helps understanding",
-                      less && helps ? "reproduced" : (!less || hurts) ? "not reproduced" : "inconclusive",
-                      "DPO Gen " + pts_ci(d->vs_base->d_gen, d->vs_base->d_gen_ci) + " pts vs SFT " + pts(plain->vs_base->d_gen) +
-                          "; DPO win rate " + rate(d->eval["vs_ref"]["win_rate"])});
-  }
-  if (plain) {
-    const json& v = plain->eval["vs_ref"];
-    const Rate w = Rate::from_json(v["win_rate"]);
-    const int64_t fptn = v["fp_to_tn"].get<int64_t>(), tnfp = v["tn_to_fp"].get<int64_t>();
-    const std::string verdict = fptn > tnfp && w.n && w.ci().lo > 0.5 ? "reproduced"
-                                : (fptn <= tnfp || (w.n && w.ci().hi < 0.5)) ? "not reproduced" : "inconclusive";
-    claims.push_back({"3. Understanding improves though only generation trained (FP->TN > TN->FP, win rate > 50%)", verdict,
-                      std::string(plain->arm.name) + ": FP->TN " + std::to_string(fptn) + " vs TN->FP " + std::to_string(tnfp) +
-                          "; win rate " + (w.n ? rate(v["win_rate"]) + " (" + std::to_string(w.k) + "/" + std::to_string(w.n) + ")"
-                                               : std::string("undefined (no disagreement)")) +
-                          (plain->have_und ? "; Und on rendered pairs " + pts_ci(value(plain->eval["und"]["overall"]["accuracy"]) -
-                                                                                     value(base["und"]["overall"]["accuracy"]),
-                                                                                 plain->d_und) + " pts"
-                                           : "")});
-  }
-  if (!dyn.is_null() && dyn.contains("fits")) {
-    const double r = dyn["fits"][0]["dG"]["pearson"].get<double>();
-    char b[96];
-    std::snprintf(b, sizeof b, "Pearson r = %.3f at eta %g (%d probes)", r, dyn["fits"][0]["eta"].get<double>(),
-                  int(dyn["probes"].size()));
-    claims.push_back({"4. First-order eNTK prediction of dG agrees with a real step", r >= 0.9 ? "reproduced" : "not reproduced", b});
-  }
-  if (const ArmView* inv = arm("sft-inverted"); inv && !base.is_null()) {
-    const PairedGap& p = *inv->vs_base;
-    const double du = value(inv->eval["und"]["overall"]["accuracy"]) - value(base["und"]["overall"]["accuracy"]);
-    const std::string g = interval_verdict(p.d_gen, p.d_gen_ci, -1), u = inv->have_und ? interval_verdict(du, inv->d_und, -1) : "inconclusive";
-    const bool non_flat_or_down = !(p.d_non_ci.lo > 0);
-    std::string v = both(both(g, u), non_flat_or_down ? "reproduced" : "not reproduced");
-    const Rate prec = Rate::from_json(inv->audit["precision"]);
-    const bool flagged = prec.n && prec.ci().hi < 0.5;
-    claims.push_back({"5. Corrupted supervision: Gen and external Und fall while Non falls or stays flat; the audit flags it",
-                      v + (flagged ? "; audit: flagged" : "; audit: not flagged"),
-                      "inverted: Gen " + pts_ci(p.d_gen, p.d_gen_ci) + ", Und " + pts_ci(du, inv->d_und) + ", Non " +
-                          pts_ci(p.d_non, p.d_non_ci) + " pts; audited precision " + rate(inv->audit["precision"])});
-  }
-  if (const ArmView* cur = arm("sft-self"); cur && !cur->summary.is_null() && cur->summary.contains("joined_at_replay")) {
-    int joined = 0;
-    for (auto& v : cur->summary["joined_at_replay"]) joined += v.get<int>();
-    claims.push_back({"6a. Curriculum replay grows the training set", joined > 0 ? "reproduced" : "not reproduced",
-                      std::to_string(joined) + " of " + std::to_string(cur->summary.value("discarded_initially", 0)) +
-                          " discarded prompts rejoined"});
-    if (const ArmView* pl = arm("sft-plain")) {
-      const double d = cur->vs_base->d_gen - pl->vs_base->d_gen;
-      claims.push_back({"6b. Curriculum SFT beats plain SFT (Gen); later vs earlier replay: docs/results.md",
-                        d > 0 ? "inconclusive (one seed; see docs/results.md)" : "not reproduced",
-                        "curriculum " + pts(cur->vs_base->d_gen) + " vs plain " + pts(pl->vs_base->d_gen) + " pts over the base"});
-    }
-  }
-  return claims;
-}
+const char* kStyle =
+    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>unigap report</title><style>"
+    "body{font-family:sans-serif;max-width:1100px;margin:24px auto;color:#222}table{border-collapse:collapse;margin:8px 0}"
+    "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#f3f3f3}.ok{color:#176d17;font-weight:bold}"
+    ".bad{color:#b01010;font-weight:bold}.na{color:#777}.grid{display:flex;flex-wrap:wrap;gap:10px}.cell{border:1px solid #ddd;padding:4px;width:330px}"
+    ".prompt{font-size:12px;height:32px}.row{display:flex;align-items:center}.who{font-size:10px;width:54px}"
+    "figure{display:inline-block;margin:2px;text-align:center}figure img{width:56px;height:56px;image-rendering:pixelated}"
+    "figure.right img{border:3px solid #2a2}figure.wrong img{border:3px solid #c22}figcaption{font-size:9px}.confusion{display:inline-table;margin-right:16px}"
+    "section{margin-bottom:28px}details{margin:6px 0}</style></head><body><h1>unigap: the generation-understanding gap, measured and closed</h1>";
 
-}  // namespace
-
-const std::vector<DemoArm>& demo_arms() {
-  static const std::vector<DemoArm> arms = {
-      {"sft-self", "SFT, self supervision, curriculum replay", "sft", "self", true, ""},
-      {"sft-plain", "SFT, self supervision, no replay (same pool)", "sft", "self", false, "sft-self"},
-      {"dpo-self", "DPO, self supervision (same pool)", "dpo", "self", false, "sft-self"},
-      {"sft-inverted", "SFT, inverted supervision (co-degradation control)", "sft", "inverted", false, ""},
-  };
-  return arms;
-}
-
-std::string write_report(const std::string& D) {
-  json cfg = load_or_null(D + "/config.json");
-  json base = eval_of(D + "/eval-base");
-  std::vector<ImageRecord> base_recs;
-  if (file_exists(D + "/eval-base/results.jsonl")) base_recs = read_results(D + "/eval-base/results.jsonl");
-  std::map<std::string, ArmView> arms;
-  for (const auto& a : demo_arms()) {
-    ArmView v{a, eval_of(D + "/eval-" + std::string(a.name)), load_or_null(D + "/" + std::string(a.name) + "/summary.json"),
-              load_or_null(D + "/" + std::string(a.name) + "/audit.json"), std::nullopt, {0, 0}, false};
-    const std::string res = D + "/eval-" + std::string(a.name) + "/results.jsonl";
-    if (!v.eval.is_null() && !base_recs.empty() && file_exists(res)) v.vs_base = paired_gap(base_recs, read_results(res), 17);
-    if (!v.eval.is_null() && !base.is_null()) {
-      v.d_und = newcombe_difference(Rate::from_json(v.eval["und"]["overall"]["accuracy"]), Rate::from_json(base["und"]["overall"]["accuracy"]));
-      v.have_und = true;
-    }
-    arms.emplace(a.name, std::move(v));
-  }
-  json dyn = load_or_null(D + "/dynamics/summary.json");
-
-  std::string h =
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>unigap report</title><style>"
-      "body{font-family:sans-serif;max-width:1100px;margin:24px auto;color:#222}table{border-collapse:collapse;margin:8px 0}"
-      "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#f3f3f3}.ok{color:#176d17;font-weight:bold}"
-      ".bad{color:#b01010;font-weight:bold}.na{color:#777}.grid{display:flex;flex-wrap:wrap;gap:10px}.cell{border:1px solid #ddd;padding:4px;width:330px}"
-      ".prompt{font-size:12px;height:32px}.row{display:flex;align-items:center}.who{font-size:10px;width:54px}"
-      "figure{display:inline-block;margin:2px;text-align:center}figure img{width:56px;height:56px;image-rendering:pixelated}"
-      "figure.right img{border:3px solid #2a2}figure.wrong img{border:3px solid #c22}figcaption{font-size:9px}.confusion{display:inline-table;margin-right:16px}"
-      "section{margin-bottom:28px}details{margin:6px 0}</style></head><body><h1>unigap: the generation-understanding gap, measured and closed</h1>";
-
-  // Setup.
-  h += "<section id=\"setup\"><h2>Setup</h2><table>";
+std::string setup_section(const std::string& D, const json& cfg) {
+  std::string h = "<section id=\"setup\"><h2>Setup</h2><table>";
   h += "<tr><th>commit</th><td>" + esc(build_info::commit()) + "</td></tr>";
   if (!cfg.is_null()) {
     h += "<tr><th>seed</th><td>" + cfg.value("seed", json(0)).dump() + "</td></tr>";
-    h += "<tr><th>size</th><td>" + std::string(cfg.value("quick", false) ? "--quick (tiny model: figures are not meaningful)" : "default") + "</td></tr>";
-    h += "<tr><th>base model</th><td>" + esc(cfg.value("base", std::string("pretrained in this run"))) + "</td></tr>";
+    const bool quick = cfg.value("quick", false), own_base = cfg.value("base", std::string()).empty();
+    h += "<tr><th>size</th><td>" +
+         std::string(!quick ? "default"
+                     : own_base ? "--quick --pretrain (a tiny model pretrained on the spot: figures are not meaningful)"
+                                : "--quick (the shipped base, small budgets: real figures, but differences of a few points are noise)") +
+         "</td></tr>";
+    h += "<tr><th>base model</th><td>" + esc(own_base ? std::string("pretrained in this run") : cfg["base"].get<std::string>()) + "</td></tr>";
     if (cfg.contains("plan")) {
       std::string b;
       for (auto& [k, v] : cfg["plan"].items()) b += (b.empty() ? "" : ", ") + k + " " + (v.is_string() ? v.get<std::string>() : v.dump());
@@ -333,50 +201,38 @@ std::string write_report(const std::string& D) {
            esc(p.value("time_utc", "")) + "</td></tr>";
     }
   }
-  h += "<tr><th>run directory</th><td>" + esc(D) + "</td></tr></table></section>";
+  return h + "<tr><th>run directory</th><td>" + esc(D) + "</td></tr></table></section>";
+}
 
-  // Base gap.
-  h += "<section id=\"base\"><h2>The internal gap of the base model</h2>";
-  h += base.is_null() ? "<p>Not measured.</p>" : tag_table(base);
-  h += "</section>";
-
-  // Methods.
-  h += "<section id=\"methods\"><h2>Before and after self-improvement</h2><p>Every model on the same held-out prompts and seeds "
-       "as the base. Differences are paired with the base: Gen and Non by a bootstrap over prompts that keeps both models' "
-       "images of a prompt together; Und (rendered pairs) by Newcombe's interval. The win rate: both models judge the base's images.</p>"
-       "<table><tr><th>model</th><th>Gen (overall)</th><th>Gen vs base</th><th>Und</th><th>Und vs base</th><th>Non</th><th>Non vs base</th>"
-       "<th>WeakGen</th><th>win rate vs base</th><th>FP&rarr;TN</th><th>TN&rarr;FP</th></tr>";
+std::string methods_section(const Study& st, const json& base) {
+  std::string h =
+      "<section id=\"methods\"><h2>Before and after self-improvement</h2><p>Every model on the same held-out prompts and seeds "
+      "as the base. Differences are paired with the base: Gen and Non by a bootstrap over prompts that keeps both models' "
+      "images of a prompt together; Und (rendered pairs) by Newcombe's interval. The win rate: both models judge the base's "
+      "images. External judge: " + esc(judge_of(base)) + ".</p>"
+      "<table><tr><th>model</th><th>Gen (overall)</th><th>Gen vs base</th><th>Und</th><th>Und vs base</th><th>Non</th><th>Non vs base</th>"
+      "<th>WeakGen</th><th>win rate vs base</th><th>FP&rarr;TN</th><th>TN&rarr;FP</th></tr>";
   if (!base.is_null()) {
-    char g[64];
-    std::snprintf(g, sizeof g, "%.1f%%", 100 * base["gap"]["gen_overall"].get<double>());
-    h += "<tr><td>base</td><td>" + std::string(g) + "</td><td></td><td>" + rate(base["und"]["overall"]["accuracy"]) + "</td><td></td><td>" +
-         rate(base["gap"]["pooled"]["non"]) + "</td><td></td><td>" + rate(base["gap"]["pooled"]["weakgen"]) + "</td><td></td><td></td><td></td></tr>";
+    h += "<tr><td>base</td><td>" + fmt("%.1f%%", 100 * base["gap"]["gen_overall"].get<double>()) + "</td><td></td><td>" +
+         rate(base["und"]["overall"]["accuracy"]) + "</td><td></td><td>" + rate(base["gap"]["pooled"]["non"]) + "</td><td></td><td>" +
+         rate(base["gap"]["pooled"]["weakgen"]) + "</td><td></td><td></td><td></td></tr>";
   }
-  for (const auto& a : demo_arms()) {
-    const ArmView& v = arms.at(a.name);
-    if (v.eval.is_null()) {
-      const std::string why = (!v.summary.is_null() && v.summary.contains("failed")) ? "failed: " + v.summary["failed"].get<std::string>() : "not run";
-      h += "<tr><td>" + esc(a.title) + "</td><td colspan=\"10\">" + esc(why) + "</td></tr>";
-      continue;
-    }
-    const json& e = v.eval;
-    char g[64];
-    std::snprintf(g, sizeof g, "%.1f%%", 100 * e["gap"]["gen_overall"].get<double>());
+  for (const Arm& a : st.arms) {
+    const ArmSeed& s = a.seeds.front();
+    const json& e = s.eval;
     std::string win = "-", fptn = "-", tnfp = "-";
     if (e.contains("vs_ref")) {
-      const auto& w = e["vs_ref"]["win_rate"];
-      win = w["n"].get<int64_t>() ? rate(w) + " (" + std::to_string(w["k"].get<int64_t>()) + "/" + std::to_string(w["n"].get<int64_t>()) + ")"
-                                  : "undefined (no disagreement)";
-      fptn = std::to_string(e["vs_ref"]["fp_to_tn"].get<int64_t>());
-      tnfp = std::to_string(e["vs_ref"]["tn_to_fp"].get<int64_t>());
+      const Rate w = Rate::from_json(e["vs_ref"]["win_rate"]);
+      win = w.n ? rate_text(w) : "undefined (no disagreement)";
+      fptn = std::to_string(s.fp_to_tn), tnfp = std::to_string(s.tn_to_fp);
     }
-    const double du = value(e["und"]["overall"]["accuracy"]) - value(base.is_null() ? json() : base["und"]["overall"]["accuracy"]);
-    h += "<tr><td>" + esc(a.title) + "</td><td>" + g + "</td><td>" + (v.vs_base ? pts_ci(v.vs_base->d_gen, v.vs_base->d_gen_ci) : "-") +
-         "</td><td>" + rate(e["und"]["overall"]["accuracy"]) + "</td><td>" + (v.have_und ? pts_ci(du, v.d_und) : "-") + "</td><td>" +
-         rate(e["gap"]["pooled"]["non"]) + "</td><td>" + (v.vs_base ? pts_ci(v.vs_base->d_non, v.vs_base->d_non_ci) : "-") + "</td><td>" +
+    h += "<tr><td>" + esc(a.name + ": " + a.description()) + "</td><td>" + fmt("%.1f%%", 100 * s.gen) + "</td><td>" +
+         diff_text(gen_diff(a)) + "</td><td>" + rate(e["und"]["overall"]["accuracy"]) + "</td><td>" + diff_text(und_diff(a)) +
+         "</td><td>" + rate(e["gap"]["pooled"]["non"]) + "</td><td>" + diff_text(non_diff(a)) + "</td><td>" +
          rate(e["gap"]["pooled"]["weakgen"]) + "</td><td>" + win + "</td><td>" + fptn + "</td><td>" + tnfp + "</td></tr>";
   }
-  h += "</table>";
+  for (auto& [name, why] : st.failed) h += "<tr><td>" + esc(name) + "</td><td colspan=\"10\">failed: " + esc(why) + "</td></tr>";
+  h += "</table><p>Differences in points; <i>p</i>: the interval is this run's, over the eval prompts (one seed).</p>";
   // Gen per tag, base and each arm, as bars; then each arm's full per-tag table.
   if (!base.is_null()) {
     std::vector<std::string> tags;
@@ -391,8 +247,7 @@ std::string write_report(const std::string& D) {
       return s;
     };
     bars.push_back(series("base", base));
-    for (const auto& a : demo_arms())
-      if (!arms.at(a.name).eval.is_null()) bars.push_back(series(a.name, arms.at(a.name).eval));
+    for (const Arm& a : st.arms) bars.push_back(series(a.name, a.seeds.front().eval));
     ChartOptions o;
     o.title = "Gen per tag, before and after";
     o.y_label = "Gen";
@@ -400,126 +255,145 @@ std::string write_report(const std::string& D) {
     o.width = 760;
     h += bar_chart(tags, bars, o);
   }
-  for (const auto& a : demo_arms())
-    if (!arms.at(a.name).eval.is_null())
-      h += "<details><summary>" + esc(a.title) + ": per tag and level</summary>" + tag_table(arms.at(a.name).eval) + "</details>";
-  h += "</section>";
+  for (const Arm& a : st.arms)
+    h += "<details><summary>" + esc(a.name + ": " + a.description()) + ": per tag and level</summary>" + tag_table(a.seeds.front().eval) +
+         "</details>";
+  return h + "</section>";
+}
 
-  // Curves.
-  h += "<section id=\"curves\"><h2>Training curves: co-improvement next to co-degradation</h2><p>Held-out Gen and "
-       "understanding (Und) with the Non-unification score, after every epoch. Non falls in both: it measures agreement, "
-       "not correctness.</p>";
-  for (const auto& a : demo_arms()) h += curves(D + "/" + a.name, a.title);
-  h += "</section>";
-
-  // Confusion.
-  h += "<section id=\"confusion\"><h2>Confusion of the self-judge on its own images</h2>" + confusion_box("base", base);
-  for (const auto& a : demo_arms()) h += confusion_box(a.name, arms.at(a.name).eval);
-  h += "</section>";
-
-  // Audit.
-  h += "<section id=\"audit\"><h2>Data-quality check</h2><p>Each pool, before training: a random sample of its candidates "
-       "checked by the oracle. <code>improve --audit-min-precision X</code> refuses to train below X.</p><table><tr><th>run</th>"
-       "<th>accepted</th><th>precision of accepted</th><th>WeakGen of rejected</th></tr>";
-  for (const auto& a : demo_arms()) {
-    const json& au = arms.at(a.name).audit;
+std::string audit_section(const Study& st) {
+  std::string h =
+      "<section id=\"audit\"><h2>Data-quality check</h2><p>Each pool, before training: a random sample of its candidates "
+      "checked by the external judge. <code>improve --audit-min-precision X</code> refuses to train below X.</p><table><tr><th>run</th>"
+      "<th>judge</th><th>accepted</th><th>precision of accepted</th><th>WeakGen of rejected</th></tr>";
+  for (const Arm& a : st.arms) {
+    const json& au = a.seeds.front().audit;
     if (au.is_null()) continue;
-    h += "<tr><td>" + esc(a.title) + "</td><td>" + rate(au["accept_rate"]) + "</td><td>" + rate(au["precision"]) + "</td><td>" +
-         rate(au["weakgen"]) + "</td></tr>";
+    h += "<tr><td>" + esc(a.name + ": " + a.description()) + "</td><td>" + esc(au.value("judge", std::string("oracle (not recorded)"))) +
+         "</td><td>" + rate(au["accept_rate"]) + "</td><td>" + rate(au["precision"]) + "</td><td>" + rate(au["weakgen"]) + "</td></tr>";
   }
-  h += "</table></section>";
+  return h + "</table></section>";
+}
 
-  // Dynamics.
-  h += "<section id=\"dynamics\"><h2>Learning dynamics (eNTK)</h2>";
-  if (dyn.is_null() || dyn.contains("failed")) {
-    h += "<p>Not measured" + (dyn.is_null() ? std::string(".") : ": " + esc(dyn["failed"].get<std::string>())) + "</p>";
-  } else {
-    h += "<table><tr><th>eta</th><th>dG: r, slope</th><th>dU (judge): r, slope</th><th>dU (Bayes): r, slope</th></tr>";
-    for (auto& f : dyn["fits"]) {
+std::string dynamics_section(const json& dyn) {
+  std::string h = "<section id=\"dynamics\"><h2>Learning dynamics (eNTK)</h2>";
+  if (dyn.is_null() || dyn.contains("failed"))
+    return h + "<p>Not measured" + (dyn.is_null() ? std::string(".") : ": " + esc(dyn["failed"].get<std::string>())) + "</p></section>";
+  h += "<table><tr><th>eta</th><th>dG: r, slope</th><th>dU (judge): r, slope</th><th>dU (Bayes): r, slope</th></tr>";
+  for (auto& f : dyn["fits"]) {
+    char b[256];
+    std::snprintf(b, sizeof b, "<tr><td>%g</td><td>%.3f, %.3f</td><td>%.3f, %.3f</td><td>%.3f, %.3f</td></tr>", f["eta"].get<double>(),
+                  f["dG"]["pearson"].get<double>(), f["dG"]["slope"].get<double>(), f["dU_judge"]["pearson"].get<double>(),
+                  f["dU_judge"]["slope"].get<double>(), f["dU_bayes"]["pearson"].get<double>(), f["dU_bayes"]["slope"].get<double>());
+    h += b;
+  }
+  h += "</table>";
+  Series pg{"dG", {}, {}, "", false}, pu{"dU (judge)", {}, {}, "", false};
+  for (auto& p : dyn["probes"]) {
+    pg.x.push_back(p["pred_dG"][0]), pg.y.push_back(p["meas_dG"][0]);
+    pu.x.push_back(p["pred_dU"][0]), pu.y.push_back(p["meas_dU"][0]);
+  }
+  ChartOptions o;
+  o.diagonal = true;
+  o.x_label = "predicted (first order)";
+  o.y_label = "measured";
+  o.width = 440;
+  o.title = "one SFT step, smallest eta: dG";
+  h += scatter_chart({pg}, o);
+  o.title = "one SFT step, smallest eta: dU (judge)";
+  h += scatter_chart({pu}, o);
+  if (dyn.contains("groups")) {
+    h += "<p>Groups by the external verdict (" + esc(dyn.value("judge", std::string("oracle"))) +
+         ") and the two models' verdicts on the base's images.</p><table><tr><th>group (base -> improved)</th><th>n</th><th>mean dG</th>"
+         "<th>dG &lt; 0</th><th>mean dU</th><th>same sign</th></tr>";
+    for (auto& [g, v] : dyn["groups"].items()) {
       char b[256];
-      std::snprintf(b, sizeof b, "<tr><td>%g</td><td>%.3f, %.3f</td><td>%.3f, %.3f</td><td>%.3f, %.3f</td></tr>", f["eta"].get<double>(),
-                    f["dG"]["pearson"].get<double>(), f["dG"]["slope"].get<double>(), f["dU_judge"]["pearson"].get<double>(),
-                    f["dU_judge"]["slope"].get<double>(), f["dU_bayes"]["pearson"].get<double>(), f["dU_bayes"]["slope"].get<double>());
+      std::snprintf(b, sizeof b, "<tr><td>%s</td><td>%d</td><td>%+.3f</td><td>%d</td><td>%+.3f</td><td>%d</td></tr>", esc(g).c_str(),
+                    v["n"].get<int>(), v["mean_dG"].get<double>(), v["dG_negative"].get<int>(), v["mean_dU"].get<double>(),
+                    v["dG_dU_same_sign"].get<int>());
       h += b;
     }
     h += "</table>";
-    Series pg{"dG", {}, {}, "", false}, pu{"dU (judge)", {}, {}, "", false};
-    for (auto& p : dyn["probes"]) {
-      pg.x.push_back(p["pred_dG"][0]), pg.y.push_back(p["meas_dG"][0]);
-      pu.x.push_back(p["pred_dU"][0]), pu.y.push_back(p["meas_dU"][0]);
+    // Each base image from base to improved: the change of log pi(x|y) against the change of
+    // log P(yes). The theory's FP correction sits bottom-left (both fall).
+    std::vector<Series> pts;
+    for (auto& [g, v] : dyn["groups"].items()) {
+      if (!v.contains("dU")) continue;
+      Series s{g + " (" + std::to_string(v["n"].get<int>()) + ")", {}, {}, "", false};
+      for (size_t i = 0; i < v["dG"].size() && i < v["dU"].size(); ++i)
+        s.x.push_back(v["dG"][i].get<double>()), s.y.push_back(v["dU"][i].get<double>());
+      pts.push_back(std::move(s));
     }
-    ChartOptions o;
-    o.diagonal = true;
-    o.x_label = "predicted (first order)";
-    o.y_label = "measured";
-    o.width = 440;
-    o.title = "one SFT step, smallest eta: dG";
-    h += scatter_chart({pg}, o);
-    o.title = "one SFT step, smallest eta: dU (judge)";
-    h += scatter_chart({pu}, o);
-    if (dyn.contains("groups")) {
-      h += "<table><tr><th>group (base -> improved)</th><th>n</th><th>mean dG</th><th>dG &lt; 0</th><th>mean dU</th><th>same sign</th></tr>";
-      for (auto& [g, v] : dyn["groups"].items()) {
-        char b[256];
-        std::snprintf(b, sizeof b, "<tr><td>%s</td><td>%d</td><td>%+.3f</td><td>%d</td><td>%+.3f</td><td>%d</td></tr>", esc(g).c_str(),
-                      v["n"].get<int>(), v["mean_dG"].get<double>(), v["dG_negative"].get<int>(), v["mean_dU"].get<double>(),
-                      v["dG_dU_same_sign"].get<int>());
-        h += b;
-      }
-      h += "</table>";
-      // Each base image from base to improved: the change of log pi(x|y) against the change of
-      // log P(yes). The theory's FP correction sits bottom-left (both fall).
-      std::vector<Series> pts;
-      for (auto& [g, v] : dyn["groups"].items()) {
-        if (!v.contains("dU")) continue;
-        Series s{g + " (" + std::to_string(v["n"].get<int>()) + ")", {}, {}, "", false};
-        for (size_t i = 0; i < v["dG"].size() && i < v["dU"].size(); ++i)
-          s.x.push_back(v["dG"][i].get<double>()), s.y.push_back(v["dU"][i].get<double>());
-        pts.push_back(std::move(s));
-      }
-      if (!pts.empty()) {
-        ChartOptions g;
-        g.title = "base -> improved, per base image: dG vs dU, by group";
-        g.x_label = "dG = change of log pi(x|y)";
-        g.y_label = "dU = change of log P(yes)";
-        g.width = 560;
-        h += scatter_chart(pts, g);
-      }
-    }
-    if (dyn.contains("kernel")) {
-      const auto& k = dyn["kernel"];
-      char b[320];
-      std::snprintf(b, sizeof b,
-                    "<p>Kernel proxies: mean |K(own prompt, batch)| %.4g vs mean |K(alternative prompts, batch)| %.4g; "
-                    "the own prompt dominates on %d of %d probes; mean cosine of the generation and understanding "
-                    "gradients of the same pair %.4f.</p>",
-                    k["mean_abs_K_own"].get<double>(), k["mean_abs_K_alternatives"].get<double>(),
-                    k["probes_own_dominates"].get<int>(), k["probes"].get<int>(), k["mean_cos_gen_und"].get<double>());
-      h += b;
+    if (!pts.empty()) {
+      ChartOptions g;
+      g.title = "base -> improved, per base image: dG vs dU, by group";
+      g.x_label = "dG = change of log pi(x|y)";
+      g.y_label = "dU = change of log P(yes)";
+      g.width = 560;
+      h += scatter_chart(pts, g);
     }
   }
+  if (dyn.contains("kernel")) {
+    const auto& k = dyn["kernel"];
+    char b[320];
+    std::snprintf(b, sizeof b,
+                  "<p>Kernel proxies: mean |K(own prompt, batch)| %.4g vs mean |K(alternative prompts, batch)| %.4g; "
+                  "the own prompt dominates on %d of %d probes; mean cosine of the generation and understanding "
+                  "gradients of the same pair %.4f.</p>",
+                  k["mean_abs_K_own"].get<double>(), k["mean_abs_K_alternatives"].get<double>(),
+                  k["probes_own_dominates"].get<int>(), k["probes"].get<int>(), k["mean_cos_gen_und"].get<double>());
+    h += b;
+  }
+  return h + "</section>";
+}
+
+}  // namespace
+
+std::string write_report(const std::string& D) {
+  // ---- gather ----
+  const json cfg = load_or_null(D + "/config.json");
+  const int seed = cfg.is_object() ? cfg.value("seed", 0) : 0;
+  const Study st = read_run(D, seed);
+  const json base = st.base_of.empty() ? json() : st.base_of.begin()->second;
+  const json dyn = load_or_null(D + "/dynamics/summary.json");
+  // ---- compute ----
+  const std::vector<Claim> claims = judge_claims(st, dyn);
+
+  // ---- render ----
+  std::string h = kStyle;
+  h += setup_section(D, cfg);
+  h += "<section id=\"base\"><h2>The internal gap of the base model</h2>";
+  h += base.is_null() ? "<p>Not measured.</p>" : "<p>External judge: " + esc(judge_of(base)) + ".</p>" + tag_table(base);
+  h += "</section>";
+  h += methods_section(st, base);
+
+  h += "<section id=\"curves\"><h2>Training curves: co-improvement next to co-degradation</h2><p>Held-out Gen and "
+       "understanding (Und) with the Non-unification score, after every epoch. Non falls in both: it measures agreement, "
+       "not correctness.</p>";
+  for (const Arm& a : st.arms) h += curves(D + "/" + a.name, a.name + ": " + a.description());
   h += "</section>";
 
-  // Images.
+  h += "<section id=\"confusion\"><h2>Confusion of the self-judge on its own images</h2>" + confusion_box("base", base);
+  for (const Arm& a : st.arms) h += confusion_box(a.name, a.seeds.front().eval);
+  h += "</section>";
+  h += audit_section(st);
+  h += dynamics_section(dyn);
+
   {
     std::vector<std::pair<std::string, std::string>> evals = {{"base", D + "/eval-base"}};
-    for (const auto& a : demo_arms())
-      if (!arms.at(a.name).eval.is_null() && std::string(a.supervision) == "self" && std::string(a.method) == "sft")
-        evals.push_back({a.name, D + "/eval-" + std::string(a.name)});
+    for (const Arm& a : st.arms)
+      if (a.supervision == "self" && a.method == "sft") evals.push_back({a.name, D + "/eval-" + a.name});
     h += "<section id=\"images\"><h2>Samples before and after</h2><p>Each prompt with its samples from the base and from the "
-         "self-improved models (same sampling seeds). Green border: the oracle says right; red: wrong. Caption: the model's own "
-         "verdict and the oracle's. Hover for the score and the oracle's reason.</p>" +
+         "self-improved models (same sampling seeds). Green border: the external judge says right; red: wrong. Caption: the "
+         "model's own verdict and the external judge's. Hover for the score and the judge's reason.</p>" +
          image_grid(evals, 12, 4) + "</section>";
   }
 
-  // Claims.
-  std::vector<Claim> claims = claims_of(base, arms, dyn);
-  h += "<section id=\"claims\"><h2>The paper's claims in this run</h2><table><tr><th>claim (method.md section 7)</th><th>this run</th><th>evidence</th></tr>";
+  h += "<section id=\"claims\"><h2>The paper's claims in this run</h2><table><tr><th>claim (docs/method.md section 7)</th><th>this run</th><th>evidence</th></tr>";
   for (auto& c : claims) h += claim_row(c);
   if (claims.empty()) h += "<tr><td colspan=\"3\">No stage has finished yet.</td></tr>";
-  h += "</table><p><i>reproduced</i>: the 95% interval lies on the claimed side; <i>not reproduced</i>: the estimate lies on "
-       "the other side; <i>inconclusive</i>: the right sign, an interval that includes no change. A demo run is one seed; "
-       "docs/results.md gives the multi-seed figures.</p></section>";
+  h += "</table><p>The same rules as <code>unigap results</code>. " + esc(verdict_legend()) +
+       " A demo run is one seed; docs/results.md gives the multi-seed figures.</p></section>";
   h += "</body></html>\n";
   const std::string path = D + "/report.html";
   write_file_atomic(path, h);

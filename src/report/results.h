@@ -4,18 +4,19 @@
 //   RUNS/s<seed>/<arm>/           an `improve` run (config.json, summary.json, audit.json)
 //   RUNS/s<seed>/eval-<arm>/      its model evaluated against the base (`eval --ref`)
 //   RUNS/s<seed>/audit-gate.txt   what `improve --audit-min-precision` said on corrupted data
-// Arms are recognised by their config (method, supervision, replay epochs), not by name.
-// Every figure is a mean +- std over seeds; a claim's verdict comes from the 95% t-interval
-// of the per-seed paired differences with the base (same eval prompts and rendered pairs),
-// or from counts pooled over seeds with a Wilson interval. With one seed, a difference
-// carries that seed's interval over the eval prompts instead (paired bootstrap of the two
-// evaluations' results.jsonl; Newcombe for Und) and a verdict on it says "(one seed)".
+// The runs are read by report/study.h (arms recognised by their config) and the claims
+// judged by report/claims.h, the same rules as the HTML report of a demo run. Every figure
+// is a mean +- std over seeds; a claim's verdict comes from the 95% t-interval of the
+// per-seed paired differences with the base (same eval prompts and rendered pairs), or from
+// counts pooled over seeds with a Wilson interval. With one seed, a difference carries that
+// seed's interval over the eval prompts instead (paired bootstrap of the two evaluations'
+// results.jsonl; Newcombe for Und) and a verdict on it says "(one seed)".
 #pragma once
 
 #include <string>
 
-#include "eval/stats.h"
 #include "io/jsonl.h"
+#include "report/study.h"
 
 namespace unigap {
 
@@ -26,14 +27,5 @@ struct ResultsTable {
 
 // Throws UserError naming runs_dir when it holds no s<seed>/eval-base/summary.json.
 ResultsTable build_results(const std::string& runs_dir);
-
-// Verdict of a claim that a paired difference is > 0 (direction +1) or < 0 (-1), from its
-// per-seed values: "reproduced" when the 95% t-interval lies on the claimed side,
-// "not reproduced" when the mean lies on the other side (or at 0), else "inconclusive".
-std::string paired_verdict(const std::vector<double>& diffs, int direction);
-
-// Verdict of the same claim from one difference d and its 95% interval: "reproduced" when
-// the interval lies on the claimed side, "not reproduced" when d does not, else "inconclusive".
-std::string interval_verdict(double d, const Interval& ci, int direction);
 
 }  // namespace unigap

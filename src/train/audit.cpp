@@ -7,7 +7,8 @@
 namespace unigap {
 
 json AuditReport::to_json() const {
-  return {{"sampled", sampled},
+  return {{"judge", judge},
+          {"sampled", sampled},
           {"accept_rate", accept_rate.to_json()},
           {"precision", precision.to_json()},
           {"weakgen", weakgen.to_json()},
@@ -23,9 +24,9 @@ std::string AuditReport::text() const {
                   (long long)r.k, (long long)r.n);
     return std::string(b);
   };
-  return "audit of " + std::to_string(sampled) + " candidates:\n  accepted:            " + f(accept_rate) +
+  return "audit of " + std::to_string(sampled) + " candidates against the external judge (" + judge + "):\n  accepted:            " + f(accept_rate) +
          "\n  precision (accepted): " + f(precision) + "\n  WeakGen (rejected):   " + f(weakgen) +
-         "\n  oracle-correct:      " + f(oracle_rate) + "\n";
+         "\n  judged right:        " + f(oracle_rate) + "\n";
 }
 
 AuditReport audit_pool(const Pool& pool, int sample, uint64_t seed) {
@@ -35,6 +36,7 @@ AuditReport audit_pool(const Pool& pool, int sample, uint64_t seed) {
   rng.shuffle(idx);
   if (sample > 0 && size_t(sample) < idx.size()) idx.resize(size_t(sample));
   AuditReport a;
+  a.judge = pool.judge;
   for (size_t i : idx) {
     const auto& c = pool.candidates[i];
     a.sampled++;

@@ -10,7 +10,6 @@
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "io/jsonl.h"
-#include "model/checkpoint.h"
 
 namespace unigap {
 
@@ -19,16 +18,21 @@ Checkpointer::Checkpointer(std::string root, int keep) : root_(std::move(root)),
 std::optional<CheckpointState> Checkpointer::latest() const {
   const std::string p = root_ + "/latest.json";
   if (!file_exists(p)) return std::nullopt;
-  json j = read_json(p);
+  const json j = read_json(p);
+  if (!j.is_object()) throw UserError("not a checkpoint pointer (a JSON object with stage, step and dir)", p);
   CheckpointState s;
-  s.stage = j.at("stage").get<std::string>();
-  s.step = j.at("step").get<int>();
-  s.dir = root_ + "/" + j.at("dir").get<std::string>();
+  std::string dir;
+  read_required_field(j, "stage", s.stage, p);
+  read_required_field(j, "step", s.step, p);
+  read_required_field(j, "dir", dir, p);
+  if (dir.empty() || dir.find('/') != std::string::npos || dir == "." || dir == "..")
+    throw UserError("field 'dir' must name a folder next to latest.json, found \"" + dir + "\"", p);
+  s.dir = root_ + "/" + dir;
   if (!dir_exists(s.dir)) throw UserError("latest.json names a missing checkpoint folder", s.dir);
   return s;
 }
 
-void Checkpointer::save(const std::string& stage, int step, ShapesModel& model, torch::optim::Optimizer& opt,
+void Checkpointer::save(const std::string& stage, int step, UnifiedMultimodal& model, torch::optim::Optimizer& opt,
                         const json& extra) {
   char name[64];
   std::snprintf(name, sizeof name, "%s-%07d", stage.c_str(), step);
@@ -69,8 +73,8 @@ int Checkpointer::remove_orphans() const {
   return n;
 }
 
-void Checkpointer::restore(const CheckpointState& st, UnifiedModelImpl& net, torch::optim::Optimizer& opt) const {
-  load_module(net, st.dir + "/model.safetensors");
+void Checkpointer::restore(const CheckpointState& st, UnifiedMultimodal& model, torch::optim::Optimizer& opt) const {
+  model.load_weights(st.dir);
   const std::string op = st.dir + "/optimizer.pt";
   if (!file_exists(op)) throw UserError("optimizer state missing", op, "the checkpoint is incomplete");
   try {

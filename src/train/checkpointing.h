@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "model/shapes_model.h"
+#include "model/multimodal.h"
 
 namespace unigap {
 
@@ -23,10 +23,12 @@ struct CheckpointState {
 class Checkpointer {
  public:
   explicit Checkpointer(std::string root, int keep = 1);
+  // The checkpoint latest.json names; a latest.json that is not what save() writes, or
+  // names a missing folder, is a UserError naming it.
   std::optional<CheckpointState> latest() const;
-  void save(const std::string& stage, int step, ShapesModel& model, torch::optim::Optimizer& opt,
+  void save(const std::string& stage, int step, UnifiedMultimodal& model, torch::optim::Optimizer& opt,
             const json& extra = json::object());
-  void restore(const CheckpointState& st, UnifiedModelImpl& net, torch::optim::Optimizer& opt) const;
+  void restore(const CheckpointState& st, UnifiedMultimodal& model, torch::optim::Optimizer& opt) const;
   // On resume: removes checkpoint folders that latest.json does not name (a crash while
   // one was written, or before the previous one was dropped). Returns how many.
   int remove_orphans() const;

@@ -2,7 +2,8 @@
 // understanding (Algorithm 1: SFT on accepted candidates or DPO on confident pairs),
 // with curriculum replay of the discard pool (Algorithm 2), a choice of supervision
 // source (self, oracle, flip:P, inverted, ckpt:PATH), the data-quality audit before
-// training, and the held-out evaluation after every eval_every epochs.
+// training, and the held-out evaluation after every eval_every epochs. Any backend
+// (model/registry.h); the objectives are classes (train/objectives.h).
 #pragma once
 
 #include <string>
@@ -15,7 +16,9 @@ namespace unigap {
 
 struct ImproveConfig {
   std::string method = "sft";          // sft | dpo
-  std::string supervision = "self";    // self | oracle | flip:P | inverted | ckpt:PATH
+  std::string supervision = "self";    // self | oracle | flip:P | inverted | ckpt:PATH ("oracle": the external judge)
+  std::string judge = "oracle";        // the external judge of the audit and tracking: oracle | ckpt:PATH
+  std::string world;                   // world spec file for a model without a world of its own ("" = embedded)
   uint64_t seed = 0;
   int train_prompts = 2000;            // drawn from the train split (GenEval tag proportions)
   PoolOptions pool;                    // N candidates, sampling options of candidate generation
@@ -28,7 +31,7 @@ struct ImproveConfig {
   double prompt_dropout = 0.1;         // keeps the unconditional branch of guidance trained
   double beta = 0.1;                   // DPO temperature (TRL's default)
   double nll_weight = 1.0;             // DPO lambda on the chosen per-token NLL (TRL rpo_alpha; 1.0 as the RPO paper)
-  std::vector<std::string> train_groups = {"backbone"};  // the paper trains the shared LLM only
+  std::vector<std::string> train_groups;  // empty: the backend's default (the shared LLM, as the paper)
   std::vector<int> curriculum_epochs;  // replay the discard pool after these epochs (paper: 10)
   double audit_min_precision = -1;     // refuse to train below this estimated precision (< 0: off)
   int audit_sample = 400;              // pool candidates audited against the oracle
@@ -45,7 +48,7 @@ struct ImproveConfig {
 
 struct ImproveResult {
   std::string model_dir;
-  int sft_samples = 0, dpo_pairs = 0, discarded = 0;
+  int sft_samples = 0, dpo_pairs = 0, discarded = 0;  // training items at the end (after replays)
   std::vector<int> joined_at_replay;  // prompts that left the discard pool at each replay
   double seconds = 0;
 };

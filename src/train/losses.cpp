@@ -10,6 +10,10 @@ torch::Tensor sft_loss(const torch::Tensor& logits, const torch::Tensor& targets
   return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
 }
 
+torch::Tensor sft_loss_from_logprobs(const torch::Tensor& logprobs, int64_t tokens) {
+  return -logprobs.mean() / double(tokens);
+}
+
 DpoTerms dpo_loss(const torch::Tensor& pc, const torch::Tensor& pr, const torch::Tensor& rc, const torch::Tensor& rr,
                   double beta, double lambda, int64_t nll_tokens) {
   DpoTerms t;

@@ -11,6 +11,9 @@ torch::Tensor sequence_logprob(const torch::Tensor& logits, const torch::Tensor&
 
 // SFT: mean negative log-likelihood per image token.
 torch::Tensor sft_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+// The same from each sample's summed log-probability (B) over `tokens` image tokens, as a
+// model's image_logprob() gives it: mean over samples of -logprob / tokens.
+torch::Tensor sft_loss_from_logprobs(const torch::Tensor& logprobs, int64_t tokens);
 
 struct DpoTerms {
   torch::Tensor loss;            // scalar: mean over pairs

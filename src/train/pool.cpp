@@ -2,22 +2,27 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "common/error.h"
 #include "common/progress.h"
 #include "io/jsonl.h"
-#include "world/oracle.h"
 
 namespace unigap {
 
 Supervision Supervision::parse(const std::string& s) {
   Supervision v;
-  if (s == "self" || s == "oracle" || s == "inverted") {
-    v.kind = s;
+  if (s == "self") return v;
+  if (s == "oracle") {
+    v.kind = Kind::External;
+    return v;
+  }
+  if (s == "inverted") {
+    v.kind = Kind::Inverted;
     return v;
   }
   if (s.rfind("flip:", 0) == 0) {
-    v.kind = "flip";
+    v.kind = Kind::Flip;
     try {
       size_t used = 0;
       v.flip_p = std::stod(s.substr(5), &used);
@@ -29,7 +34,7 @@ Supervision Supervision::parse(const std::string& s) {
     return v;
   }
   if (s.rfind("ckpt:", 0) == 0 && s.size() > 5) {
-    v.kind = "ckpt";
+    v.kind = Kind::Checkpoint;
     v.ckpt = s.substr(5);
     return v;
   }
@@ -37,15 +42,20 @@ Supervision Supervision::parse(const std::string& s) {
 }
 
 std::string Supervision::name() const {
-  if (kind == "flip") return "flip:" + std::to_string(flip_p);
-  if (kind == "ckpt") return "ckpt:" + ckpt;
-  return kind;
+  switch (kind) {
+    case Kind::Self: return "self";
+    case Kind::External: return "oracle";
+    case Kind::Inverted: return "inverted";
+    case Kind::Flip: return "flip:" + std::to_string(flip_p);
+    case Kind::Checkpoint: return "ckpt:" + ckpt;
+  }
+  return "";
 }
 
-std::vector<const Candidate*> Pool::accepted() const {
-  std::vector<const Candidate*> v;
-  for (auto& c : candidates)
-    if (c.verdict) v.push_back(&c);
+std::vector<size_t> Pool::accepted() const {
+  std::vector<size_t> v;
+  for (size_t i = 0; i < candidates.size(); ++i)
+    if (candidates[i].verdict) v.push_back(i);
   return v;
 }
 
@@ -59,20 +69,24 @@ std::vector<int> Pool::discard() const {
 }
 
 std::vector<DpoPair> Pool::pairs() const {
-  std::map<int, DpoPair> best;
-  for (auto& c : candidates) {
+  struct Best {
+    std::optional<size_t> chosen, rejected;
+  };
+  std::map<int, Best> best;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Candidate& c = candidates[i];
     auto& p = best[c.prompt_index];
-    if (c.verdict && (!p.chosen || c.score > p.chosen->score)) p.chosen = &c;
-    if (!c.verdict && (!p.rejected || c.score < p.rejected->score)) p.rejected = &c;
+    if (c.verdict && (!p.chosen || c.score > candidates[*p.chosen].score)) p.chosen = i;
+    if (!c.verdict && (!p.rejected || c.score < candidates[*p.rejected].score)) p.rejected = i;
   }
   std::vector<DpoPair> v;
-  for (auto& [i, p] : best)
-    if (p.chosen && p.rejected) v.push_back(p);
+  for (auto& [prompt, p] : best)
+    if (p.chosen && p.rejected) v.push_back({*p.chosen, *p.rejected});
   return v;
 }
 
 void Pool::save(const std::string& path) const {
-  std::vector<json> lines;
+  std::vector<json> lines = {{{"type", "judge"}, {"name", judge}}};
   for (size_t i = 0; i < prompts.size(); ++i) lines.push_back({{"type", "prompt"}, {"index", i}, {"metadata", prompts[i].to_json()}});
   for (auto& c : candidates)
     lines.push_back({{"type", "candidate"},
@@ -113,7 +127,10 @@ Pool Pool::load(const std::string& path, const WorldSpec& spec) {
     try {
       std::string type;
       field("type", type);
-      if (type == "prompt") {
+      if (type == "judge") {
+        if (line.line != 1) throw UserError("the judge line must come first", where);
+        field("name", p.judge);
+      } else if (type == "prompt") {
         size_t index = 0;
         field("index", index);
         if (index != p.prompts.size()) throw UserError("prompt lines out of order", where);
@@ -150,24 +167,23 @@ Pool Pool::load(const std::string& path, const WorldSpec& spec) {
 
 void label_candidate(Candidate& c, const Supervision& sup, double ext, const PoolOptions& opt) {
   const double own = c.own_score;
-  if (sup.kind == "self") {
-    c.score = own;
-  } else if (sup.kind == "oracle") {
-    // The oracle has no confidence: rank by it first, then by the model's own score.
-    c.score = (c.oracle ? 1.0 : 0.0) + 0.5 * own;
-  } else if (sup.kind == "inverted") {
-    c.score = 1.0 - own;
-  } else if (sup.kind == "flip") {
-    Rng rng(derive_seed(opt.seed, "flip/" + std::to_string(c.round) + "/" + std::to_string(c.prompt_index), uint64_t(c.k)));
-    c.score = rng.bernoulli(sup.flip_p) ? 1.0 - own : own;
-  } else {
-    c.score = ext;
+  switch (sup.kind) {
+    case Supervision::Kind::Self: c.score = own; break;
+    // The external judge has no confidence: rank by it first, then by the model's own score.
+    case Supervision::Kind::External: c.score = (c.oracle ? 1.0 : 0.0) + 0.5 * own; break;
+    case Supervision::Kind::Inverted: c.score = 1.0 - own; break;
+    case Supervision::Kind::Flip: {
+      Rng rng(derive_seed(opt.seed, "flip/" + std::to_string(c.round) + "/" + std::to_string(c.prompt_index), uint64_t(c.k)));
+      c.score = rng.bernoulli(sup.flip_p) ? 1.0 - own : own;
+      break;
+    }
+    case Supervision::Kind::Checkpoint: c.score = ext; break;
   }
-  c.verdict = sup.kind == "oracle" ? c.oracle : c.score > opt.threshold;
+  c.verdict = sup.kind == Supervision::Kind::External ? c.oracle : c.score > opt.threshold;
 }
 
 std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
-                                         const WorldSpec& spec, const std::vector<Metadata>& prompts,
+                                         ExternalJudge& judge, const std::vector<Metadata>& prompts,
                                          const std::vector<int>& which, const PoolOptions& opt, int round) {
   std::vector<GenerationRequest> req;
   std::vector<std::pair<int, int>> id;  // (prompt index, k)
@@ -185,10 +201,13 @@ std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultim
     auto samples = model.generate(part, opt.sampling);
     std::vector<Image> images;
     std::vector<std::string> texts;
-    for (size_t j = 0; j < samples.size(); ++j) images.push_back(samples[j].image), texts.push_back(part[j].prompt);
+    std::vector<Metadata> meta;
+    for (size_t j = 0; j < samples.size(); ++j)
+      images.push_back(samples[j].image), texts.push_back(part[j].prompt), meta.push_back(prompts[id[s + j].first]);
     auto own = model.judge(images, texts);
+    const auto truth = judge.verdicts(images, meta);
     std::vector<double> ext;
-    if (sup.kind == "ckpt") {
+    if (sup.kind == Supervision::Kind::Checkpoint) {
       UNIGAP_ASSERT(other, "ckpt supervision without a judge model");
       ext = other->judge(images, texts);
     }
@@ -199,9 +218,8 @@ std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultim
       c.round = round;
       c.codes = samples[j].codes;
       c.own_score = own[j];
-      auto v = evaluate_metadata(prompts[c.prompt_index], parse_image(images[j], spec), spec);
-      c.oracle = v.correct;
-      c.reason = v.reason;
+      c.oracle = truth[j].correct;
+      c.reason = truth[j].reason;
       label_candidate(c, sup, ext.empty() ? 0.0 : ext[j], opt);
       out.push_back(std::move(c));
     }

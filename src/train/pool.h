@@ -1,9 +1,10 @@
 // The candidate pool of self-improvement (Algorithm 1): N candidates per training
 // prompt from the current generation branch, each scored by a supervision source.
 // SFT data = accepted candidates; the discard pool = prompts with none accepted;
-// DPO pairs = (most confidently accepted, most confidently rejected). The oracle's
-// verdict is stored for analysis only: training never reads it (unless the
-// supervision *is* the oracle). Stored as JSON Lines, one candidate per line.
+// DPO pairs = (most confidently accepted, most confidently rejected). The external
+// judge's verdict (the oracle in the shapes world; eval/external_judge.h) is stored for
+// analysis only: training never reads it (unless the supervision *is* that judge). Stored
+// as JSON Lines: a line naming the external judge, the prompts, one candidate per line.
 #pragma once
 
 #include <optional>
@@ -11,18 +12,26 @@
 #include <vector>
 
 #include "common/rng.h"
+#include "eval/external_judge.h"
 #include "model/multimodal.h"
 #include "world/metadata.h"
 
 namespace unigap {
 
-// Who labels the candidates.
+// Who labels the candidates, parsed once from --supervision.
 struct Supervision {
-  std::string kind = "self";  // self | oracle | flip | inverted | ckpt
-  double flip_p = 0;          // flip:P
-  std::string ckpt;           // ckpt:PATH
+  enum class Kind {
+    Self,        // the model's own judge: s = P(yes)/(P(yes)+P(no)), accepted when s > threshold
+    External,    // "oracle": the external judge's verdict (the upper bound)
+    Flip,        // flip:P: each own verdict flipped with probability P (corrupted)
+    Inverted,    // 1 - s: accept what the own judge rejects (corrupted)
+    Checkpoint,  // ckpt:PATH: another checkpoint's judge
+  };
+  Kind kind = Kind::Self;
+  double flip_p = 0;  // Flip
+  std::string ckpt;   // Checkpoint
   static Supervision parse(const std::string& s);  // UserError on a bad spec
-  std::string name() const;
+  std::string name() const;                        // the text it parses from
 };
 
 struct Candidate {
@@ -33,22 +42,25 @@ struct Candidate {
   double own_score = 0;  // the model's own P(yes)/(P(yes)+P(no)) at sampling time
   double score = 0;      // the supervision's confidence that the image is right
   bool verdict = false;  // the supervision's label (accepted)
-  bool oracle = false;   // analysis only
-  std::string reason;    // the oracle's reason when wrong (analysis only)
+  bool oracle = false;   // the external judge's verdict (analysis only)
+  std::string reason;    // the external judge's reason when wrong (analysis only)
 };
 
+// Indices into Pool::candidates: they stay valid when replay appends candidates (pointers
+// would not).
 struct DpoPair {
-  const Candidate* chosen = nullptr;
-  const Candidate* rejected = nullptr;
+  size_t chosen = 0;
+  size_t rejected = 0;
 };
 
 struct Pool {
+  std::string judge = "oracle";  // the external judge of Candidate::oracle (pools without the line: the oracle)
   std::vector<Metadata> prompts;
   std::vector<Candidate> candidates;
 
-  std::vector<const Candidate*> accepted() const;
+  std::vector<size_t> accepted() const;      // indices of the accepted candidates
   std::vector<int> discard() const;          // prompt indices with no accepted candidate
-  std::vector<DpoPair> pairs() const;        // one per prompt with >= 1 accepted and >= 1 rejected
+  std::vector<DpoPair> pairs() const;        // one per prompt with >= 1 accepted and >= 1 rejected, by prompt
   void save(const std::string& path) const;  // atomic
   static Pool load(const std::string& path, const WorldSpec& spec);
   // Before a model reads the codes: every candidate has `tokens` codes, each < `vocab`;
@@ -70,10 +82,10 @@ struct PoolOptions {
 void label_candidate(Candidate& c, const Supervision& sup, double ext, const PoolOptions& opt);
 
 // Samples `opt.candidates` images for each prompt in `which`, scores them with the
-// supervision (`judge` is the model for `self`, `other` the one for ckpt:PATH) and
-// the oracle, and returns the new candidates (round `round`).
+// supervision (`model`'s own judge for self, `other` for ckpt:PATH) and the external
+// judge, and returns the new candidates (round `round`).
 std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
-                                         const WorldSpec& spec, const std::vector<Metadata>& prompts,
+                                         ExternalJudge& judge, const std::vector<Metadata>& prompts,
                                          const std::vector<int>& which, const PoolOptions& opt, int round);
 
 }  // namespace unigap

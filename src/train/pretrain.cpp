@@ -1,7 +1,5 @@
 #include "train/pretrain.h"
 
-#include <ATen/Context.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,13 +10,17 @@
 #include "common/progress.h"
 #include "common/rng.h"
 #include "dist/dist.h"
+#include "eval/external_judge.h"
+#include "eval/tokenizer_fidelity.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "model/checkpoint.h"
 #include "model/shapes_model.h"
-#include "eval/tokenizer_fidelity.h"
+#include "model/torch_runtime.h"
 #include "train/checkpointing.h"
+#include "train/losses.h"
 #include "train/pretrain_data.h"
+#include "train/train_step.h"
 
 namespace unigap {
 
@@ -114,16 +116,25 @@ torch::Tensor images_tensor(ShapesModel& m, const std::vector<PretrainExample>& 
 }
 
 // ---- stage 1 ----
+// The tokenizer's loss terms on this rank's rows, each scaled to its share of the global
+// batch mean: object-weighted reconstruction and the VQ commitment/codebook loss.
+struct VqTerms {
+  torch::Tensor recon, vq;
+};
+
+VqTerms vq_terms(ShapesModel& m, const torch::Tensor& x, bool quantize, double frac) {
+  auto out = m.net().vq->forward(x, 0.25, quantize);
+  // Object pixels weigh 5x: the background is most of the image and easy.
+  auto bg = torch::tensor({m.world()->background[0] / 255.0, m.world()->background[1] / 255.0,
+                           m.world()->background[2] / 255.0}, torch::kFloat32).view({1, 3, 1, 1});
+  auto weight = 1.0 + 4.0 * ((x - bg).abs().sum(1, true) > 0.05).to(torch::kFloat32);
+  auto diff = out.recon - x;
+  return {frac * (weight * (diff.pow(2) + diff.abs())).mean(), frac * out.vq_loss};
+}
+
 void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& data, const PretrainConfig& c, int step,
              const RunDir& run, Progress& prog) {
   Dist& d = Dist::current();
-  auto ex = data.batch(step, c.vq_batch, "vq");
-  auto x_all = images_tensor(m, ex);
-  // Data parallel: this rank's rows of the global batch; each loss term is scaled by
-  // the rank's share so that the allreduced gradient is the global batch's.
-  const auto [lo, hi] = d.share(ex.size());
-  auto x = x_all.narrow(0, int64_t(lo), int64_t(hi - lo));
-  const double frac = double(hi - lo) / double(ex.size());
   auto& vq = *m.net().vq;
   // Warm-up as a plain autoencoder, then start the codebook from real latents.
   const int warm = c.vq_steps / 5;
@@ -133,211 +144,201 @@ void vq_step(ShapesModel& m, torch::optim::Optimizer& opt, const PretrainData& d
     auto big = images_tensor(m, data.batch(step, 512, "vq-init"));
     vq.init_codebook_from(vq.encode_latent(big), derive_seed(c.seed, "vq-init"));
   }
+  // Batch: this rank's rows of the global batch (data parallel, dist/dist.h).
+  auto x_all = images_tensor(m, data.batch(step, c.vq_batch, "vq"));
+  const auto [lo, hi] = d.share(size_t(x_all.size(0)));
+  auto x = x_all.narrow(0, int64_t(lo), int64_t(hi - lo));
+  const double frac = double(hi - lo) / double(x_all.size(0));
+  // Loss terms (the usage counts of the global batch feed the dead-code restarts).
   auto usage_before = d.active() ? vq.usage.clone() : torch::Tensor();
-  auto out = vq.forward(x, 0.25, quantize);
-  if (d.active()) {  // code usage counts of the global batch, for dead-code restarts
+  const VqTerms t = vq_terms(m, x, quantize, frac);
+  if (d.active()) {
     std::vector<torch::Tensor> inc{vq.usage - usage_before};
     d.allreduce_sum(inc);
     vq.usage.copy_(usage_before + inc[0]);
   }
-  // Object pixels weigh 5x: the background is most of the image and easy.
-  auto bg = torch::tensor({m.world().background[0] / 255.0, m.world().background[1] / 255.0,
-                           m.world().background[2] / 255.0}, torch::kFloat32).view({1, 3, 1, 1});
-  auto weight = 1.0 + 4.0 * ((x - bg).abs().sum(1, true) > 0.05).to(torch::kFloat32);
-  auto diff = out.recon - x;
-  auto recon = frac * (weight * (diff.pow(2) + diff.abs())).mean();
-  auto vq_loss = frac * out.vq_loss;
-  auto loss = recon + vq_loss;
-  if (inject_nan_loss("vq", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
-  opt.zero_grad();
-  loss.backward();
-  const double comm_s = allreduce_gradients(vq.parameters());
-  inject_inf_grad("vq", step, m.net().named_parameters());
-  check_finite(loss, m.net().named_parameters(), "vq", step);
-  clip_grad_norm(vq.parameters(), 1.0);
-  opt.step();
+  auto loss = t.recon + t.vq;
+  // All-reduce, step, log.
+  const Metrics fig = all_reduce_metrics(
+      {{"loss", loss.item<double>()}, {"recon", t.recon.item<double>()}, {"vq_loss", t.vq.item<double>()}}, d);
+  const StepStats st = optimizer_step(loss, opt, vq.parameters(), m.net().named_parameters(), {"vq", step, 1.0, {}});
   int64_t restarted = -1;
   if (quantize && (step + 1 - warm) % c.vq_restart_every == 0) {
     torch::NoGradGuard ng;
     restarted = vq.restart_dead_codes(vq.encode_latent(x_all), derive_seed(c.seed, "vq-restart", step));
   }
-  // Global figures for the log: the ranks' scaled terms summed.
-  std::vector<torch::Tensor> fig{torch::stack({loss.detach(), recon.detach(), vq_loss.detach()})};
-  d.allreduce_sum(fig);
-  const double loss_v = fig[0][0].item<double>(), recon_v = fig[0][1].item<double>(), vq_v = fig[0][2].item<double>();
   char buf[96];
-  std::snprintf(buf, sizeof buf, "loss %.4f", loss_v);
+  std::snprintf(buf, sizeof buf, "loss %.4f", fig.at("loss"));
   prog.update(1, buf);
   if (step % c.log_every == 0 || restarted >= 0) {
-    json rec = {{"stage", "vq"}, {"step", step}, {"loss", loss_v}, {"recon", recon_v}, {"vq_loss", vq_v}};
+    json rec = {{"stage", "vq"}, {"step", step}, {"loss", fig.at("loss")}, {"recon", fig.at("recon")}, {"vq_loss", fig.at("vq_loss")}};
     if (restarted >= 0) rec["codes_restarted"] = restarted;
-    if (d.active()) rec["dist/allreduce_ms"] = comm_s * 1e3;
+    if (d.active()) rec["dist/allreduce_ms"] = st.allreduce_ms;
     run.append_metric(rec);
   }
 }
-
 // ---- stage 2 ----
-void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& data, const PretrainConfig& c, int step,
-                  const RunDir& run, Progress& prog) {
-  auto& net = m.net();
-  Dist& d = Dist::current();
-  const int64_t B = c.batch;
-  auto ex = data.batch(step, c.batch, "unified");
-  // Inputs of the whole global batch are built on every rank (cheap, and the random
-  // draws stay in step); the model sees only this rank's rows [lo, hi), and every loss
-  // term is normalised by the global batch, so the summed gradients are the global ones.
-  const auto [lo_u, hi_u] = d.share(size_t(B));
-  const int64_t lo = int64_t(lo_u), n = int64_t(hi_u - lo_u);
-  const double frac = double(n) / double(B);
-  std::vector<PretrainExample> mine(ex.begin() + lo, ex.begin() + lo + n);
-  auto pixels = images_tensor(m, mine);
+// Data parallel: the inputs of the whole global batch are built on every rank (cheap, and
+// the random draws stay in step); the model sees only this rank's rows, and every loss term
+// is normalised by the global batch, so that the summed gradients are the global ones.
+
+// The loss terms of one unified step on this rank's rows, each its share of the global
+// batch mean, and the understanding counts of the log (this rank's; summed over ranks).
+struct UnifiedTerms {
+  torch::Tensor gen, und, caption, region;  // scalars
+  Metrics counts;                           // und/correct, und/hard_negatives, und/hard_correct
+};
+
+// Generation, with prompt dropout so that the unconditional branch of guidance is trained.
+torch::Tensor gen_term(ShapesModel& m, const std::vector<PretrainExample>& ex, const PretrainConfig& c, int step, Dist& d) {
+  if (!(c.gen_weight > 0)) return torch::zeros({});  // a zero weight skips the branch
+  const auto [lo, hi] = d.share(ex.size());
+  std::vector<std::string> prompts;
+  std::vector<Image> images;
+  std::vector<bool> uncond;  // drawn for the global batch on every rank
+  Rng rng(derive_seed(c.seed, "prompt-dropout", uint64_t(step)));
+  for (size_t b = 0; b < ex.size(); ++b) {
+    uncond.push_back(rng.bernoulli(c.prompt_dropout));
+    if (b >= lo && b < hi) prompts.push_back(ex[b].prompt.prompt), images.push_back(ex[b].image);
+  }
   torch::Tensor codes;
   {
     torch::NoGradGuard ng;
-    codes = net.vq->encode(pixels);
+    codes = m.net().vq->encode(m.images_to_tensor(images));
   }
+  const double frac = double(hi - lo) / double(ex.size());
+  return frac * sft_loss_from_logprobs(m.image_logprob(prompts, codes, {uncond.begin() + lo, uncond.begin() + hi}), codes.size(1));
+}
+
+// Grounding (region words): the backbone's output at the visual position holding an
+// object's centre names that object, half its colour word and half its shape word, through
+// the language head; normalised by the global batch's object count. Without it the judge
+// never learned to bind words to the image at this budget (docs/model.md). Rows [lo, lo+n)
+// of the 2P understanding rows are this rank's; visual_hidden holds them.
+torch::Tensor region_term(ShapesModel& m, const std::vector<PretrainExample>& ex, const PretrainConfig& c,
+                          const torch::Tensor& visual_hidden, int64_t lo, int64_t n) {
+  if (!(c.region_weight > 0) || !visual_hidden.defined()) return torch::zeros({});
+  auto& net = m.net();
+  const int64_t P = int64_t(ex.size()) / 2;
+  const int64_t g = int64_t(std::sqrt(double(net.cfg.und_tokens())));
+  const int64_t cell = net.cfg.image_size / g;
+  const WorldSpec& w = *m.world();
+  std::vector<int64_t> color_word, shape_word;
+  for (auto& col : w.colors) color_word.push_back(m.tokenizer().encode(col.name).at(0));
+  for (auto& sh : w.shapes) shape_word.push_back(m.tokenizer().encode(sh).at(0));
+  std::vector<int64_t> row, pos, cw, sw;
+  double objects = 0;  // over the global batch's understanding rows
+  for (int64_t r = 0; r < 2 * P; ++r)
+    for (auto& o : ex[size_t(r % P)].scene.objects) {
+      ++objects;
+      if (r < lo || r >= lo + n) continue;
+      const int64_t cx = std::min(g - 1, int64_t(o.x + o.size / 2) / cell);
+      const int64_t cy = std::min(g - 1, int64_t(o.y + o.size / 2) / cell);
+      row.push_back(r - lo), pos.push_back(cy * g + cx);
+      cw.push_back(color_word.at(size_t(o.color))), sw.push_back(shape_word.at(size_t(o.shape)));
+    }
+  if (row.empty()) return torch::zeros({});
+  auto h = visual_hidden.index({torch::tensor(row), torch::tensor(pos)});  // (n_obj, d)
+  auto lp = torch::log_softmax(net.text_head->forward(h), -1);
+  auto pick = [&](const std::vector<int64_t>& ids) { return lp.gather(1, torch::tensor(ids).unsqueeze(1)).sum(); };
+  return -0.5 * (pick(cw) + pick(sw)) / objects;
+}
+
+// Understanding, contrastive: each image of the first half of the global batch is asked
+// twice, with its own prompt ("yes", plus a caption loss) and with a wrong one ("no"), so
+// the only difference between the two answers is the prompt. Measured on understanding
+// alone: these pairs learn the hard negatives faster than a "yes" image and a "no" image
+// drawn separately. Rows 0..P-1 are the "yes" sequences, P..2P-1 the "no" ones.
+void und_terms(ShapesModel& m, const std::vector<PretrainExample>& ex, const PretrainConfig& c, Dist& d, UnifiedTerms& t) {
+  auto& net = m.net();
+  const auto& tok = m.tokenizer();
+  const int64_t P = int64_t(ex.size()) / 2;
+  const auto [lo_u, hi_u] = d.share(size_t(2 * P));
+  const int64_t lo = int64_t(lo_u), n = int64_t(hi_u - lo_u);
   std::vector<std::string> pos, neg;
-  for (auto& e : ex) pos.push_back(e.prompt.prompt), neg.push_back(e.negative.prompt);
+  for (int64_t r = 0; r < P; ++r) pos.push_back(ex[size_t(r)].prompt.prompt), neg.push_back(ex[size_t(r)].negative.prompt);
   auto pos_ids = m.prompt_ids(pos), neg_ids = m.prompt_ids(neg);
-
-  // Generation, with prompt dropout so the unconditional branch of guidance is trained.
-  Rng rng(derive_seed(c.seed, "prompt-dropout", uint64_t(step)));
-  auto gen_ids = pos_ids.clone();
-  for (int64_t b = 0; b < B; ++b)
-    if (rng.bernoulli(c.prompt_dropout)) gen_ids[b].fill_(net.tok_pad);
-  // A zero weight skips the branch (understanding-only or generation-only studies).
-  auto gen_loss = torch::zeros({});
-  if (c.gen_weight > 0) {
-    auto gen_logits = net.gen_logits(gen_ids.narrow(0, lo, n), codes);
-    gen_loss = frac * torch::nn::functional::cross_entropy(gen_logits.reshape({-1, gen_logits.size(-1)}), codes.reshape({-1}));
-  }
-
-  // Understanding, contrastive: each image of the first half of the global batch is asked
-  // twice, with its own prompt ("yes", plus a caption loss) and with a wrong one ("no"), so
-  // the only difference between the two answers is the prompt. Measured on understanding
-  // alone: these pairs learn the hard negatives faster than a "yes" image and a "no" image
-  // drawn separately. Rows 0..P-1 are the "yes" sequences, P..2P-1 the "no" ones.
-  const int64_t P = B / 2;
-  const auto [ulo_u, uhi_u] = d.share(size_t(2 * P));
-  const int64_t ulo = int64_t(ulo_u), un = int64_t(uhi_u - ulo_u);
-  const double ufrac = double(un) / double(2 * P);
-  std::vector<PretrainExample> asked(ex.begin(), ex.begin() + P);
-  auto und_pixels = images_tensor(m, asked);
-  torch::Tensor und_codes;
+  auto pixels = images_tensor(m, {ex.begin(), ex.begin() + P});
+  torch::Tensor codes;
   if (net.cfg.und_input == "vq") {
     torch::NoGradGuard ng;
-    und_codes = net.vq->encode(und_pixels);
+    codes = net.vq->encode(pixels);
   }
-  auto visual_all = net.image_tokens(und_pixels, und_codes);
-  auto rows = torch::arange(ulo, ulo + un, torch::kLong).remainder(P);
-  auto visual = visual_all.index_select(0, rows);
-  auto und_ids = torch::cat({pos_ids.narrow(0, 0, P), neg_ids.narrow(0, 0, P)}).narrow(0, ulo, un);
-  auto und = net.und_forward(visual, und_ids);
-  auto answer = und.answer;
-  auto labels = torch::cat({torch::full({P}, int64_t(m.tokenizer().yes()), torch::kLong),
-                            torch::full({P}, int64_t(m.tokenizer().no()), torch::kLong)})
-                    .narrow(0, ulo, un);
-  auto und_loss = ufrac * torch::nn::functional::cross_entropy(answer, labels);
+  auto visual = net.image_tokens(pixels, codes).index_select(0, torch::arange(lo, lo + n, torch::kLong).remainder(P));
+  auto und = net.und_forward(visual, torch::cat({pos_ids, neg_ids}).narrow(0, lo, n));
+  auto labels = torch::cat({torch::full({P}, int64_t(tok.yes()), torch::kLong), torch::full({P}, int64_t(tok.no()), torch::kLong)})
+                    .narrow(0, lo, n);
+  t.und = double(n) / double(2 * P) * torch::nn::functional::cross_entropy(und.answer, labels);
   // Caption (image_first only): the prompt's tokens predicted from the image, "yes" rows
   // only, averaged over the non-pad tokens of the global batch's positives.
-  auto cap_loss = torch::zeros({});
-  const int64_t n_pos = std::max<int64_t>(0, std::min(ulo + un, P) - ulo);
+  t.caption = torch::zeros({});
+  const int64_t n_pos = std::max<int64_t>(0, std::min(lo + n, P) - lo);
   if (und.caption.defined() && n_pos > 0) {
     auto cap_logits = und.caption.narrow(0, 0, n_pos);
-    auto cap_ids = pos_ids.narrow(0, ulo, n_pos);
+    auto cap_ids = pos_ids.narrow(0, lo, n_pos);
     auto cap_targets = cap_ids.masked_fill(cap_ids == net.tok_pad, -100);
-    const double tokens = (pos_ids.narrow(0, 0, P) != net.tok_pad).sum().item<double>();
-    cap_loss = torch::nn::functional::cross_entropy(
-                   cap_logits.reshape({-1, cap_logits.size(-1)}), cap_targets.reshape({-1}),
-                   torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)) /
-               tokens;
+    const double tokens = (pos_ids != net.tok_pad).sum().item<double>();
+    t.caption = torch::nn::functional::cross_entropy(
+                    cap_logits.reshape({-1, cap_logits.size(-1)}), cap_targets.reshape({-1}),
+                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)) /
+                tokens;
   }
-  // Grounding (region words): the backbone's output at the visual position holding an
-  // object's centre names that object, half its colour word and half its shape word, through
-  // the language head; normalised by the global batch's object count. Without it the
-  // judge never learned to bind words to the image at this budget (docs/model.md).
-  auto region_loss = torch::zeros({});
-  if (c.region_weight > 0 && und.visual_hidden.defined()) {
-    const auto& cfgm = net.cfg;
-    const int64_t g = int64_t(std::sqrt(double(cfgm.und_tokens())));
-    const int64_t cell = cfgm.image_size / g;
-    const auto& w = m.world();
-    std::vector<int64_t> color_word, shape_word;
-    for (auto& col : w.colors) color_word.push_back(m.tokenizer().encode(col.name).at(0));
-    for (auto& sh : w.shapes) shape_word.push_back(m.tokenizer().encode(sh).at(0));
-    std::vector<int64_t> row, pos, cw, sw;
-    double objects = 0;  // over the global batch's understanding rows
-    for (int64_t r = 0; r < 2 * P; ++r)
-      for (auto& o : ex[size_t(r % P)].scene.objects) {
-        ++objects;
-        if (r < ulo || r >= ulo + un) continue;
-        const int64_t cx = std::min(g - 1, int64_t(o.x + o.size / 2) / cell);
-        const int64_t cy = std::min(g - 1, int64_t(o.y + o.size / 2) / cell);
-        row.push_back(r - ulo), pos.push_back(cy * g + cx);
-        cw.push_back(color_word.at(size_t(o.color))), sw.push_back(shape_word.at(size_t(o.shape)));
-      }
-    if (!row.empty()) {
-      auto h = und.visual_hidden.index({torch::tensor(row), torch::tensor(pos)});  // (n_obj, d)
-      auto lp = torch::log_softmax(net.text_head->forward(h), -1);
-      auto pick = [&](const std::vector<int64_t>& ids) { return lp.gather(1, torch::tensor(ids).unsqueeze(1)).sum(); };
-      region_loss = -0.5 * (pick(cw) + pick(sw)) / objects;
-    }
-  }
-  auto loss = c.gen_weight * gen_loss + c.und_weight * und_loss + c.caption_weight * cap_loss +
-              c.region_weight * region_loss;
-  if (inject_nan_loss("unified", step)) loss = loss * std::numeric_limits<float>::quiet_NaN();
+  t.region = region_term(m, ex, c, und.visual_hidden, lo, n);
+  // Counts for the log; the hard negatives are the part of understanding that needs binding.
+  torch::NoGradGuard ng;
+  auto yes = und.answer.select(1, tok.yes()), no = und.answer.select(1, tok.no());
+  double hard_n = 0, hard_ok = 0;
+  for (int64_t r = std::max(lo, P); r < lo + n; ++r)
+    if (ex[size_t(r - P)].hard_negative) ++hard_n, hard_ok += (no[r - lo] > yes[r - lo]).item<bool>();
+  t.counts = {{"und/correct", ((yes > no) == (labels == tok.yes())).sum().item<double>()},
+              {"und/hard_negatives", hard_n},
+              {"und/hard_correct", hard_ok}};
+}
+
+void unified_step(ShapesModel& m, torch::optim::AdamW& opt, const PretrainData& data, const PretrainConfig& c, int step,
+                  const RunDir& run, Progress& prog) {
+  Dist& d = Dist::current();
+  const auto ex = data.batch(step, c.batch, "unified");
+  UnifiedTerms t;
+  t.gen = gen_term(m, ex, c, step, d);
+  und_terms(m, ex, c, d, t);
+  const auto loss = c.gen_weight * t.gen + c.und_weight * t.und + c.caption_weight * t.caption + c.region_weight * t.region;
+
+  Metrics mine = t.counts;
+  mine["loss"] = loss.item<double>(), mine["loss/gen"] = t.gen.item<double>(), mine["loss/und"] = t.und.item<double>();
+  mine["loss/caption"] = t.caption.item<double>(), mine["loss/region"] = t.region.item<double>();
+  const Metrics fig = all_reduce_metrics(mine, d);
 
   const double lr = lr_at(c, step);
-  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-  opt.zero_grad();
-  loss.backward();
-  const double comm_s = allreduce_gradients(opt.param_groups().at(0).params());  // the trained tensors
-  inject_inf_grad("unified", step, net.named_parameters());
-  check_finite(loss, net.named_parameters(), "unified", step);
-  // Clip each parameter group on its own: the pixel encoder's gradients (summed over
-  // every image position) are orders of magnitude larger than the backbone's early on,
-  // and a global clip would freeze the backbone to let the encoder through.
-  double gnorm_sq = 0;
-  for (auto& [group, params] : net.parameter_groups()) {
-    if (group == "vq") continue;
-    const double gn = clip_grad_norm(params, c.grad_clip);
-    gnorm_sq += gn * gn;
-  }
-  const double gnorm = std::sqrt(gnorm_sq);
-  opt.step();
+  set_learning_rate(opt, lr);
+  // Clip each parameter group on its own: the pixel encoder's gradients (summed over every
+  // image position) are orders of magnitude larger than the backbone's early on, and a
+  // global clip would freeze the backbone to let the encoder through.
+  StepOptions so{"unified", step, c.grad_clip, {}};
+  for (auto& [group, params] : m.parameter_groups())
+    if (group != "vq") so.clip_groups.push_back(params);
+  const StepStats st = optimizer_step(loss, opt, opt.param_groups().at(0).params(), m.named_parameters(), so);
 
-  // Batch figures of the global batch: this rank's counts, summed over the ranks.
-  auto yes = answer.select(1, m.tokenizer().yes()), no = answer.select(1, m.tokenizer().no());
-  const double correct = ((yes > no) == (labels == m.tokenizer().yes())).sum().item<double>();
-  double hard_n = 0, hard_ok = 0;  // the hard negatives: the part of understanding that needs binding
-  for (int64_t r = std::max(ulo, P); r < ulo + un; ++r)
-    if (ex[size_t(r - P)].hard_negative) ++hard_n, hard_ok += (no[r - ulo] > yes[r - ulo]).item<bool>();
-  std::vector<torch::Tensor> fig{torch::stack({loss.detach().to(torch::kFloat64), gen_loss.detach().to(torch::kFloat64),
-                                               und_loss.detach().to(torch::kFloat64), cap_loss.detach().to(torch::kFloat64),
-                                               torch::tensor(correct, torch::kFloat64), torch::tensor(hard_n, torch::kFloat64),
-                                               torch::tensor(hard_ok, torch::kFloat64), region_loss.detach().to(torch::kFloat64)})};
-  d.allreduce_sum(fig);
-  auto f = fig[0].contiguous();
-  const double* v = f.data_ptr<double>();
-  const double loss_v = v[0], gen_v = v[1], und_v = v[2], cap_v = v[3], und_acc = v[4] / double(2 * P);
-  const double hard_acc = v[5] > 0 ? v[6] / v[5] : NAN, region_v = v[7];
+  const double und_acc = fig.at("und/correct") / double(2 * (c.batch / 2));
+  const double hard_n = fig.at("und/hard_negatives");
   char buf[160];
-  std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", gen_v, und_v, cap_v, und_acc);
+  std::snprintf(buf, sizeof buf, "gen %.3f und %.3f cap %.3f acc %.2f", fig.at("loss/gen"), fig.at("loss/und"),
+                fig.at("loss/caption"), und_acc);
   prog.update(1, buf);
   if (step % c.log_every == 0 || step == c.steps - 1) {
     json rec = {{"stage", "unified"},
                 {"step", step},
-                {"loss", loss_v},
-                {"loss/gen", gen_v},
-                {"loss/und", und_v},
-                {"loss/caption", cap_v},
-                {"loss/region", region_v},
+                {"loss", fig.at("loss")},
+                {"loss/gen", fig.at("loss/gen")},
+                {"loss/und", fig.at("loss/und")},
+                {"loss/caption", fig.at("loss/caption")},
+                {"loss/region", fig.at("loss/region")},
                 {"und/batch_accuracy", und_acc},
-                {"und/batch_hard_negative_accuracy", std::isnan(hard_acc) ? json(nullptr) : json(hard_acc)},
+                {"und/batch_hard_negative_accuracy", hard_n > 0 ? json(fig.at("und/hard_correct") / hard_n) : json(nullptr)},
                 {"lr", lr},
-                {"grad_norm", gnorm},
+                {"grad_norm", st.grad_norm},
                 {"images_per_s", prog.rate() * c.batch}};
-    if (d.active()) rec["dist/allreduce_ms"] = comm_s * 1e3;
+    if (d.active()) rec["dist/allreduce_ms"] = st.allreduce_ms;
     run.append_metric(rec);
   }
 }
@@ -368,37 +369,30 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   std::string stage = "vq";
   int start = 0;
   json run_config = {{"command", "pretrain"}, {"pretrain", c.to_json()}, {"model", mc.to_json()}, {"world", world.to_json()}};
-  if (resume) resume = run.resume_or_restart("nothing to resume: the run was never started here");
-  if (resume) {
-    json saved = read_json(out_dir + "/config.json");
-    if (saved["pretrain"] != run_config["pretrain"] || saved["model"] != run_config["model"] ||
-        saved["world"] != run_config["world"])
-      throw UserError("the run was started with another config", out_dir + "/config.json",
-                      "resume with the same preset, seed and options, or use a new --out");
-    // Whatever a crash left half-done goes: temp files, an incomplete checkpoint folder,
-    // metrics of steps after the checkpoint (they are replayed identically).
-    const int temps = run.remove_stray_temps(), orphans = ckpt.remove_orphans();
+  Dist& dist = Dist::current();
+  if (run.start(run_config, {resume, {}, [&](bool b) { return dist.main_value(b); }}) == RunStart::Resumed) {
+    // Whatever a crash left half-done goes: an incomplete checkpoint folder, metrics of
+    // steps after the checkpoint (they are replayed identically).
+    const int orphans = ckpt.remove_orphans();
     const auto st = ckpt.latest();
     const int stage_rank = !st ? -1 : st->stage == "vq" ? 0 : 1;
     const int dropped = run.rewind_metrics([&](const json& r) {
       const int rank = r.value("stage", "") == "vq" ? 0 : 1;
       return st && (rank < stage_rank || (rank == stage_rank && r.value("step", 0) <= st->step));
     });
-    if (temps + orphans + dropped > 0)
-      log_info("resume: removed " + std::to_string(temps) + " temp file(s), " + std::to_string(orphans) +
-               " incomplete checkpoint(s), " + std::to_string(dropped) + " metrics record(s) after the checkpoint");
+    if (orphans + dropped > 0)
+      log_info("resume: removed " + std::to_string(orphans) + " incomplete checkpoint(s), " + std::to_string(dropped) +
+               " metrics record(s) after the checkpoint");
     if (st) {
-      ckpt.restore(*st, net, st->stage == "vq" ? static_cast<torch::optim::Optimizer&>(vq_opt) : uni_opt);
+      if (st->stage != "vq" && st->stage != "unified")
+        throw UserError("names stage '" + st->stage + "', not vq or unified", out_dir + "/checkpoints/latest.json");
+      ckpt.restore(*st, model, st->stage == "vq" ? static_cast<torch::optim::Optimizer&>(vq_opt) : uni_opt);
       stage = st->stage;
       start = st->step + 1;
       log_info("resuming " + stage + " stage at step " + std::to_string(start));
     } else {
       log_info("resume: no checkpoint was completed yet; starting from step 0");
     }
-  } else {
-    if (ckpt.latest())
-      throw UserError("the run directory already has checkpoints", out_dir, "pass --resume to continue it, or use a new --out");
-    run.write_config(run_config);
   }
 
   if (stage == "vq" && !c.vq_from.empty()) {
@@ -420,7 +414,7 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
     stage = "unified";
     start = 0;
   }
-  if (Dist& d = Dist::current(); d.active()) {
+  if (Dist& d = dist; d.active()) {
     if (c.batch < d.world() || c.vq_batch < d.world())
       throw UserError("batch " + std::to_string(std::min(c.batch, c.vq_batch)) + " is smaller than WORLD_SIZE " +
                           std::to_string(d.world()),
@@ -433,8 +427,8 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   }
   if (stage == "vq") {
     // oneDNN convolutions are 3x faster for the tokenizer's wider convs and were never
-    // seen to fail there; the unified stage runs with them off (see ShapesModel).
-    at::globalContext().setUserEnabledMkldnn(true);
+    // seen to fail there; the unified stage runs with them off (model/torch_runtime.h).
+    OneDnnConvolutions onednn(true);
     net.train_only({"vq"});
     net.train();
     Progress prog("pretrain vq", c.vq_steps - start, "step");
@@ -444,11 +438,11 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
     }
     prog.finish();
     net.eval();
-    auto fid = tokenizer_fidelity(model, 500, derive_seed(c.seed, "vq-fidelity"));
+    auto oracle = make_oracle_judge(world);
+    auto fid = tokenizer_fidelity(model, *oracle, world, 500, derive_seed(c.seed, "vq-fidelity"));
     log_info("VQ tokenizer: oracle verdicts agree on " + std::to_string(fid.agree) + "/" + std::to_string(fid.scenes) +
              " eval scenes, pixel MAE " + std::to_string(fid.pixel_mae));
     run.append_metric({{"stage", "vq"}, {"step", c.vq_steps}, {"fidelity", fid.to_json()}});
-    at::globalContext().setUserEnabledMkldnn(false);
     stage = "unified";
     start = 0;
   }

@@ -449,7 +449,7 @@ case_demo_rerun_needs_resume() {
   run demo --quick --out demo --base "$CASE_DIR/no-such-model"
   expect_user_error "already holds a demo run" "--resume" || return 1
   run demo --out demo --base "$CASE_DIR/no-such-model" --resume
-  expect_user_error "started with other options" "config.json" || return 1
+  expect_user_error "started with another config" "config.json" || return 1
 }
 
 # ------------------------------------------------------------------- main

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "common/error.h"
 #include "io/atomic_file.h"
 
 namespace unigap {
@@ -108,6 +109,54 @@ TEST(IoRunDir, InterruptedBeforeStart) {
 
   write_file_atomic(tmp.file("new/checkpoints/notes.txt"), "kept");
   EXPECT_FALSE(RunDir(tmp.file("new")).interrupted_before_start());
+}
+
+// The one resume rule of every command (RunDir::start).
+TEST(IoRunDir, StartFreshRefusesARerunAndResumesOnlyTheSameConfig) {
+  TempDir tmp;
+  const json config = {{"command", "improve"}, {"seed", 1}, {"improve", {{"lr", 1e-4}}}, {"ref_images", "a"}};
+  RunDir run(tmp.file("r"));
+  EXPECT_EQ(run.start(config, {}), RunStart::Fresh);
+  EXPECT_TRUE(read_json(run.file("config.json")).contains("provenance"));
+  // A second start without --resume: refused, nothing touched.
+  const std::string before = read_file(run.file("config.json"));
+  try {
+    RunDir(tmp.file("r")).start(config, {});
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds an improve run"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_file(run.file("config.json")), before);
+  // --resume with the same config (provenance aside): resumed; its temp files go.
+  write_file_atomic(tmp.file("r/.metrics.jsonl.tmp.00000000000000ab"), "torn");
+  EXPECT_EQ(RunDir(tmp.file("r")).start(config, {true, {}, nullptr}), RunStart::Resumed);
+  EXPECT_FALSE(file_exists(tmp.file("r/.metrics.jsonl.tmp.00000000000000ab")));
+  // Another value: refused naming the key; a free key may differ.
+  json other = config;
+  other["improve"]["lr"] = 1e-3;
+  try {
+    RunDir(tmp.file("r")).start(other, {true, {}, nullptr});
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("'improve'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("config.json"), std::string::npos) << e.what();
+  }
+  json moved = config;
+  moved["ref_images"] = "b";
+  EXPECT_EQ(RunDir(tmp.file("r")).start(moved, {true, {"ref_images"}, nullptr}), RunStart::Resumed);
+  json fewer = config;
+  fewer.erase("seed");
+  EXPECT_THROW(RunDir(tmp.file("r")).start(fewer, {true, {}, nullptr}), UserError);
+  // --resume where nothing ran: refused; where a run died before its config: started afresh.
+  EXPECT_THROW(RunDir(tmp.file("none")).start(config, {true, {}, nullptr}), UserError);
+  std::filesystem::create_directories(tmp.file("died"));
+  write_file_atomic(tmp.file("died/.config.json.tmp.00000000000000cd"), "{\"torn");
+  EXPECT_EQ(RunDir(tmp.file("died")).start(config, {true, {}, nullptr}), RunStart::Fresh);
+  EXPECT_TRUE(file_exists(tmp.file("died/config.json")));
+  // The data-parallel hook decides for every rank (rank 0's answer).
+  EXPECT_EQ(RunDir(tmp.file("r2")).start(config, {false, {}, [](bool) { return false; }}), RunStart::Fresh);
+  EXPECT_EQ(RunDir(tmp.file("r2")).start(config, {false, {}, [](bool) { return false; }}), RunStart::Fresh);
 }
 
 }  // namespace

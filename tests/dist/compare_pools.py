@@ -1,4 +1,4 @@
-"""Compares two candidate pools (pool.jsonl) as sets of candidates: the same prompts,
+"""Compares two candidate pools (pool.jsonl) as sets of candidates: the same external judge and prompts,
 the same candidates (prompt, k, round) with identical image codes, verdicts and oracle
 labels; scores equal to 1e-5 (judging in batches of another size rounds differently).
 usage: compare_pools.py POOL_A POOL_B
@@ -7,18 +7,22 @@ import json, sys
 
 
 def load(path):
-    prompts, cands = [], {}
+    judge, prompts, cands = None, [], {}
     for line in open(path):
         j = json.loads(line)
-        if j["type"] == "prompt":
+        if j["type"] == "judge":
+            judge = j["name"]
+        elif j["type"] == "prompt":
             prompts.append(j["metadata"]["prompt"])
         else:
             cands[(j["prompt_index"], j["k"], j["round"])] = j
-    return prompts, cands
+    return judge, prompts, cands
 
 
-pa, ca = load(sys.argv[1])
-pb, cb = load(sys.argv[2])
+ja, pa, ca = load(sys.argv[1])
+jb, pb, cb = load(sys.argv[2])
+if ja != jb:
+    sys.exit(f"the external judges differ: {ja} vs {jb}")
 if pa != pb:
     sys.exit("the prompts differ")
 if ca.keys() != cb.keys():

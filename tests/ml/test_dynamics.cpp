@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "dynamics/entk.h"
+#include "model/shapes_model.h"
 #include "world/render.h"
 
 using namespace unigap;
@@ -90,4 +91,89 @@ TEST(Dynamics, FitStatistics) {
   EXPECT_NEAR(f.slope, 2.0, 1e-12);
   f = fit({1, 2, 3}, {3, 2, 1});
   EXPECT_NEAR(f.pearson, -1.0, 1e-12);
+}
+
+namespace {
+// A model whose judge gives each prompt a fixed score and whose log-likelihoods are zero:
+// enough to see how the FP-correction groups label images.
+class ScriptedJudge : public UnifiedMultimodal {
+ public:
+  explicit ScriptedJudge(std::map<std::string, double> scores) : scores_(std::move(scores)) {}
+  std::string name() const override { return "scripted"; }
+  int image_size() const override { return 8; }
+  int image_tokens() const override { return 4; }
+  int codebook_size() const override { return 4; }
+  std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>&, const SampleOptions&) override { return {}; }
+  std::vector<Image> decode_codes(const torch::Tensor& codes) override { return std::vector<Image>(size_t(codes.size(0)), Image(8, 8)); }
+  torch::Tensor image_logprob(const std::vector<std::string>& p, const torch::Tensor&, const std::vector<bool>&) override {
+    return torch::zeros({int64_t(p.size())});
+  }
+  std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override { return {}; }
+  std::vector<std::string> default_train_groups() const override { return {}; }
+  void train_only(const std::vector<std::string>&) override {}
+  std::vector<torch::Tensor> trainable_parameters() override { return {}; }
+  torch::OrderedDict<std::string, torch::Tensor> named_parameters() override { return {}; }
+  void set_training(bool) override {}
+  void save(const std::string&, const json&) override {}
+  void load_weights(const std::string&) override {}
+
+ protected:
+  std::vector<double> judge_sized(const std::vector<Image>&, const std::vector<std::string>& p, int) override {
+    std::vector<double> s;
+    for (auto& x : p) s.push_back(scores_.at(x));
+    return s;
+  }
+  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>&, const std::vector<std::string>& p) override {
+    return torch::log(torch::tensor(judge_sized({}, p, 1)));
+  }
+  torch::Tensor encode_images_sized(const std::vector<Image>& im) override { return torch::zeros({int64_t(im.size()), 4}, torch::kLong); }
+
+ private:
+  std::map<std::string, double> scores_;
+};
+}  // namespace
+
+TEST(Dynamics, FpGroupNamesEveryCombination) {
+  EXPECT_EQ(fp_group(false, true, false), "fp_corrected");
+  EXPECT_EQ(fp_group(false, true, true), "fp_kept");
+  EXPECT_EQ(fp_group(false, false, false), "tn_kept");
+  EXPECT_EQ(fp_group(false, false, true), "newly_wrong_tn_to_fp");
+  EXPECT_EQ(fp_group(true, true, true), "tp_kept");
+  EXPECT_EQ(fp_group(true, true, false), "newly_wrong_tp_to_fn");
+  EXPECT_EQ(fp_group(true, false, true), "fn_to_tp");
+  EXPECT_EQ(fp_group(true, false, false), "fn_kept");
+}
+
+// One image per (external verdict, base verdict, improved verdict): each lands in its own
+// group. An oracle-correct image that both models reject is a kept false negative, not an
+// FN->TP (the bug of 0126141 counted every base false negative there), and the verdicts use
+// the run's threshold, not 0.5.
+TEST(Dynamics, FpCorrectionGroupsUseTheRunsThresholdAndKeepFalseNegativesApart) {
+  Pool pool;
+  std::map<std::string, double> base, improved;
+  int i = 0;
+  for (bool right : {false, true})
+    for (bool b : {false, true})
+      for (bool m : {false, true}) {
+        const std::string shape = WorldSpec::defaults().shapes[size_t(i % 4)];
+        const std::string color = WorldSpec::defaults().colors[size_t(i / 4)].name;
+        pool.prompts.push_back(make_colors(shape, color));
+        const std::string p = pool.prompts.back().prompt;
+        base[p] = b ? 0.65 : 0.2, improved[p] = m ? 0.9 : 0.1;
+        Candidate c;
+        c.prompt_index = i++, c.oracle = right, c.codes = {0, 1, 2, 3};
+        pool.candidates.push_back(c);
+      }
+  ScriptedJudge b(base), m(improved);
+  json g = fp_correction_groups(b, m, pool, 0, 1, 0.5);
+  for (auto name : {"fp_corrected", "fp_kept", "tn_kept", "newly_wrong_tn_to_fp", "tp_kept", "newly_wrong_tp_to_fn", "fn_to_tp",
+                    "fn_kept"}) {
+    ASSERT_TRUE(g.contains(name)) << name << " missing in " << g.dump();
+    EXPECT_EQ(g[name]["n"], 1) << name;
+  }
+  // At threshold 0.7 the base's 0.65 is a rejection: no image is a base acceptance any more.
+  g = fp_correction_groups(b, m, pool, 0, 1, 0.7);
+  EXPECT_FALSE(g.contains("fp_corrected") || g.contains("fp_kept") || g.contains("tp_kept")) << g.dump();
+  EXPECT_EQ(g["fn_to_tp"]["n"], 2);
+  EXPECT_EQ(g["fn_kept"]["n"], 2);
 }

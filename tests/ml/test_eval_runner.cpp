@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/image_resize.h"
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/png.h"
@@ -17,13 +18,21 @@
 
 using namespace unigap;
 
+namespace {
+// The external judge of these tests: the oracle of the default world.
+ExternalJudge& oracle() {
+  static auto j = make_oracle_judge(WorldSpec::defaults());
+  return *j;
+}
+}  // namespace
+
 TEST(EvalRunner, GeneratesJudgesAndScoresEveryImage) {
   ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
-  auto suite = sample_suite(m.world(), Split::Eval, 12, 1);
+  auto suite = sample_suite(*m.world(), Split::Eval, 12, 1);
   EvalOptions o;
   o.samples_per_prompt = 2;
   TempDir d;
-  auto r = evaluate(m, m.world(), suite, o, d.path, &m);
+  auto r = evaluate(m, oracle(), *m.world(), suite, o, d.path, &m);
   EXPECT_EQ(r.records.size(), 24u);
   EXPECT_TRUE(file_exists(d.path + "/images/00011/samples/0001.png"));
   EXPECT_EQ(read_jsonl(d.path + "/results.jsonl").size(), 24u);
@@ -36,21 +45,32 @@ TEST(EvalRunner, GeneratesJudgesAndScoresEveryImage) {
 
 TEST(EvalRunner, JudgesImagesMadeElsewhere) {
   ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
-  auto suite = sample_suite(m.world(), Split::Eval, 6, 2);
+  auto suite = sample_suite(*m.world(), Split::Eval, 6, 2);
   TempDir d;
   Rng rng(3);
   for (size_t i = 0; i < suite.size(); ++i)
     write_sample_folder(d.path + "/imgs", int(i), suite[i],
-                        {render_scene(layout_scene(suite[i], m.world(), rng), m.world())});
+                        {render_scene(layout_scene(suite[i], *m.world(), rng), *m.world())});
   EvalOptions o;
   o.images_dir = d.path + "/imgs";
-  auto r = evaluate(m, m.world(), suite, o, d.path + "/out");
+  auto r = evaluate(m, oracle(), *m.world(), suite, o, d.path + "/out");
   EXPECT_EQ(r.records.size(), 6u);
   EXPECT_EQ(r.gap.pooled.gen.k, 6);  // rendered scenes are right by construction
-  // An image of the wrong size is refused with its path.
-  write_png(d.path + "/imgs/00000/samples/0000.png", Image(16, 16, 255, 255, 255));
+  EXPECT_EQ(r.judge, "oracle");
+  EXPECT_EQ(r.to_json()["external_judge"], "oracle");
+  // Images of another size are resized where they are judged: the same scenes at 64x64
+  // (made elsewhere at twice the canvas) are still right, and the model judges them.
+  for (size_t i = 0; i < suite.size(); ++i) {
+    const std::string f = d.path + "/imgs/" + sample_folder_name(int(i)) + "/samples/0000.png";
+    write_png(f, resize_image(read_png(f), 64, 64));
+  }
+  auto big = evaluate(m, oracle(), *m.world(), suite, o, d.path + "/out2");
+  EXPECT_EQ(big.gap.pooled.gen.k, 6);
+  EXPECT_EQ(big.records.size(), 6u);
+  // A file that is not a PNG is refused with its path.
+  write_file_atomic(d.path + "/imgs/00000/samples/0000.png", "not a png");
   try {
-    evaluate(m, m.world(), suite, o, d.path + "/out2");
+    evaluate(m, oracle(), *m.world(), suite, o, d.path + "/out3");
     FAIL() << "expected a refusal";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("00000/samples/0000.png"), std::string::npos) << e.what();
@@ -59,30 +79,30 @@ TEST(EvalRunner, JudgesImagesMadeElsewhere) {
 
 TEST(EvalRunner, ResumeKeepsCompleteFoldersAndEqualsAnUninterruptedRun) {
   ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
-  auto suite = sample_suite(m.world(), Split::Eval, 10, 1);
+  auto suite = sample_suite(*m.world(), Split::Eval, 10, 1);
   EvalOptions o;
   o.samples_per_prompt = 2;
   o.sampling.batch = 4;  // two prompts per pass: folders are written pass by pass
   TempDir d;
-  auto full = evaluate(m, m.world(), suite, o, d.path + "/full");
+  auto full = evaluate(m, oracle(), *m.world(), suite, o, d.path + "/full");
   // An "interrupted" run: only some folders are complete; one has images but no metadata
   // (the crash came before its metadata.jsonl, which is written last).
-  evaluate(m, m.world(), suite, o, d.path + "/part");
+  evaluate(m, oracle(), *m.world(), suite, o, d.path + "/part");
   std::filesystem::remove_all(d.path + "/part/images/00007");
   std::filesystem::remove_all(d.path + "/part/images/00009");
   std::filesystem::remove(d.path + "/part/images/00003/metadata.jsonl");
   write_png(d.path + "/part/images/00003/samples/0000.png", Image(32, 32, 0, 0, 0));  // stale, must be redone
   o.resume = true;
-  auto resumed = evaluate(m, m.world(), suite, o, d.path + "/part");
+  auto resumed = evaluate(m, oracle(), *m.world(), suite, o, d.path + "/part");
   std::string want = read_file(d.path + "/full/results.jsonl");
   for (size_t at; (at = want.find("/full/")) != std::string::npos;) want.replace(at, 6, "/part/");
   EXPECT_EQ(want, read_file(d.path + "/part/results.jsonl"));
   EXPECT_EQ(resumed.gap.pooled.gen.k, full.gap.pooled.gen.k);
   EXPECT_EQ(read_file(d.path + "/full/images/00003/samples/0000.png"), read_file(d.path + "/part/images/00003/samples/0000.png"));
   // A folder made for another suite is refused with its path.
-  auto other = sample_suite(m.world(), Split::Eval, 10, 2);
+  auto other = sample_suite(*m.world(), Split::Eval, 10, 2);
   try {
-    evaluate(m, m.world(), other, o, d.path + "/part");
+    evaluate(m, oracle(), *m.world(), other, o, d.path + "/part");
     FAIL() << "expected a refusal";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("metadata.jsonl"), std::string::npos) << e.what();
@@ -92,24 +112,23 @@ TEST(EvalRunner, ResumeKeepsCompleteFoldersAndEqualsAnUninterruptedRun) {
 TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
   ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
   ShapesModel ref(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 5);
-  auto suite = sample_suite(m.world(), Split::Eval, 6, 3);
+  auto suite = sample_suite(*m.world(), Split::Eval, 6, 3);
   EvalOptions o;
   o.samples_per_prompt = 2;
   o.seed = 3;
   TempDir d;
   ref.save(d.path + "/ref");
   // The reference's own eval, as `eval --ckpt ref` writes it.
-  evaluate(ref, ref.world(), suite, o, d.path + "/ref-eval");
-  const json config = {{"command", "eval"}, {"ckpt", d.path + "/ref"}, {"ref", ""}, {"suite", "eval"}, {"suite_size", suite.size()},
-                       {"seeds", 1}, {"eval", o.to_json()}, {"world_fingerprint", m.world().fingerprint()}};
+  evaluate(ref, oracle(), *ref.world(), suite, o, d.path + "/ref-eval");
+  const json config = eval_run_config(d.path + "/ref", "", "eval", suite.size(), 1, o, *m.world(), "oracle");
   write_json(d.path + "/ref-eval/config.json", config);
   write_json(d.path + "/ref-eval/summary.json", json::object());
 
-  const auto sampled = evaluate(m, m.world(), suite, o, d.path + "/sampled", &ref);
+  const auto sampled = evaluate(m, oracle(), *m.world(), suite, o, d.path + "/sampled", &ref);
   EvalOptions r = o;
   r.ref_images_dir = ref_images_of(d.path + "/ref-eval", d.path + "/ref", config);
   EXPECT_EQ(r.ref_images_dir, d.path + "/ref-eval/images");
-  const auto read = evaluate(m, m.world(), suite, r, d.path + "/read", &ref);
+  const auto read = evaluate(m, oracle(), *m.world(), suite, r, d.path + "/read", &ref);
   ASSERT_TRUE(sampled.vs_ref && read.vs_ref);
   EXPECT_EQ(read.vs_ref->to_json(), sampled.vs_ref->to_json());
   EXPECT_EQ(read.ref_gap->to_json(), sampled.ref_gap->to_json());
@@ -131,5 +150,5 @@ TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
   std::filesystem::remove(d.path + "/ref-eval/summary.json");
   EXPECT_THROW(ref_images_of(d.path + "/ref-eval", d.path + "/ref", config), UserError);
   std::filesystem::remove_all(d.path + "/ref-eval/images/00005");
-  EXPECT_THROW(evaluate(m, m.world(), suite, r, d.path + "/read2", &ref), UserError);
+  EXPECT_THROW(evaluate(m, oracle(), *m.world(), suite, r, d.path + "/read2", &ref), UserError);
 }

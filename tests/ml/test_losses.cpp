@@ -13,6 +13,11 @@ TEST(Losses, SequenceLogprobSumsImageTokens) {
   auto targets = torch::tensor({{1, 0}}, torch::kLong);
   EXPECT_NEAR(sequence_logprob(logits, targets).item<double>(), std::log(0.5) + std::log(0.75), 1e-12);
   EXPECT_NEAR(sft_loss(logits, targets).item<double>(), -(std::log(0.5) + std::log(0.75)) / 2, 1e-12);
+  // The same mean NLL per token from the summed log-probability a model's image_logprob gives.
+  EXPECT_NEAR(sft_loss_from_logprobs(sequence_logprob(logits, targets), 2).item<double>(),
+              sft_loss(logits, targets).item<double>(), 1e-12);
+  auto two = torch::tensor({-4.0, -8.0}, torch::kFloat64);
+  EXPECT_NEAR(sft_loss_from_logprobs(two, 4).item<double>(), (1.0 + 2.0) / 2, 1e-12);
 }
 
 TEST(Losses, DpoStartsAtLn2WhenPolicyEqualsReference) {

@@ -11,6 +11,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/sampler.h"
 #include "model/shapes_model.h"
 #include "train/pretrain_data.h"
 #include "test_util.h"
@@ -220,7 +221,7 @@ TEST(ModelConfigTest, OutOfRangeNumbersNameTheField) {
 TEST(Understanding, VisualTokensAtInitVaryWithTheImage) {
   for (const char* preset : {"tiny", "small"}) {
     ShapesModel m(ModelConfig::preset_named(preset), WorldSpec::defaults(), 5);
-    PretrainData data(m.world(), 1, 0.5);
+    PretrainData data(*m.world(), 1, 0.5);
     std::vector<Image> images;
     for (auto& e : data.batch(0, 8)) images.push_back(e.image);
     torch::NoGradGuard ng;
@@ -240,7 +241,7 @@ TEST(Understanding, VisualHiddenStatesAreTheImagePositions) {
     auto cfg = ModelConfig::preset_named("tiny");
     cfg.und_order = order;
     ShapesModel m(cfg, WorldSpec::defaults(), 6);
-    PretrainData data(m.world(), 2, 1.0);
+    PretrainData data(*m.world(), 2, 1.0);
     auto ex = data.batch(0, 2);
     std::vector<Image> images{ex[0].image, ex[1].image};
     torch::NoGradGuard ng;

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "io/atomic_file.h"
 #include "test_util.h"
 #include "train/audit.h"
 #include "train/pool.h"
@@ -36,8 +37,8 @@ TEST(Pool, AcceptedDiscardAndPairs) {
   EXPECT_EQ(p.discard(), std::vector<int>{1});
   auto pairs = p.pairs();
   ASSERT_EQ(pairs.size(), 1u);  // only prompt 0 has both kinds
-  EXPECT_EQ(pairs[0].chosen->k, 1);    // most confidently accepted (0.9)
-  EXPECT_EQ(pairs[0].rejected->k, 2);  // most confidently rejected (0.2)
+  EXPECT_EQ(p.candidates[pairs[0].chosen].k, 1);    // most confidently accepted (0.9)
+  EXPECT_EQ(p.candidates[pairs[0].rejected].k, 2);  // most confidently rejected (0.2)
 }
 
 TEST(Pool, ReplayMovesPromptsOutOfTheDiscardPool) {
@@ -50,8 +51,15 @@ TEST(Pool, ReplayMovesPromptsOutOfTheDiscardPool) {
 TEST(Pool, SaveLoadRoundTripAndErrors) {
   Pool p = three_prompts();
   TempDir d;
+  p.judge = "ckpt:/models/judge";
   p.save(d.path + "/pool.jsonl");
   Pool q = Pool::load(d.path + "/pool.jsonl", WorldSpec::defaults());
+  EXPECT_EQ(q.judge, "ckpt:/models/judge");
+  {  // a pool written before the judge line was judged by the oracle
+    std::string text = read_file(d.path + "/pool.jsonl");
+    write_file_atomic(d.path + "/old.jsonl", text.substr(text.find('\n') + 1));
+    EXPECT_EQ(Pool::load(d.path + "/old.jsonl", WorldSpec::defaults()).judge, "oracle");
+  }
   ASSERT_EQ(q.candidates.size(), p.candidates.size());
   EXPECT_EQ(q.discard(), p.discard());
   EXPECT_EQ(q.candidates[1].codes, p.candidates[1].codes);
@@ -100,11 +108,14 @@ TEST(Pool, CodesAreCheckedAgainstTheModel) {
 }
 
 TEST(Supervision, ParsesEveryKindAndRejectsBadSpecs) {
-  EXPECT_EQ(Supervision::parse("self").kind, "self");
-  EXPECT_EQ(Supervision::parse("oracle").kind, "oracle");
-  EXPECT_EQ(Supervision::parse("inverted").kind, "inverted");
+  using K = Supervision::Kind;
+  EXPECT_EQ(Supervision::parse("self").kind, K::Self);
+  EXPECT_EQ(Supervision::parse("oracle").kind, K::External);
+  EXPECT_EQ(Supervision::parse("inverted").kind, K::Inverted);
+  EXPECT_EQ(Supervision::parse("ckpt:/a/b").kind, K::Checkpoint);
+  for (const char* s : {"self", "oracle", "inverted", "ckpt:/a/b"}) EXPECT_EQ(Supervision::parse(s).name(), s);
   auto f = Supervision::parse("flip:0.25");
-  EXPECT_EQ(f.kind, "flip");
+  EXPECT_EQ(f.kind, K::Flip);
   EXPECT_DOUBLE_EQ(f.flip_p, 0.25);
   EXPECT_EQ(Supervision::parse("ckpt:/a/b").ckpt, "/a/b");
   EXPECT_THROW(Supervision::parse("flip:1.5"), UserError);
@@ -122,4 +133,6 @@ TEST(Audit, PrecisionAndWeakGenByHand) {
   EXPECT_EQ(a.weakgen.k, 2);  // rejected: (0,2) wrong, (1,0) right, (1,1) wrong
   EXPECT_EQ(a.weakgen.n, 3);
   EXPECT_EQ(audit_pool(p, 3, 1).sampled, 3);
+  EXPECT_EQ(a.judge, "oracle");  // the pool's external judge, named in the audit
+  EXPECT_EQ(a.to_json()["judge"], "oracle");
 }

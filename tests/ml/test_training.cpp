@@ -3,6 +3,7 @@
 // bit-identical to an uninterrupted run; improve leaves frozen groups untouched.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -24,6 +25,19 @@ PretrainConfig tiny_config() {
   c.ckpt_every = 10;
   c.vq_restart_every = 10;
   return c;
+}
+
+// An improve run small enough for a test: `candidates` images of `prompts` train prompts,
+// tracked on 4 eval prompts x 1 image.
+ImproveConfig small_improve(const std::string& supervision, int prompts, int candidates, int epochs) {
+  ImproveConfig ic;
+  ic.supervision = supervision;
+  ic.train_prompts = prompts;
+  ic.pool.candidates = candidates;
+  ic.epochs = epochs;
+  ic.eval_prompts = 4;
+  ic.eval.samples_per_prompt = 1;
+  return ic;
 }
 
 // A base pretrained for 10 steps in d/base: enough to sample and judge, fast.
@@ -236,14 +250,8 @@ TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
 TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
   TempDir d;
   const std::string base = barely_trained_base(d);
-  ImproveConfig ic;
-  ic.supervision = "self";
-  ic.train_prompts = 12;
-  ic.pool.candidates = 2;
-  ic.epochs = 1;
+  ImproveConfig ic = small_improve("self", 12, 2, 1);
   ic.eval_every = 0;
-  ic.eval_prompts = 4;
-  ic.eval.samples_per_prompt = 1;
   improve(ic, base, d.path + "/self", false);
   const auto self = Pool::load(d.path + "/self/pool.jsonl", WorldSpec::defaults());
   const std::vector<std::string> sups = {"oracle", "inverted", "flip:0.5"};
@@ -299,4 +307,91 @@ TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("ckpt: judge must see the images"), std::string::npos) << e.what();
   }
+}
+
+// DPO with curriculum replay: a prompt that rejoins at replay (no accepted candidate in
+// round 0, one now) becomes a pair with its most confidently rejected round-0 candidate,
+// the epochs after the replay train on it, and a resumed run repeats an uninterrupted one. At 0126141 the pairs held pointers into the
+// candidate vector that replay appends to (freed memory after a reallocation) and the
+// rejoined prompts never became pairs.
+TEST(Improve, DpoWithReplayTrainsOnThePairsOfRejoinedPromptsAndResumes) {
+  TempDir d;
+  const std::string base = barely_trained_base(d);
+  ImproveConfig ic = small_improve("flip:0.5", 24, 2, 3);  // random labels: some prompts have no accepted candidate
+  ic.method = "dpo";
+  ic.curriculum_epochs = {1, 2};
+  ic.batch = 4;
+  ic.eval_every = 0;
+  const ImproveResult r = improve(ic, base, d.path + "/dpo", false);
+  Pool round0 = Pool::load(d.path + "/dpo/pool.jsonl", WorldSpec::defaults());
+  round0.candidates.erase(std::remove_if(round0.candidates.begin(), round0.candidates.end(), [](auto& c) { return c.round > 0; }),
+                          round0.candidates.end());
+  int joined = 0;
+  for (int j : r.joined_at_replay) joined += j;
+  ASSERT_GT(joined, 0) << "no prompt rejoined: the test needs a replay that adds pairs";
+  EXPECT_EQ(r.dpo_pairs, int(round0.pairs().size()) + joined);
+  // The replay records say how many pairs there were after each replay.
+  std::vector<int> after;
+  for (auto& l : read_jsonl(d.path + "/dpo/metrics.jsonl"))
+    if (l.value.value("kind", "") == "replay") after.push_back(l.value.at("dpo_pairs_after").get<int>());
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after.back(), r.dpo_pairs);
+  EXPECT_EQ(read_json(d.path + "/dpo/summary.json")["dpo_pairs"], r.dpo_pairs);
+
+  // Stopped in epoch 3 (after both replays) and resumed, the run ends byte-identical: the
+  // pairs and their reference log-probs are rebuilt from the saved pool exactly.
+  const int epoch3 = int((round0.pairs().size() + 3) / 4 + (after[0] + 3) / 4);  // first step of epoch 3
+  setenv("UNIGAP_INJECT_NAN_AT", ("improve:" + std::to_string(epoch3)).c_str(), 1);
+  EXPECT_THROW(improve(ic, base, d.path + "/dpo2", false), UserError);
+  unsetenv("UNIGAP_INJECT_NAN_AT");
+  EXPECT_EQ(read_json(d.path + "/dpo2/checkpoints/latest.json")["step"], 2);
+  improve(ic, base, d.path + "/dpo2", true);
+  EXPECT_EQ(read_file(d.path + "/dpo/model/model.safetensors"), read_file(d.path + "/dpo2/model/model.safetensors"));
+}
+
+// A damaged checkpoint pointer or metrics log stops a resume with an error naming the file,
+// not an internal error.
+TEST(Improve, ADamagedCheckpointPointerOrMetricsLogIsAUserErrorNamingIt) {
+  TempDir d;
+  const std::string base = barely_trained_base(d);
+  const ImproveConfig ic = small_improve("flip:0.5", 6, 2, 1);
+  improve(ic, base, d.path + "/imp", false);
+  const std::string latest = d.path + "/imp/checkpoints/latest.json", metrics = d.path + "/imp/metrics.jsonl";
+  const std::string good_latest = read_file(latest), good_metrics = read_file(metrics);
+  auto resume_error = [&] {
+    try {
+      improve(ic, base, d.path + "/imp", true);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* bad : {"{\"stage\": 3, \"step\": 1, \"dir\": \"improve-0000001\"}", "[1, 2]", "{\"stage\": \"improve\"",
+                          "{\"stage\": \"improve\", \"step\": 1, \"dir\": \"../../etc\"}"}) {
+    write_file_atomic(latest, bad);
+    EXPECT_NE(resume_error().find("latest.json"), std::string::npos) << bad;
+  }
+  write_file_atomic(latest, good_latest);
+  write_file_atomic(metrics, "{\"kind\": \"eval\", \"epoch\": 0}\n" + good_metrics.substr(good_metrics.find('\n') + 1));
+  EXPECT_NE(resume_error().find("metrics.jsonl:1"), std::string::npos);
+  write_file_atomic(metrics, "not json\n" + good_metrics);
+  EXPECT_NE(resume_error().find("metrics.jsonl"), std::string::npos);
+  write_file_atomic(metrics, good_metrics);
+  EXPECT_EQ(resume_error(), "no error");
+}
+
+// Every backend's train_only refuses a group it does not declare, naming its own.
+TEST(Improve, UnknownTrainGroupIsRefusedWithTheModelsGroups) {
+  TempDir d;
+  const std::string base = barely_trained_base(d);
+  ImproveConfig ic;
+  ic.train_groups = {"siglip"};
+  try {
+    improve(ic, base, d.path + "/imp", false);
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown parameter group 'siglip'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("backbone, gen_aligner, gen_head, und_encoder, vq"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(file_exists(d.path + "/imp/config.json"));  // refused before anything was written
 }

@@ -1,0 +1,56 @@
+// Data parallelism of a model's sampling and judging, for any backend: a wrapper that
+// shards generate() and the judge across the ranks of a process group (each rank a
+// contiguous share of the rows, dist/dist.h) and all-gathers the results in request
+// order, so every rank then holds exactly what one process would have. Samples do not
+// depend on sharding (each request carries its own seed). Everything else is forwarded.
+#pragma once
+
+#include <memory>
+
+#include "dist/dist.h"
+#include "model/multimodal.h"
+
+namespace unigap {
+
+class DataParallelModel : public UnifiedMultimodal {
+ public:
+  DataParallelModel(std::unique_ptr<UnifiedMultimodal> inner, Dist& dist);
+  UnifiedMultimodal& inner() { return *inner_; }
+
+  std::string name() const override { return inner_->name(); }
+  int image_size() const override { return inner_->image_size(); }
+  int image_tokens() const override { return inner_->image_tokens(); }
+  int codebook_size() const override { return inner_->codebook_size(); }
+  const WorldSpec* world() const override { return inner_->world(); }
+  std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests, const SampleOptions& opt) override;
+  std::vector<Image> decode_codes(const torch::Tensor& codes) override { return inner_->decode_codes(codes); }
+  torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                              const std::vector<bool>& unconditional = {}) override {
+    return inner_->image_logprob(prompts, codes, unconditional);
+  }
+  std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override { return inner_->parameter_groups(); }
+  std::vector<std::string> default_train_groups() const override { return inner_->default_train_groups(); }
+  void train_only(const std::vector<std::string>& groups) override { inner_->train_only(groups); }
+  std::vector<torch::Tensor> trainable_parameters() override { return inner_->trainable_parameters(); }
+  torch::OrderedDict<std::string, torch::Tensor> named_parameters() override { return inner_->named_parameters(); }
+  void set_training(bool on) override { inner_->set_training(on); }
+  void save(const std::string& dir, const json& extra = json::object()) override { inner_->save(dir, extra); }
+  void load_weights(const std::string& dir) override { inner_->load_weights(dir); }
+
+ protected:
+  std::vector<double> judge_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts, int batch) override;
+  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
+    return inner_->judge_logprob_yes_sized(images, prompts);
+  }
+  torch::Tensor encode_images_sized(const std::vector<Image>& images) override { return inner_->encode_images_sized(images); }
+
+ private:
+  std::unique_ptr<UnifiedMultimodal> inner_;
+  Dist& dist_;
+};
+
+// load_model(dir) (model/registry.h), wrapped in a DataParallelModel when `dist` has more
+// than one rank. Every command opens its models through this.
+std::unique_ptr<UnifiedMultimodal> open_model(const std::string& dir, Dist& dist);
+
+}  // namespace unigap

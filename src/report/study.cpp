@@ -1,0 +1,275 @@
+#include "report/study.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/error.h"
+#include "eval/gap_eval.h"
+#include "io/atomic_file.h"
+#include "io/run_dir.h"
+
+namespace unigap {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double num(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
+
+// The evaluation of one model: per_seed[0] of an `eval` summary.json (null: not there).
+json eval_summary(const std::string& dir) {
+  const std::string p = dir + "/summary.json";
+  if (!file_exists(p)) return nullptr;
+  json s = read_json(p);
+  if (!s.is_object() || !s.contains("per_seed") || !s["per_seed"].is_array() || s["per_seed"].empty())
+    throw UserError("not an eval summary (no per_seed)", p);
+  return s["per_seed"][0];
+}
+
+// An option added after runs were archived, as those runs had it.
+json with_old_defaults(json improve_config) {
+  if (!improve_config.contains("judge")) improve_config["judge"] = "oracle";
+  if (!improve_config.contains("world")) improve_config["world"] = "";
+  return improve_config;
+}
+
+// The order of the method: plain SFT, replay, DPO, oracle, corrupted, the rest; replay arms
+// by their first replay epoch.
+int rank_of(const Arm& a) {
+  if (a.supervision == "self" && a.method == "sft") return a.replay.empty() ? 0 : 1;
+  if (a.supervision == "self") return 2;
+  if (a.supervision == "oracle") return 3;
+  if (a.supervision == "inverted" || a.supervision.rfind("flip:", 0) == 0) return 4;
+  return 5;
+}
+
+ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& base_recs, const json& ev, const json& sum,
+                 const std::string& eval_dir) {
+  ArmSeed r;
+  r.seed = seed;
+  r.eval = ev, r.summary = sum;
+  r.gen = num(ev["gap"]["gen_overall"]);
+  r.und = num(ev["und"]["overall"]["accuracy"]["value"]);
+  r.non = num(ev["gap"]["pooled"]["non"]["value"]);
+  r.weakgen = num(ev["gap"]["pooled"]["weakgen"]["value"]);
+  r.d_gen = r.gen - num(base["gap"]["gen_overall"]);
+  r.d_und = r.und - num(base["und"]["overall"]["accuracy"]["value"]);
+  r.d_non = r.non - num(base["gap"]["pooled"]["non"]["value"]);
+  if (ev.contains("vs_ref")) {
+    const Rate w = Rate::from_json(ev["vs_ref"]["win_rate"]);
+    r.win_k = w.k, r.win_n = w.n;
+    r.fp_to_tn = ev["vs_ref"].value("fp_to_tn", int64_t(0)), r.tn_to_fp = ev["vs_ref"].value("tn_to_fp", int64_t(0));
+  }
+  for (auto& [tag, g] : ev["gap"]["by_tag"].items()) r.gen_by_tag[tag] = num(g["gen"]["value"]);
+  r.sft_samples = sum.value("sft_samples", int64_t(0)), r.dpo_pairs = sum.value("dpo_pairs", int64_t(0));
+  r.discarded = sum.value("discarded_initially", int64_t(0));
+  for (auto& j : sum.value("joined_at_replay", json::array())) r.joined += j.get<int64_t>();
+  if (sum.contains("audit")) {
+    r.audit = sum["audit"];
+    r.audit_precision = Rate::from_json(sum["audit"]["precision"]), r.audit_accept = Rate::from_json(sum["audit"]["accept_rate"]);
+  }
+  r.seconds = num(sum.value("seconds", json()));
+  const std::string res = eval_dir + "/results.jsonl";
+  if (!base_recs.empty() && file_exists(res)) {
+    r.recs = read_results(res);
+    const PairedGap p = paired_gap(base_recs, r.recs, 17);
+    r.has_ci = true, r.ci_gen = p.d_gen_ci, r.ci_non = p.d_non_ci;
+  }
+  const Rate ua = Rate::from_json(ev["und"]["overall"]["accuracy"]), ub = Rate::from_json(base["und"]["overall"]["accuracy"]);
+  if (ua.n > 0 && ub.n > 0) r.has_und_ci = true, r.ci_und = newcombe_difference(ua, ub);
+  return r;
+}
+
+// Adds seed `s`, laid out in folder D, to the study; arms gathered by folder name in `arms`.
+void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D, int s) {
+  const json base = eval_summary(D + "/eval-base");
+  st.seeds.push_back(s);
+  st.base_of[s] = base;
+  std::vector<ImageRecord> base_recs;
+  if (file_exists(D + "/eval-base/results.jsonl")) base_recs = read_results(D + "/eval-base/results.jsonl");
+  if (file_exists(D + "/audit-gate.txt")) st.gates[std::to_string(s)] = read_file(D + "/audit-gate.txt");
+  for (auto& e : fs::directory_iterator(D)) {
+    const std::string name = e.path().filename().string();
+    const std::string dir = e.path().string(), cfg_path = dir + "/config.json";
+    if (!e.is_directory()) continue;
+    const json sum = file_exists(dir + "/summary.json") ? read_json(dir + "/summary.json") : json();
+    if (sum.is_object() && sum.contains("failed")) {
+      st.failed.push_back({name, sum["failed"].is_string() ? sum["failed"].get<std::string>() : sum["failed"].dump()});
+      continue;
+    }
+    if (!file_exists(cfg_path)) continue;
+    const json cfg = read_json(cfg_path);
+    if (!cfg.is_object()) throw UserError("config.json is not a JSON object", cfg_path);
+    const json p = cfg.value("provenance", json::object());
+    st.made_by[s][{p.value("commit", "unknown"), machine_text(p)}].push_back(name);
+    if (cfg.value("command", "") != "improve" || sum.is_null()) continue;
+    const json ev = eval_summary(D + "/eval-" + name);
+    if (ev.is_null()) continue;  // not evaluated yet
+    if (!cfg.contains("improve") || !cfg["improve"].is_object()) throw UserError("an improve run without its 'improve' config", cfg_path);
+    Arm& a = arms[name];
+    const json& ic = cfg.at("improve");
+    if (a.seeds.empty()) {
+      a.name = name, a.method = ic.value("method", ""), a.supervision = ic.value("supervision", "");
+      a.replay = ic.value("curriculum_epochs", std::vector<int>{});
+      a.config = ic;
+    } else {  // seeds made apart (another session, the archive) must have run the same arm
+      const json mine = with_old_defaults(ic), first = with_old_defaults(a.config);
+      for (auto& [k, v] : first.items())
+        if (k != "seed" && k != "pool_from" && mine.value(k, json()) != v)
+          throw UserError("this seed's " + name + " ran with " + k + " = " + mine.value(k, json()).dump() + ", seed " +
+                              std::to_string(a.seeds.front().seed) + "'s with " + v.dump(),
+                          cfg_path, "every seed of an arm needs the same options");
+    }
+    a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
+  }
+  std::sort(st.failed.begin(), st.failed.end());
+}
+
+void order_arms(Study& st, std::map<std::string, Arm>& arms) {
+  for (auto& [n, a] : arms) st.arms.push_back(std::move(a));
+  std::stable_sort(st.arms.begin(), st.arms.end(), [](const Arm& x, const Arm& y) {
+    if (rank_of(x) != rank_of(y)) return rank_of(x) < rank_of(y);
+    const int ex = x.replay.empty() ? 0 : x.replay[0], ey = y.replay.empty() ? 0 : y.replay[0];
+    return ex < ey;
+  });
+}
+
+Diff seed_diff(const Arm& a, double ArmSeed::*value, Interval ArmSeed::*ci, bool ArmSeed::*has) {
+  Diff d;
+  for (auto& s : a.seeds) d.per_seed.push_back(s.*value);
+  if (a.seeds.size() == 1 && a.seeds[0].*has) d.one_seed_ci = true, d.ci = a.seeds[0].*ci;
+  return d;
+}
+
+// The finite values of v, in percent (points).
+std::vector<double> finite_percent(const std::vector<double>& v) {
+  std::vector<double> p;
+  for (double x : v)
+    if (std::isfinite(x)) p.push_back(100 * x);
+  return p;
+}
+
+// A paired difference in points with its 95% t-interval.
+std::string diff_ci(const std::vector<double>& v) {
+  const std::vector<double> p = finite_percent(v);
+  if (p.empty()) return "-";
+  const MeanStd m = mean_std(p);
+  if (p.size() < 2) return fmt("%+.1f", m.mean);
+  const Interval ci = mean_ci95(m);
+  return fmt("%+.1f", m.mean) + " [" + fmt("%+.1f", ci.lo) + ", " + fmt("%+.1f", ci.hi) + "]";
+}
+
+}  // namespace
+
+std::string Arm::description() const {
+  std::string d = method == "dpo" ? "DPO" : "SFT";
+  d += ", " + supervision + " supervision";
+  if (!replay.empty()) {
+    d += ", replay after epoch";
+    for (size_t i = 0; i < replay.size(); ++i) d += (i ? "," : " ") + std::to_string(replay[i]);
+  }
+  return d;
+}
+
+const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
+  for (auto& a : arms)
+    if (pred(a)) return &a;
+  return nullptr;
+}
+
+Study read_study(const std::string& runs_dir) {
+  std::vector<int> seeds;
+  if (dir_exists(runs_dir))
+    for (auto& e : fs::directory_iterator(runs_dir)) {
+      const std::string n = e.path().filename().string();
+      if (e.is_directory() && n.size() > 1 && n.size() < 10 && n[0] == 's' &&
+          n.find_first_not_of("0123456789", 1) == std::string::npos && file_exists(e.path().string() + "/eval-base/summary.json"))
+        seeds.push_back(std::stoi(n.substr(1)));
+    }
+  std::sort(seeds.begin(), seeds.end());
+  if (seeds.empty())
+    throw UserError("no finished seed folder (s<seed>/eval-base/summary.json)", runs_dir, "run scripts/results.sh first");
+  Study st;
+  std::map<std::string, Arm> arms;
+  for (int s : seeds) read_seed(st, arms, runs_dir + "/s" + std::to_string(s), s);
+  order_arms(st, arms);
+  return st;
+}
+
+Study read_run(const std::string& dir, int seed) {
+  Study st;
+  std::map<std::string, Arm> arms;
+  if (file_exists(dir + "/eval-base/summary.json")) read_seed(st, arms, dir, seed);
+  order_arms(st, arms);
+  return st;
+}
+
+Diff gen_diff(const Arm& a) { return seed_diff(a, &ArmSeed::d_gen, &ArmSeed::ci_gen, &ArmSeed::has_ci); }
+Diff non_diff(const Arm& a) { return seed_diff(a, &ArmSeed::d_non, &ArmSeed::ci_non, &ArmSeed::has_ci); }
+Diff und_diff(const Arm& a) { return seed_diff(a, &ArmSeed::d_und, &ArmSeed::ci_und, &ArmSeed::has_und_ci); }
+
+Diff gen_vs(const Arm& x, const Arm& y) {
+  Diff d;
+  for (auto& s : x.seeds)
+    for (auto& t : y.seeds)
+      if (s.seed == t.seed) {
+        d.per_seed.push_back(s.gen - t.gen);
+        if (x.seeds.size() == 1 && !s.recs.empty() && !t.recs.empty())
+          d.one_seed_ci = true, d.ci = paired_gap(t.recs, s.recs, 17).d_gen_ci;
+      }
+  return d;
+}
+
+std::string paired_verdict(const std::vector<double>& diffs, int direction) {
+  std::vector<double> d;
+  for (double x : diffs)
+    if (std::isfinite(x)) d.push_back(direction * x);
+  if (d.empty()) return "not measured";
+  const MeanStd m = mean_std(d);
+  if (!(m.mean > 0)) return "not reproduced";
+  if (d.size() < 2) return "inconclusive (one seed)";
+  return mean_ci95(m).lo > 0 ? "reproduced" : "inconclusive";
+}
+
+std::string interval_verdict(double d, const Interval& ci, int direction) {
+  if (!(direction * d > 0)) return "not reproduced";
+  return (direction > 0 ? ci.lo > 0 : ci.hi < 0) ? "reproduced" : "inconclusive";
+}
+
+std::string verdict_of(const Diff& d, int direction) {
+  if (d.per_seed.size() == 1 && d.one_seed_ci && std::isfinite(d.per_seed[0])) {
+    const std::string v = interval_verdict(d.per_seed[0], d.ci, direction);
+    return v == "reproduced" ? v + " (one seed)" : v;
+  }
+  return paired_verdict(d.per_seed, direction);
+}
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::string pct_ms(const std::vector<double>& v) {
+  const std::vector<double> ok = finite_percent(v);
+  if (ok.empty()) return "-";
+  const MeanStd m = mean_std(ok);
+  return ok.size() == 1 ? fmt("%.1f", m.mean) : fmt("%.1f", m.mean) + " &plusmn; " + fmt("%.1f", m.std);
+}
+
+std::string diff_text(const Diff& d) {
+  if (d.per_seed.size() == 1 && d.one_seed_ci && std::isfinite(d.per_seed[0]))
+    return fmt("%+.1f", 100 * d.per_seed[0]) + " [" + fmt("%+.1f", 100 * d.ci.lo) + ", " + fmt("%+.1f", 100 * d.ci.hi) + "]p";
+  return diff_ci(d.per_seed);
+}
+
+std::string rate_text(const Rate& r) {
+  if (!r.n) return "undefined (n = 0)";
+  const Interval ci = r.ci();
+  return fmt("%.1f%%", 100.0 * r.k / r.n) + " [" + fmt("%.1f", 100 * ci.lo) + ", " + fmt("%.1f", 100 * ci.hi) + "] (" +
+         std::to_string(r.k) + "/" + std::to_string(r.n) + ")";
+}
+
+}  // namespace unigap

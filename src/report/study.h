@@ -1,0 +1,108 @@
+// The runs of a self-improvement study as the report and `unigap results` read them. A
+// seed's folder holds, whoever made it (`unigap demo`, scripts/results.sh):
+//   eval-base/      the base model's gap (`eval`)
+//   <arm>/          an `improve` run: config.json, summary.json (with its audit)
+//   eval-<arm>/     its model evaluated against the base (`eval --ref`)
+//   audit-gate.txt  what `improve --audit-min-precision` said on corrupted data (optional)
+// An arm is recognised by its config (method, supervision, replay epochs), never by its
+// folder's name; seeds of an arm share the folder name and must share its options. Every
+// difference with the base is paired (same eval prompts, images and rendered pairs): over
+// seeds, a t-interval of the per-seed differences; with one seed, that seed's interval over
+// the eval prompts (paired bootstrap; Newcombe for Und).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "eval/gap_metrics.h"
+#include "eval/stats.h"
+#include "io/jsonl.h"
+
+namespace unigap {
+
+// One arm in one seed.
+struct ArmSeed {
+  int seed = 0;
+  json eval, summary;                                              // eval-<arm> per_seed[0]; <arm>/summary.json
+  double gen = NAN, und = NAN, non = NAN, weakgen = NAN;           // of the arm's model
+  double d_gen = NAN, d_und = NAN, d_non = NAN;                    // minus the base, same seed
+  int64_t win_k = 0, win_n = 0, fp_to_tn = 0, tn_to_fp = 0;        // on the base's images
+  int64_t sft_samples = 0, dpo_pairs = 0, discarded = 0, joined = 0;
+  Rate audit_precision, audit_accept;
+  json audit;                                                      // the audit as the run wrote it (null: none)
+  double seconds = NAN;
+  std::map<std::string, double> gen_by_tag;
+  // Within this seed, when the evaluations' per-image results are there: the 95% intervals
+  // of d_gen and d_non (paired bootstrap over eval prompts) and of d_und (Newcombe).
+  std::vector<ImageRecord> recs;
+  bool has_ci = false, has_und_ci = false;
+  Interval ci_gen, ci_non, ci_und;
+};
+
+struct Arm {
+  std::string name, method, supervision;
+  std::vector<int> replay;  // curriculum epochs
+  json config;              // the improve config of its first seed
+  std::vector<ArmSeed> seeds;
+  std::string description() const;  // "SFT, self supervision, replay after epoch 2"
+};
+
+struct Study {
+  std::vector<int> seeds;
+  std::map<int, json> base_of;  // eval-base per_seed[0], by seed
+  std::vector<Arm> arms;        // evaluated arms, in the order of the method: plain SFT, replay, DPO, oracle, corrupted, others
+  json gates = json::object();  // audit-gate.txt by seed
+  std::vector<std::pair<std::string, std::string>> failed;  // arms that were refused or could not run: (folder, why)
+  // Per seed: which commit on which machine ran which stage (an improve run or an eval).
+  std::map<int, std::map<std::pair<std::string, std::string>, std::vector<std::string>>> made_by;
+  const Arm* find(const std::function<bool(const Arm&)>& pred) const;
+};
+
+// Every s<seed>/ folder of `runs_dir` with a finished eval-base; a UserError naming
+// `runs_dir` when there is none.
+Study read_study(const std::string& runs_dir);
+// One folder laid out as one seed (a demo run), as seed `seed`.
+Study read_run(const std::string& dir, int seed);
+
+// ---- paired differences with the base, and their verdicts ----
+
+// A difference in fractions over an arm's seeds; with one seed, that seed's interval over
+// the eval prompts.
+struct Diff {
+  std::vector<double> per_seed;
+  bool one_seed_ci = false;
+  Interval ci;
+};
+Diff gen_diff(const Arm& a);
+Diff und_diff(const Arm& a);
+Diff non_diff(const Arm& a);
+// Gen of arm x minus arm y, seed by seed (the seeds both have).
+Diff gen_vs(const Arm& x, const Arm& y);
+
+// Verdict of a claim that a paired difference is > 0 (direction +1) or < 0 (-1), from its
+// per-seed values: "reproduced" when the 95% t-interval lies on the claimed side,
+// "not reproduced" when the mean lies on the other side (or at 0), else "inconclusive".
+std::string paired_verdict(const std::vector<double>& diffs, int direction);
+// Verdict of the same claim from one difference d and its 95% interval: "reproduced" when
+// the interval lies on the claimed side, "not reproduced" when d does not, else "inconclusive".
+std::string interval_verdict(double d, const Interval& ci, int direction);
+// The verdict of a Diff: paired_verdict over seeds, or interval_verdict over one seed's
+// prompts, then marked "(one seed)".
+std::string verdict_of(const Diff& d, int direction);
+
+// ---- text ----
+std::string fmt(const char* f, double v);
+std::string pct_ms(const std::vector<double>& v);  // "23.0 &plusmn; 0.4" percent over seeds
+std::string diff_text(const Diff& d);              // "+1.2 [-0.3, +2.7]" points; one seed's interval marked "p"
+std::string rate_text(const Rate& r);              // "12.3% [10.1, 14.8] (k/n)"
+template <class F>
+std::vector<double> column(const Arm& a, F f) {
+  std::vector<double> v;
+  for (auto& s : a.seeds) v.push_back(f(s));
+  return v;
+}
+
+}  // namespace unigap
