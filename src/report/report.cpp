@@ -180,7 +180,9 @@ const char* kStyle =
 
 std::string setup_section(const std::string& D, const json& cfg) {
   std::string h = "<section id=\"setup\"><h2>Setup</h2><table>";
-  h += "<tr><th>commit</th><td>" + esc(build_info::commit()) + "</td></tr>";
+  if (cfg.is_object() && cfg.contains("provenance"))
+    h += "<tr><th>run by commit</th><td>" + esc(cfg["provenance"].value("commit", std::string("not recorded"))) + "</td></tr>";
+  h += "<tr><th>report by commit</th><td>" + esc(build_info::commit()) + "</td></tr>";
   if (!cfg.is_null()) {
     h += "<tr><th>seed</th><td>" + cfg.value("seed", json(0)).dump() + "</td></tr>";
     const bool quick = cfg.value("quick", false), own_base = cfg.value("base", std::string()).empty();

@@ -33,6 +33,7 @@ ResultsTable build_results(const std::string& runs_dir) {
   md += "Seeds:";
   for (int s : seeds) md += " " + std::to_string(s);
   md += ". Each seed draws its own training prompts, candidates, shuffles and evaluation samples; the base model is fixed.\n";
+  md += "External judge of Gen, WeakGen, the audit and the win rate: " + st.judge + ".\n";
   md += "Every model is evaluated on the same held-out suite per seed (" +
         std::to_string(base_of.begin()->second.value("images", 0)) +
         " images), and the win rate is measured on the base model's images.\n";

@@ -28,6 +28,24 @@ json eval_summary(const std::string& dir) {
   return s["per_seed"][0];
 }
 
+// The external judge an evaluation was measured against; evaluations written before the judge
+// was recorded all used the oracle.
+std::string judge_of(const json& eval) {
+  return eval.is_object() && eval.contains("external_judge") && eval["external_judge"].is_string()
+             ? eval["external_judge"].get<std::string>()
+             : "oracle";
+}
+
+// Every evaluation of a study must share one external judge: figures against two judges
+// do not add up.
+void same_judge(Study& st, const json& eval, const std::string& where) {
+  const std::string j = judge_of(eval);
+  if (st.judge.empty()) st.judge = j;
+  if (j != st.judge)
+    throw UserError("was judged by " + j + ", the study's other evaluations by " + st.judge, where,
+                    "a study compares figures of one external judge; evaluate again with the same --judge");
+}
+
 // An option added after runs were archived, as those runs had it.
 json with_old_defaults(json improve_config) {
   if (!improve_config.contains("judge")) improve_config["judge"] = "oracle";
@@ -87,6 +105,7 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
   const json base = eval_summary(D + "/eval-base");
   st.seeds.push_back(s);
   st.base_of[s] = base;
+  same_judge(st, base, D + "/eval-base/summary.json");
   std::vector<ImageRecord> base_recs;
   if (file_exists(D + "/eval-base/results.jsonl")) base_recs = read_results(D + "/eval-base/results.jsonl");
   if (file_exists(D + "/audit-gate.txt")) st.gates[std::to_string(s)] = read_file(D + "/audit-gate.txt");
@@ -107,6 +126,7 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
     if (cfg.value("command", "") != "improve" || sum.is_null()) continue;
     const json ev = eval_summary(D + "/eval-" + name);
     if (ev.is_null()) continue;  // not evaluated yet
+    same_judge(st, ev, D + "/eval-" + name + "/summary.json");
     if (!cfg.contains("improve") || !cfg["improve"].is_object()) throw UserError("an improve run without its 'improve' config", cfg_path);
     Arm& a = arms[name];
     const json& ic = cfg.at("improve");

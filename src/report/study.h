@@ -51,6 +51,7 @@ struct Arm {
 };
 
 struct Study {
+  std::string judge;  // the external judge of every evaluation (runs that predate its record: "oracle")
   std::vector<int> seeds;
   std::map<int, json> base_of;  // eval-base per_seed[0], by seed
   std::vector<Arm> arms;        // evaluated arms, in the order of the method: plain SFT, replay, DPO, oracle, corrupted, others

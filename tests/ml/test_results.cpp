@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "report/claims.h"
 #include "report/results.h"
 #include "test_util.h"
 
@@ -197,5 +198,41 @@ TEST(Results, NoFinishedSeedIsAClearError) {
     FAIL() << "expected an error";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("eval-base"), std::string::npos) << e.what();
+  }
+}
+
+// The page names the external judge of its figures, and refuses to pool evaluations made
+// against two judges.
+TEST(Results, NamesTheExternalJudgeAndRefusesTwoJudges) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);  // written before the judge was recorded: the oracle
+  EXPECT_NE(build_results(R).markdown.find("External judge of Gen, WeakGen, the audit and the win rate: oracle."), std::string::npos);
+  json e = read_json(R + "/s1/eval-sft-self/summary.json");
+  e["per_seed"][0]["external_judge"] = "ckpt:models/judge";
+  write_json(R + "/s1/eval-sft-self/summary.json", e);
+  try {
+    build_results(R);
+    FAIL() << "expected a refusal";
+  } catch (const UserError& err) {
+    EXPECT_NE(std::string(err.what()).find("s1/eval-sft-self/summary.json"), std::string::npos) << err.what();
+    EXPECT_NE(std::string(err.what()).find("ckpt:models/judge"), std::string::npos) << err.what();
+  }
+}
+
+// The report of a demo run and `unigap results` judge the same runs alike (one claims
+// module): a one-seed study read as a run directory gives the same claims and verdicts.
+TEST(Results, TheReportAndResultsGiveTheSameVerdicts) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  std::filesystem::remove_all(R + "/s1");
+  const json from_results = build_results(R).data["claims"];
+  const std::vector<Claim> from_report = judge_claims(read_run(R + "/s0", 0), nullptr);
+  ASSERT_EQ(from_results.size(), from_report.size());
+  for (size_t i = 0; i < from_report.size(); ++i) {
+    EXPECT_EQ(from_results[i]["claim"], from_report[i].text);
+    EXPECT_EQ(from_results[i]["verdict"], from_report[i].verdict);
+    EXPECT_EQ(from_results[i]["evidence"], from_report[i].evidence);
   }
 }
