@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-30}
-TARGETS=(safetensors png metadata world_config model_config)
+TARGETS=(safetensors png metadata world_config model_config torch_checkpoint hf_tokenizer)
 if (($# > 1)); then TARGETS=("${@:2}"); fi
 command -v clang++ > /dev/null || { echo "fuzz.sh: clang++ not found (scripts/setup.sh installs clang)" >&2; exit 1; }
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNIGAP_FUZZ=ON \

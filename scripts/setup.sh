@@ -10,7 +10,7 @@ PACKAGES=(
   libgloo-dev
   nlohmann-json3-dev libcli11-dev libpng-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-pil
   chromium
   clang libclang-rt-14-dev util-linux
 )

@@ -27,13 +27,19 @@ void add_sampling_options(CLI::App* cmd, SampleOptions& s) {
   cmd->add_option("--batch", s.batch, "Prompts per forward pass")->capture_default_str();
 }
 
-// --suite: "eval" (GenEval-proportioned sample of the eval split), "eval-all", or a metadata JSONL file.
-std::vector<Metadata> load_suite(const std::string& suite, int n, uint64_t seed, const WorldSpec& spec) {
+void add_model_options(CLI::App* cmd, std::string& device, std::string& dtype) {
+  cmd->add_option("--device", device, "cpu | cuda | cuda:N (a CUDA build of unigap; the Janus-Pro backend)")->capture_default_str();
+  cmd->add_option("--dtype", dtype, "f32 | bf16 (default: f32 on the CPU, bf16 on CUDA; the Janus-Pro backend)");
+}
+
+// --suite: "eval" (GenEval-proportioned sample of the eval split), "eval-all", or a metadata
+// JSONL file. A file is read in the world when the model has one or --world names one, else in
+// GenEval's open vocabulary (its own 553 prompts for a model of the open world: `open`).
+std::vector<Metadata> load_suite(const std::string& suite, int n, uint64_t seed, const WorldSpec& spec, bool open) {
   if (suite == "eval") return sample_suite(spec, Split::Eval, n, seed);
   if (suite == "eval-all") return split_prompts(spec, Split::Eval);
   if (suite == "train") throw UserError("evaluating on training prompts is not allowed", "--suite", "use eval, eval-all or a file");
-  auto prompts = read_metadata_file(suite, spec);
-  return prompts;
+  return read_metadata_file(suite, open ? nullptr : &spec);
 }
 
 }  // namespace
@@ -41,7 +47,7 @@ std::vector<Metadata> load_suite(const std::string& suite, int n, uint64_t seed,
 void register_generate_eval(CLI::App& app) {
   // ---- generate ----
   struct GenArgs {
-    std::string ckpt, prompts, out, world;
+    std::string ckpt, prompts, out, world, device = "cpu", dtype;
     int n = 4;
     uint64_t seed = 0;
     bool quiet = false;
@@ -55,13 +61,16 @@ void register_generate_eval(CLI::App& app) {
   gen->add_option("--n", g.n, "Images per prompt")->capture_default_str();
   gen->add_option("--seed", g.seed, "Sampling seed")->capture_default_str();
   gen->add_option("--world", g.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
+  add_model_options(gen, g.device, g.dtype);
   gen->add_flag("--quiet,-q", g.quiet, "No progress output");
   add_sampling_options(gen, g.sampling);
   gen->callback([] {
     Progress::set_enabled(!g.quiet);
     if (g.n < 1) throw UserError("must be >= 1", "--n");
-    auto model = open_model(g.ckpt, Dist::current());
-    auto prompts = read_metadata_file(g.prompts, world_of(*model, g.world));
+    auto model = open_model(g.ckpt, Dist::current(), ModelOptions::parse(g.device, g.dtype));
+    const bool open = !model->world() && g.world.empty();  // prompts of the open world (GenEval's)
+    const WorldSpec spec = world_of(*model, g.world);
+    auto prompts = read_metadata_file(g.prompts, open ? nullptr : &spec);
     Progress prog("generate", int64_t(prompts.size()) * g.n, "img");
     for (size_t i = 0; i < prompts.size(); ++i) {
       if (file_exists(g.out + "/" + sample_folder_name(int(i)) + "/metadata.jsonl")) {  // resume: folder complete
@@ -82,7 +91,7 @@ void register_generate_eval(CLI::App& app) {
 
   // ---- eval ----
   struct EvalArgs {
-    std::string ckpt, ref, suite = "eval", out, images, ref_images, judge = "oracle", world;
+    std::string ckpt, ref, suite = "eval", out, images, ref_images, judge = "oracle", world, device = "cpu", dtype;
     int n_prompts = 553, seeds = 1;
     bool quiet = false;
     EvalOptions opt;
@@ -103,6 +112,7 @@ void register_generate_eval(CLI::App& app) {
   ev->add_option("--images", e.images, "Judge these GenEval-layout images instead of generating");
   ev->add_option("--judge", e.judge, "External judge of Gen, WeakGen and the win rate: oracle | ckpt:PATH")->capture_default_str();
   ev->add_option("--world", e.world, "World spec of the suite, for a model without a world of its own (default: embedded)");
+  add_model_options(ev, e.device, e.dtype);
   ev->add_option("--out,-o", e.out, "Run directory")->required();
   ev->add_flag("--quiet,-q", e.quiet, "No progress output");
   ev->add_flag("--resume", e.opt.resume, "Continue an interrupted run in --out: complete image folders are kept");
@@ -111,19 +121,25 @@ void register_generate_eval(CLI::App& app) {
     Progress::set_enabled(!e.quiet);
     if (e.seeds < 1) throw UserError("must be >= 1", "--seeds");
     Dist& dist = Dist::current();
-    auto model = open_model(e.ckpt, dist);
+    const ModelOptions models = ModelOptions::parse(e.device, e.dtype);
+    auto model = open_model(e.ckpt, dist, models);
     const WorldSpec spec = world_of(*model, e.world);
     std::unique_ptr<UnifiedMultimodal> ref;
     if (!e.ref.empty()) {
-      ref = open_model(e.ref, dist);
+      ref = open_model(e.ref, dist, models);
       if (ref->world() && ref->world()->fingerprint() != spec.fingerprint())
         throw UserError("the reference model was trained on another world", e.ref);
     }
     const JudgeSpec judge_spec = JudgeSpec::parse(e.judge);
-    auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec);
+    e.opt.open_vocabulary = e.suite != "eval" && e.suite != "eval-all" && !model->world() && e.world.empty();
+    if (e.opt.open_vocabulary && judge_spec.kind == JudgeSpec::Kind::Oracle)
+      throw UserError("the oracle judges the shapes world's prompts only; " + e.suite + " is read in GenEval's open vocabulary",
+                      "--judge", "pass --judge ckpt:PATH (another model's understanding), or --world for a suite of the world");
+    auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec, e.opt.open_vocabulary);
     e.opt.images_dir = e.images;
     RunDir run(e.out);
     json config = eval_run_config(e.ckpt, e.ref, e.suite, suite.size(), e.seeds, e.opt, spec, judge_spec.name());
+    if (!models.cpu_f32()) config["model_options"] = models.to_json();  // absent: the CPU in float32
     if (!e.ref_images.empty()) {
       if (e.ref.empty()) throw UserError("needs --ref", "--ref-images");
       e.opt.ref_images_dir = ref_images_of(e.ref_images, e.ref, config);
@@ -131,7 +147,7 @@ void register_generate_eval(CLI::App& app) {
     }
     e.opt.resume = run.start(config, {e.opt.resume, {"ref_images"}, [&](bool b) { return dist.main_value(b); }}) ==
                    RunStart::Resumed;
-    auto judge = make_judge(judge_spec, spec, dist, e.opt.threshold);
+    auto judge = make_judge(judge_spec, spec, dist, e.opt.threshold, models);
     std::vector<json> per_seed;
     std::map<std::string, std::vector<double>> across;
     for (int s = 0; s < e.seeds; ++s) {

@@ -85,8 +85,8 @@ std::vector<double> DataParallelModel::judge_sized(const std::vector<Image>& ima
   return out;
 }
 
-std::unique_ptr<UnifiedMultimodal> open_model(const std::string& dir, Dist& dist) {
-  auto m = load_model(dir);
+std::unique_ptr<UnifiedMultimodal> open_model(const std::string& dir, Dist& dist, const ModelOptions& opt) {
+  auto m = load_model(dir, opt);
   if (!dist.active()) return m;
   return std::make_unique<DataParallelModel>(std::move(m), dist);
 }

@@ -9,6 +9,7 @@
 
 #include "dist/dist.h"
 #include "model/multimodal.h"
+#include "model/registry.h"
 
 namespace unigap {
 
@@ -22,6 +23,7 @@ class DataParallelModel : public UnifiedMultimodal {
   int image_tokens() const override { return inner_->image_tokens(); }
   int codebook_size() const override { return inner_->codebook_size(); }
   const WorldSpec* world() const override { return inner_->world(); }
+  bool judges_any_size() const override { return inner_->judges_any_size(); }
   std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests, const SampleOptions& opt) override;
   std::vector<Image> decode_codes(const torch::Tensor& codes) override { return inner_->decode_codes(codes); }
   torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
@@ -51,6 +53,6 @@ class DataParallelModel : public UnifiedMultimodal {
 
 // load_model(dir) (model/registry.h), wrapped in a DataParallelModel when `dist` has more
 // than one rank. Every command opens its models through this.
-std::unique_ptr<UnifiedMultimodal> open_model(const std::string& dir, Dist& dist);
+std::unique_ptr<UnifiedMultimodal> open_model(const std::string& dir, Dist& dist, const ModelOptions& opt = {});
 
 }  // namespace unigap

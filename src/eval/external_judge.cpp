@@ -79,9 +79,10 @@ std::unique_ptr<ExternalJudge> make_checkpoint_judge(std::unique_ptr<UnifiedMult
   return std::make_unique<CheckpointJudge>(std::move(model), path, threshold);
 }
 
-std::unique_ptr<ExternalJudge> make_judge(const JudgeSpec& spec, const WorldSpec& world, Dist& dist, double threshold) {
+std::unique_ptr<ExternalJudge> make_judge(const JudgeSpec& spec, const WorldSpec& world, Dist& dist, double threshold,
+                                          const ModelOptions& opt) {
   if (spec.kind == JudgeSpec::Kind::Oracle) return make_oracle_judge(world);
-  auto model = open_model(spec.path, dist);
+  auto model = open_model(spec.path, dist, opt);
   if (model->world() && model->world()->fingerprint() != world.fingerprint())
     throw UserError("the judge checkpoint was trained in another world than the prompts'", spec.path, "--judge ckpt:PATH");
   model->set_training(false);

@@ -21,6 +21,7 @@ namespace unigap {
 
 class Dist;
 class UnifiedMultimodal;
+struct ModelOptions;
 
 struct JudgeSpec {
   enum class Kind { Oracle, Checkpoint };
@@ -45,6 +46,7 @@ std::unique_ptr<ExternalJudge> make_oracle_judge(const WorldSpec& world);
 std::unique_ptr<ExternalJudge> make_checkpoint_judge(std::unique_ptr<UnifiedMultimodal> model, const std::string& path,
                                                      double threshold);
 // The judge a JudgeSpec names; a checkpoint opened through open_model (sharded with `dist`).
-std::unique_ptr<ExternalJudge> make_judge(const JudgeSpec& spec, const WorldSpec& world, Dist& dist, double threshold);
+std::unique_ptr<ExternalJudge> make_judge(const JudgeSpec& spec, const WorldSpec& world, Dist& dist, double threshold,
+                                          const ModelOptions& opt);
 
 }  // namespace unigap

@@ -25,15 +25,17 @@ void EvalOptions::validate() const {
 }
 
 json EvalOptions::to_json() const {
-  return {{"samples_per_prompt", samples_per_prompt},
-          {"cfg_weight", sampling.cfg_weight},
-          {"temperature", sampling.temperature},
-          {"top_k", sampling.top_k},
-          {"threshold", threshold},
-          {"und_images", und_images},
-          {"hard_negative_share", hard_negative_share},
-          {"seed", seed},
-          {"images_dir", images_dir}};
+  json j = {{"samples_per_prompt", samples_per_prompt},
+            {"cfg_weight", sampling.cfg_weight},
+            {"temperature", sampling.temperature},
+            {"top_k", sampling.top_k},
+            {"threshold", threshold},
+            {"und_images", und_images},
+            {"hard_negative_share", hard_negative_share},
+            {"seed", seed},
+            {"images_dir", images_dir}};
+  if (open_vocabulary) j["open_vocabulary"] = true;  // absent otherwise: configs of earlier runs stay comparable
+  return j;
 }
 
 namespace {
@@ -59,7 +61,7 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
   for (size_t i = 0; i < suite.size(); ++i) {
     const std::string folder = dir + "/" + sample_folder_name(int(i));
     if (opt.resume && !dir.empty() && file_exists(folder + "/metadata.jsonl")) {
-      const auto lines = read_metadata_file(folder + "/metadata.jsonl", spec);
+      const auto lines = read_metadata_file(folder + "/metadata.jsonl", opt.open_vocabulary ? nullptr : &spec);
       if (lines.size() != 1) throw UserError("expected one metadata line, found " + std::to_string(lines.size()), folder + "/metadata.jsonl");
       const Metadata& m = lines[0];
       if (m.prompt != suite[i].prompt)
@@ -148,7 +150,7 @@ std::string ref_images_of(const std::string& eval_dir, const std::string& ref_ck
 namespace {
 
 // Reads images made elsewhere (GenEval layout); bad files are refused with their path.
-Images read_suite(const WorldSpec& spec, const std::string& dir) {
+Images read_suite(const WorldSpec* spec, const std::string& dir) {
   std::vector<ScanProblem> problems;
   auto folders = scan_sample_root(dir, spec, problems);
   if (!problems.empty())
@@ -235,13 +237,13 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
   model.set_training(false);
   Images im = opt.images_dir.empty()
                   ? generate_suite(model, spec, suite, opt, out_dir.empty() ? "" : out_dir + "/images", res.generate_images_per_s)
-                  : read_suite(spec, opt.images_dir);
+                  : read_suite(opt.open_vocabulary ? nullptr : &spec, opt.images_dir);
   external_score(im, judge);
   auto scores = judge_all(model, im, opt.judge_batch, res.judge_images_per_s);
   for (size_t i = 0; i < scores.size(); ++i) im.records[i].score = scores[i], im.records[i].verdict = scores[i] > opt.threshold;
   res.records = im.records;
   res.gap = summarize_gap(res.records, derive_seed(opt.seed, "bootstrap"));
-  res.und = summarize_und(und_pairs(model, spec, suite, opt));
+  if (!opt.open_vocabulary) res.und = summarize_und(und_pairs(model, spec, suite, opt));
 
   if (ref) {
     ref->set_training(false);

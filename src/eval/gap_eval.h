@@ -25,6 +25,10 @@ struct EvalOptions {
   std::string images_dir;      // judge these GenEval-layout images instead of generating
   std::string ref_images_dir;  // the reference's images, read instead of sampled (see ref_images_of; not part of the config)
   int judge_batch = 128;
+  // The suite's prompts are in GenEval's open vocabulary (e.g. GenEval's own 553), not the
+  // world's: parsed without the world, no Und on rendered pairs (the world cannot draw them),
+  // and the oracle cannot judge them (the external judge must be a checkpoint).
+  bool open_vocabulary = false;
   bool resume = false;         // reuse complete image folders of an interrupted run (not part of the config)
   void validate() const;
   json to_json() const;

@@ -225,32 +225,14 @@ void write_safetensors(const std::string& path, const SafetensorsFile& f) {
   write_file_atomic_stream(path, [&](const Sink& sink) { encode_to(f, path, sink); });
 }
 
-SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin) {
-  if (size < 8) {
-    throw UserError("truncated safetensors file: expected at least 8 bytes (the header length), found " +
-                        std::to_string(size),
-                    origin);
-  }
-  const uint64_t header_len = read_u64_le(data);
-  if (header_len > size - 8) {
-    throw UserError("header length " + std::to_string(header_len) + " exceeds the file: expected at most " +
-                        std::to_string(size - 8) + " bytes after the 8-byte length field (truncated file?)",
-                    origin);
-  }
-  if (header_len > kMaxHeaderSize) {
-    throw UserError("header length " + std::to_string(header_len) + " exceeds the limit of " +
-                        std::to_string(kMaxHeaderSize) + " bytes",
-                    origin);
-  }
-
-  const char* hbegin = reinterpret_cast<const char*>(data + 8);
+json parse_safetensors_header(const char* text, size_t size, const std::string& origin) {
   json header;
   std::set<std::string> seen;
   std::string duplicate;
   try {
     // The callback bounds nesting depth and catches duplicate top-level keys, which
     // nlohmann would otherwise merge silently (last one wins).
-    header = json::parse(hbegin, hbegin + header_len, [&](int depth, json::parse_event_t event, json& parsed) {
+    header = json::parse(text, text + size, [&](int depth, json::parse_event_t event, json& parsed) {
       if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
           depth > kMaxHeaderDepth) {
         throw UserError("header JSON nests deeper than " + std::to_string(kMaxHeaderDepth) + " levels", origin);
@@ -269,6 +251,28 @@ SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::
     throw UserError(std::string("header must be a JSON object, found ") + header.type_name(), origin);
   }
   if (!duplicate.empty()) throw UserError("header lists \"" + duplicate + "\" more than once", origin);
+  return header;
+}
+
+SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin) {
+  if (size < 8) {
+    throw UserError("truncated safetensors file: expected at least 8 bytes (the header length), found " +
+                        std::to_string(size),
+                    origin);
+  }
+  const uint64_t header_len = read_u64_le(data);
+  if (header_len > size - 8) {
+    throw UserError("header length " + std::to_string(header_len) + " exceeds the file: expected at most " +
+                        std::to_string(size - 8) + " bytes after the 8-byte length field (truncated file?)",
+                    origin);
+  }
+  if (header_len > kMaxHeaderSize) {
+    throw UserError("header length " + std::to_string(header_len) + " exceeds the limit of " +
+                        std::to_string(kMaxHeaderSize) + " bytes",
+                    origin);
+  }
+
+  const json header = parse_safetensors_header(reinterpret_cast<const char*>(data + 8), size_t(header_len), origin);
 
   const uint8_t* buffer = data + 8 + header_len;
   const uint64_t buffer_size = size - 8 - header_len;

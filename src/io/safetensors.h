@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ void write_safetensors(const std::string& path, const SafetensorsFile& f);
 // non-negative shapes, data_offsets within the buffer, end - begin == numel * dtype size,
 // no overlaps, no gaps. Errors are UserError naming `origin` and the offending tensor.
 SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin);
+// The header's JSON (`size` bytes at `text`) as a safetensors reader must take it: nesting
+// bounded, a top-level key listed twice refused (JSON would keep the last), an object. Errors
+// are UserErrors naming `origin`. Shared by decode_safetensors and LazySafetensors.
+nlohmann::json parse_safetensors_header(const char* text, size_t size, const std::string& origin);
 SafetensorsFile read_safetensors(const std::string& path);
 
 // Half-precision conversions (round-to-nearest-even).

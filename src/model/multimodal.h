@@ -7,7 +7,8 @@
 //
 // Images cross the interface at any size: judge(), judge_logprob_yes() and
 // encode_images() resize them to image_size() first (common/image_resize.h), so a 32x32
-// rendered scene can be shown to a 384x384 model and the other way round.
+// rendered scene can be shown to a 384x384 model and the other way round; a backend whose
+// own processor takes any size (judges_any_size) gets the judge's images unchanged.
 #pragma once
 
 #include <torch/torch.h>
@@ -33,6 +34,9 @@ struct GeneratedSample {
   std::vector<int64_t> codes;  // image tokens, raster order
   Image image;                 // decoded, image_size() x image_size()
 };
+
+// Images from a (B, H, W, 3) uint8 tensor on the CPU: how backends hand decoded pixels over.
+std::vector<Image> images_from_hwc(const torch::Tensor& u8);
 
 class UnifiedMultimodal {
  public:
@@ -68,6 +72,9 @@ class UnifiedMultimodal {
   torch::Tensor judge_logprob_yes(const std::vector<Image>& images, const std::vector<std::string>& prompts);
   // Image codes of existing images (B, N), for training on images made elsewhere.
   torch::Tensor encode_images(const std::vector<Image>& images);
+  // True when the backend's own image processor takes any size (Janus-Pro resizes keeping the
+  // aspect ratio and pads): the judge then passes images on unchanged.
+  virtual bool judges_any_size() const { return false; }
 
   // ---- training ----
   // Parameter groups by the names this backend declares (e.g. backbone, gen_head, vq),

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "model/janus_model.h"
 #include "model/shapes_model.h"
 
 namespace unigap {
@@ -9,7 +10,7 @@ namespace unigap {
 namespace {
 
 // The backends of this build, one line each.
-std::vector<Backend> builtin_backends() { return {shapes_backend()}; }
+std::vector<Backend> builtin_backends() { return {shapes_backend(), janus_backend()}; }
 
 std::vector<Backend>& registry() {
   static std::vector<Backend> r = builtin_backends();
@@ -29,7 +30,34 @@ std::vector<std::string> backend_names() {
   return v;
 }
 
-std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir) {
+ModelOptions ModelOptions::parse(const std::string& device, const std::string& dtype) {
+  ModelOptions o;
+  if (device == "cpu") {
+    o.device = torch::kCPU;
+  } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+    try {
+      o.device = torch::Device(device);
+    } catch (const c10::Error&) {
+      throw UserError("not a device: '" + device + "'", "--device", "cpu, cuda or cuda:N");
+    }
+    if (!torch::cuda::is_available())
+      throw UserError("this unigap runs on a libtorch without CUDA (or sees no GPU)", "--device " + device,
+                      "build against an official CUDA libtorch (CMAKE_PREFIX_PATH) on a machine with a GPU");
+  } else {
+    throw UserError("unknown device '" + device + "'", "--device", "cpu, cuda or cuda:N");
+  }
+  if (dtype == "f32") o.dtype = torch::kFloat32;
+  else if (dtype == "bf16") o.dtype = torch::kBFloat16;
+  else if (dtype.empty()) o.dtype = o.device.is_cpu() ? torch::kFloat32 : torch::kBFloat16;
+  else throw UserError("unknown dtype '" + dtype + "'", "--dtype", "f32 or bf16");
+  return o;
+}
+
+json ModelOptions::to_json() const {
+  return {{"device", device.str()}, {"dtype", dtype == torch::kFloat32 ? "f32" : "bf16"}};
+}
+
+std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir, const ModelOptions& opt) {
   const std::string cfg_path = dir + "/config.json";
   std::string known;
   for (auto& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
@@ -47,7 +75,7 @@ std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir) {
     throw UserError("config.json describes no model format unigap reads" +
                         (cfg.is_object() && cfg.contains("format") ? " (format " + cfg["format"].dump() + ")" : std::string()),
                     cfg_path, "unigap reads: " + known);
-  return found->load(dir, cfg);
+  return found->load(dir, cfg, opt);
 }
 
 }  // namespace unigap

@@ -16,12 +16,23 @@
 
 namespace unigap {
 
+// Where and in what precision a model computes (--device, --dtype), parsed once.
+struct ModelOptions {
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat32;
+  // device "cpu" | "cuda" | "cuda:N"; dtype "f32" | "bf16" | "" (f32 on the CPU, bf16 on CUDA).
+  // A UserError names the option.
+  static ModelOptions parse(const std::string& device, const std::string& dtype);
+  json to_json() const;  // {"device": "cpu", "dtype": "f32"}
+  bool cpu_f32() const { return device.is_cpu() && dtype == torch::kFloat32; }
+};
+
 struct Backend {
   std::string name;  // e.g. "shapes"
   // True when `config` (the folder's parsed config.json) is one of this backend's checkpoints.
   std::function<bool(const json& config)> recognizes;
-  // Loads the folder; errors are UserErrors naming the file.
-  std::function<std::unique_ptr<UnifiedMultimodal>(const std::string& dir, const json& config)> load;
+  // Loads the folder; errors are UserErrors naming the file (or the option it cannot honour).
+  std::function<std::unique_ptr<UnifiedMultimodal>(const std::string& dir, const json& config, const ModelOptions& opt)> load;
 };
 
 // Adds a backend; a second backend of the same name is a bug.
@@ -32,7 +43,7 @@ std::vector<std::string> backend_names();
 // Opens the checkpoint folder `dir` with the one backend that recognises its config.json.
 // A folder without config.json, or one no backend recognises, is a UserError naming the
 // folder and the formats unigap reads.
-std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir);
+std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir, const ModelOptions& opt = {});
 
 // Registers a backend at static initialisation: `static BackendRegistrar r{{...}};`.
 struct BackendRegistrar {

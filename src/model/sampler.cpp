@@ -14,50 +14,6 @@ void SampleOptions::validate() const {
   if (batch < 1) throw UserError("must be >= 1", "--batch");
 }
 
-std::vector<int64_t> draw_rows(const torch::Tensor& probs, const std::vector<double>& u) {
-  RECORD_FUNCTION("unigap::draw_rows", std::vector<c10::IValue>());  // named in profiles
-  auto p = probs.contiguous().to(torch::kFloat64);
-  const int64_t R = p.size(0), K = p.size(1);
-  auto acc = p.accessor<double, 2>();
-  std::vector<int64_t> out(R);
-  for (int64_t r = 0; r < R; ++r) {
-    double total = 0;
-    for (int64_t k = 0; k < K; ++k) total += acc[r][k];
-    const double target = u[r] * total;
-    double c = 0;
-    int64_t pick = K - 1;
-    for (int64_t k = 0; k < K; ++k) {
-      c += acc[r][k];
-      if (c > target && acc[r][k] > 0) {
-        pick = k;
-        break;
-      }
-    }
-    // Never return a zero-probability index (possible only through rounding at the end).
-    while (pick > 0 && acc[r][pick] == 0) --pick;
-    out[r] = pick;
-  }
-  return out;
-}
-
-namespace {
-
-torch::Tensor guided_probs(const torch::Tensor& logits, int64_t R, bool guided, const SampleOptions& opt) {
-  torch::Tensor l = logits;
-  if (guided) {
-    auto cond = logits.narrow(0, 0, R), uncond = logits.narrow(0, R, R);
-    l = uncond + opt.cfg_weight * (cond - uncond);
-  }
-  l = l / opt.temperature;
-  if (opt.top_k > 0 && opt.top_k < l.size(1)) {
-    auto kth = std::get<0>(l.topk(opt.top_k, 1)).narrow(1, opt.top_k - 1, 1);  // (R, 1)
-    l = l.masked_fill(l < kth, -std::numeric_limits<float>::infinity());
-  }
-  return torch::softmax(l, 1);
-}
-
-}  // namespace
-
 torch::Tensor sample_codes(UnifiedModelImpl& model, const torch::Tensor& prompt, const std::vector<uint64_t>& seeds,
                            const SampleOptions& opt) {
   opt.validate();
@@ -84,7 +40,7 @@ torch::Tensor sample_codes(UnifiedModelImpl& model, const torch::Tensor& prompt,
   torch::Tensor seq_emb = prefix_emb;
   for (int64_t i = 0; i < N; ++i) {
     auto logits = model.gen_head->forward(h.select(1, h.size(1) - 1));  // (rows, K)
-    auto probs = guided_probs(logits, R, guided, opt);
+    auto probs = guided ? guided_probs(logits.narrow(0, 0, R), logits.narrow(0, R, R), opt) : guided_probs(logits, {}, opt);
     std::vector<double> u(R);
     for (int64_t r = 0; r < R; ++r) u[r] = rngs[r].uniform();
     auto picks = draw_rows(probs, u);

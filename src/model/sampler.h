@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/sample_options.h"
+#include "model/sampling.h"
 #include "model/unified.h"
 
 namespace unigap {
@@ -18,9 +19,5 @@ namespace unigap {
 // prompt: (R, T) padded prompt ids; seeds: one per row. Returns codes (R, N) int64.
 torch::Tensor sample_codes(UnifiedModelImpl& model, const torch::Tensor& prompt, const std::vector<uint64_t>& seeds,
                            const SampleOptions& opt);
-
-// Draws one index from each row of `probs` (R, K) with the row's uniform u in [0, 1)
-// by inverse CDF (exposed for tests).
-std::vector<int64_t> draw_rows(const torch::Tensor& probs, const std::vector<double>& u);
 
 }  // namespace unigap

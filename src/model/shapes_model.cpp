@@ -98,14 +98,7 @@ torch::Tensor ShapesModel::images_to_tensor(const std::vector<Image>& images) co
 }
 
 std::vector<Image> ShapesModel::tensor_to_images(const torch::Tensor& x) const {
-  auto u8 = (x.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
-  std::vector<Image> out;
-  for (int64_t b = 0; b < u8.size(0); ++b) {
-    Image img(int(u8.size(2)), int(u8.size(1)));
-    std::memcpy(img.rgb.data(), u8[b].data_ptr(), img.rgb.size());
-    out.push_back(std::move(img));
-  }
-  return out;
+  return images_from_hwc((x.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({0, 2, 3, 1}));
 }
 
 std::vector<Image> ShapesModel::decode_codes(const torch::Tensor& codes) {
@@ -186,7 +179,11 @@ Backend shapes_backend() {
             if (c.contains("format")) return c["format"] == ShapesModel::kFormat;
             return c.contains("model") && c.contains("world");  // written before the format tag
           },
-          [](const std::string& dir, const json&) -> std::unique_ptr<UnifiedMultimodal> { return ShapesModel::load(dir); }};
+          [](const std::string& dir, const json&, const ModelOptions& opt) -> std::unique_ptr<UnifiedMultimodal> {
+            if (!opt.cpu_f32())
+              throw UserError("the shapes model computes on the CPU in float32", "--device/--dtype", "leave them at cpu and f32");
+            return ShapesModel::load(dir);
+          }};
 }
 
 }  // namespace unigap

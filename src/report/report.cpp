@@ -1,15 +1,18 @@
 #include "report/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
 
 #include "common/build_info.h"
+#include "common/image_resize.h"
 #include "eval/gap_eval.h"
 #include "eval/gap_metrics.h"
 #include "io/atomic_file.h"
 #include "io/jsonl.h"
+#include "io/png.h"
 #include "io/run_dir.h"
 #include "report/claims.h"
 #include "report/study.h"
@@ -110,17 +113,30 @@ std::string curves(const std::string& dir, const std::string& title) {
   return line_chart({gen, und, non}, o);
 }
 
+// Images up to this size are embedded as they are and shown enlarged with square pixels (the
+// shapes model's 32 px); larger ones (Janus-Pro's 384 px) as smooth thumbnails of this size,
+// so that a grid of them stays a few megabytes.
+constexpr int kThumbnail = 160;
+
 // One figure per image: green/red border for the external judge, caption with both
 // verdicts, the score and the judge's reason on hover.
 std::string figure(const json& r) {
   const std::string f = r["filename"].get<std::string>();
   if (!file_exists(f)) return "";
   const bool ok = r["correct"].get<bool>(), own = r["verdict"].get<bool>();
-  char title[256];
-  std::snprintf(title, sizeof title, "own score %.2f; external judge: %s", r["score"].get<double>(),
+  char title[320];
+  std::string png = read_file(f);
+  const Image image = decode_png(reinterpret_cast<const uint8_t*>(png.data()), png.size(), f);
+  const bool large = std::max(image.width, image.height) > kThumbnail;
+  if (large) {
+    const double s = double(kThumbnail) / std::max(image.width, image.height);
+    const auto bytes = encode_png(resize_image(image, std::max(1, int(image.width * s)), std::max(1, int(image.height * s))));
+    png.assign(bytes.begin(), bytes.end());
+  }
+  std::snprintf(title, sizeof title, "%dx%d; own score %.2f; external judge: %s", image.width, image.height, r["score"].get<double>(),
                 ok ? "right" : esc(r["reason"].get<std::string>()).c_str());
-  return std::string("<figure class=\"") + (ok ? "right" : "wrong") + "\" title=\"" + title +
-         "\"><img alt=\"sample\" src=\"data:image/png;base64," + base64(read_file(f)) + "\"><figcaption>" +
+  return std::string("<figure class=\"") + (ok ? "right" : "wrong") + (large ? " large" : "") + "\" title=\"" + title +
+         "\"><img alt=\"sample\" src=\"data:image/png;base64," + base64(png) + "\"><figcaption>" +
          (own ? "own &#10003;" : "own &#10007;") + " | " + (ok ? "judge &#10003;" : "judge &#10007;") + "</figcaption></figure>";
 }
 
@@ -152,12 +168,6 @@ std::string image_grid(const std::vector<std::pair<std::string, std::string>>& e
   return h + "</div>";
 }
 
-std::string pts(double d) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%+.1f", 100 * d);
-  return b;
-}
-
 std::string claim_row(const Claim& c) {
   const std::string cls = c.verdict.rfind("reproduced", 0) == 0 ? "ok" : c.verdict.rfind("not reproduced", 0) == 0 ? "bad" : "na";
   return "<tr><td>" + esc(c.text) + "</td><td class=\"" + cls + "\">" + esc(c.verdict) + "</td><td>" + esc(c.evidence) + "</td></tr>";
@@ -174,7 +184,7 @@ const char* kStyle =
     "td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}th{background:#f3f3f3}.ok{color:#176d17;font-weight:bold}"
     ".bad{color:#b01010;font-weight:bold}.na{color:#777}.grid{display:flex;flex-wrap:wrap;gap:10px}.cell{border:1px solid #ddd;padding:4px;width:330px}"
     ".prompt{font-size:12px;height:32px}.row{display:flex;align-items:center}.who{font-size:10px;width:54px}"
-    "figure{display:inline-block;margin:2px;text-align:center}figure img{width:56px;height:56px;image-rendering:pixelated}"
+    "figure{display:inline-block;margin:2px;text-align:center}figure img{width:56px;height:56px;image-rendering:pixelated}figure.large img{width:160px;height:auto;image-rendering:auto}.cell:has(figure.large){width:auto}"
     "figure.right img{border:3px solid #2a2}figure.wrong img{border:3px solid #c22}figcaption{font-size:9px}.confusion{display:inline-table;margin-right:16px}"
     "section{margin-bottom:28px}details{margin:6px 0}</style></head><body><h1>unigap: the generation-understanding gap, measured and closed</h1>";
 

@@ -102,7 +102,7 @@ Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& d
   if (s.c.train_groups.empty()) s.c.train_groups = s.policy->default_train_groups();
   s.policy->train_only(s.c.train_groups);  // unknown groups are refused here, before any work
   s.spec = world_of(*s.policy, s.c.world);
-  s.judge = make_judge(JudgeSpec::parse(s.c.judge, "--judge"), s.spec, dist, s.c.pool.threshold);
+  s.judge = make_judge(JudgeSpec::parse(s.c.judge, "--judge"), s.spec, dist, s.c.pool.threshold, ModelOptions{});
   if (s.sup.kind == Supervision::Kind::Checkpoint) {
     s.other = open_model(s.sup.ckpt, dist);
     s.other->set_training(false);

@@ -51,7 +51,7 @@ bool all_digits(const std::string& s) {
 }
 }  // namespace
 
-std::vector<SampleFolder> scan_sample_root(const std::string& root, const WorldSpec& spec,
+std::vector<SampleFolder> scan_sample_root(const std::string& root, const WorldSpec* spec,
                                            std::vector<ScanProblem>& problems) {
   if (!dir_exists(root))
     throw UserError("folder not found", root, "expected GenEval layout: <root>/<index>/metadata.jsonl and samples/NNNN.png");

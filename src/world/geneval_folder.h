@@ -34,8 +34,13 @@ void write_sample_folder(const std::string& root, int index, const Metadata& m, 
                          const std::vector<json>* scenes = nullptr);
 
 // Scans root for numeric sub-folders. A missing root throws UserError; a folder
-// with bad metadata, or no samples, is reported in `problems` and skipped.
-std::vector<SampleFolder> scan_sample_root(const std::string& root, const WorldSpec& spec,
+// with bad metadata, or no samples, is reported in `problems` and skipped. `spec` null:
+// metadata in GenEval's open vocabulary (Metadata::from_json).
+std::vector<SampleFolder> scan_sample_root(const std::string& root, const WorldSpec* spec,
                                            std::vector<ScanProblem>& problems);
+inline std::vector<SampleFolder> scan_sample_root(const std::string& root, const WorldSpec& spec,
+                                                  std::vector<ScanProblem>& problems) {
+  return scan_sample_root(root, &spec, problems);
+}
 
 }  // namespace unigap

@@ -124,7 +124,7 @@ json Metadata::to_json() const {
   return j;
 }
 
-Metadata Metadata::from_json(const json& j, const WorldSpec& spec, const std::string& where) {
+Metadata Metadata::from_json(const json& j, const WorldSpec* spec, const std::string& where) {
   auto fail = [&](const std::string& field, const std::string& why) -> void {
     throw UserError(why, where + (field.empty() ? "" : ": field '" + field + "'"));
   };
@@ -146,16 +146,18 @@ Metadata Metadata::from_json(const json& j, const WorldSpec& spec, const std::st
     if (!c.is_object()) fail(f, "must be an object");
     if (!c.contains("class") || !c["class"].is_string()) fail(f + ".class", "missing or not a string");
     std::string cls = c["class"].get<std::string>();
-    if (spec.shape_index(cls) < 0) fail(f + ".class", "unknown shape '" + cls + "' in this world");
+    if (cls.empty()) fail(f + ".class", "empty class name");
+    if (spec && spec->shape_index(cls) < 0) fail(f + ".class", "unknown shape '" + cls + "' in this world");
     return cls;
   };
   auto read_count = [&](const json& c, const std::string& f) {
     if (!c.contains("count")) return 1;
     if (!c["count"].is_number_integer()) fail(f + ".count", "must be an integer, found " + c["count"].dump());
     long long n = c["count"].get<long long>();
-    if (n < 1 || n > spec.max_objects() + 1)
-      fail(f + ".count", "impossible count " + std::to_string(n) + " (this world draws 1.." +
-                             std::to_string(spec.max_objects()) + " objects)");
+    const long long most = spec ? spec->max_objects() + 1 : 1000;
+    if (n < 1 || n > most)
+      fail(f + ".count", "impossible count " + std::to_string(n) +
+                             (spec ? " (this world draws 1.." + std::to_string(spec->max_objects()) + " objects)" : std::string(" (1..1000)")));
     return int(n);
   };
 
@@ -168,7 +170,8 @@ Metadata Metadata::from_json(const json& j, const WorldSpec& spec, const std::st
     if (inc[i].contains("color")) {
       if (!inc[i]["color"].is_string()) fail(f + ".color", "must be a string");
       c.color = inc[i]["color"].get<std::string>();
-      if (spec.color_index(c.color) < 0) fail(f + ".color", "unknown color '" + c.color + "' in this world");
+      if (c.color.empty()) fail(f + ".color", "empty colour name");
+      if (spec && spec->color_index(c.color) < 0) fail(f + ".color", "unknown color '" + c.color + "' in this world");
     }
     if (inc[i].contains("position")) {
       const auto& p = inc[i]["position"];
@@ -185,9 +188,9 @@ Metadata Metadata::from_json(const json& j, const WorldSpec& spec, const std::st
         fail(f + "." + k.key(), "unknown field");
     m.include.push_back(c);
   }
-  if (m.object_count() > spec.max_objects())
+  if (spec && m.object_count() > spec->max_objects())
     fail("include", "asks for " + std::to_string(m.object_count()) + " objects; this world draws at most " +
-                        std::to_string(spec.max_objects()));
+                        std::to_string(spec->max_objects()));
   if (j.contains("exclude")) {
     if (!j["exclude"].is_array()) fail("exclude", "must be an array");
     for (size_t i = 0; i < j["exclude"].size(); ++i) {
@@ -212,7 +215,7 @@ Metadata Metadata::from_json(const json& j, const WorldSpec& spec, const std::st
   return m;
 }
 
-std::vector<Metadata> read_metadata_file(const std::string& path, const WorldSpec& spec) {
+std::vector<Metadata> read_metadata_file(const std::string& path, const WorldSpec* spec) {
   std::vector<Metadata> out;
   for (auto& line : read_jsonl(path)) out.push_back(Metadata::from_json(line.value, spec, path + ":" + std::to_string(line.line)));
   if (out.empty()) throw UserError("no prompts found", path, "expected one GenEval metadata JSON object per line");

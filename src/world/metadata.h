@@ -43,8 +43,11 @@ struct Metadata {
   json to_json() const;
   // Parses and validates against the world: unknown tag, shape, colour or relation,
   // impossible counts, a position target that does not precede its clause. Errors
-  // name `where` (file:line) and the field.
-  static Metadata from_json(const json& j, const WorldSpec& spec, const std::string& where);
+  // name `where` (file:line) and the field. With `spec` null, GenEval's open vocabulary:
+  // any class and colour name, any count >= 1 (the prompts of a model of the open world,
+  // such as GenEval's own 553).
+  static Metadata from_json(const json& j, const WorldSpec* spec, const std::string& where);
+  static Metadata from_json(const json& j, const WorldSpec& spec, const std::string& where) { return from_json(j, &spec, where); }
   // Number of objects a scene for this prompt contains.
   int object_count() const;
 };
@@ -67,6 +70,10 @@ Metadata make_color_attr(const std::string& a, const std::string& color_a, const
                          const std::string& color_b);
 
 // Reads a metadata JSONL file. Strict: the first bad line throws (file:line: field: why).
-std::vector<Metadata> read_metadata_file(const std::string& path, const WorldSpec& spec);
+// `spec` null: the open vocabulary (from_json).
+std::vector<Metadata> read_metadata_file(const std::string& path, const WorldSpec* spec);
+inline std::vector<Metadata> read_metadata_file(const std::string& path, const WorldSpec& spec) {
+  return read_metadata_file(path, &spec);
+}
 
 }  // namespace unigap

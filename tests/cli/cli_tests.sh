@@ -452,6 +452,70 @@ case_demo_rerun_needs_resume() {
   expect_user_error "started with another config" "config.json" || return 1
 }
 
+# ------------------------------------------------------------------ Janus-Pro
+
+# An official Janus-Pro folder (the tiny fixture checkpoint) evaluated on GenEval's own prompts
+# (open vocabulary), judged by a checkpoint (itself): every file of an eval run, the judge named.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+JANUS=$ROOT/tests/data/janus/tiny
+case_janus_eval_geneval() {
+  head -n 24 "$ROOT/data/geneval/evaluation_metadata.jsonl" > "$CASE_DIR/geneval24.jsonl"
+  run --threads 1 eval --ckpt "$JANUS" --suite geneval24.jsonl --judge "ckpt:$JANUS" -k 2 -o ev -q
+  expect_exit 0 || return 1
+  expect_stdout_contains "external judge (Gen, WeakGen, precision, win rate): ckpt:$JANUS" || return 1
+  for f in config.json summary.json summary.csv results.jsonl metrics.jsonl images/00023/metadata.jsonl images/00023/samples/0001.png; do
+    expect_file "$CASE_DIR/ev/$f" || return 1
+  done
+  pycheck '
+import json, struct, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(d + "/results.jsonl")]
+if len(rows) != 48: sys.exit(f"{len(rows)} result lines, expected 24 prompts x 2")
+for r in rows:
+    for k in ("filename", "prompt", "tag", "score", "verdict", "correct"):
+        if k not in r: sys.exit(f"results.jsonl line without {k}: {r}")
+s = json.load(open(d + "/summary.json"))["per_seed"][0]
+if not s["external_judge"].startswith("ckpt:"): sys.exit("judge not named: " + s["external_judge"])
+if s["und"]["overall"]["accuracy"]["n"] != 0: sys.exit("Und on rendered pairs measured on an open-vocabulary suite")
+c = json.load(open(d + "/config.json"))
+if not c["eval"].get("open_vocabulary"): sys.exit("config does not record the open vocabulary")
+png = open(d + "/images/00023/samples/0001.png", "rb").read()
+w, h = struct.unpack(">II", png[16:24])
+if (w, h) != (64, 64): sys.exit(f"image {w}x{h}, the tiny model draws 64x64")
+' "$CASE_DIR/ev" || return 1
+  # The oracle cannot judge GenEval's classes.
+  run eval --ckpt "$JANUS" --suite geneval24.jsonl -o ev2 -q
+  expect_user_error "the oracle judges the shapes world's prompts only" "--judge" || return 1
+  # generate writes GenEval's layout from the same prompts.
+  run --threads 1 generate --ckpt "$JANUS" --prompts geneval24.jsonl --n 1 -o gen -q
+  expect_exit 0 || return 1
+  expect_file "$CASE_DIR/gen/00023/samples/0000.png" || return 1
+  # Images of another size (384 px, as Janus-Pro-1B draws) judged with --images, and the report of
+  # that evaluation: the grid shows them as 160 px thumbnails.
+  pycheck '
+import os, shutil, sys
+from PIL import Image
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+for d, _, fs in os.walk(dst):
+    for f in fs:
+        if f.endswith(".png"):
+            Image.open(os.path.join(d, f)).resize((384, 384), Image.NEAREST).save(os.path.join(d, f))
+' "$CASE_DIR/gen" "$CASE_DIR/big" || return 1
+  run --threads 1 eval --ckpt "$JANUS" --suite geneval24.jsonl --images big --judge "ckpt:$JANUS" -k 1 -o rep/eval-base -q
+  expect_exit 0 || return 1
+  run report --run rep
+  expect_exit 0 || return 1
+  pycheck '
+import base64, re, struct, sys
+html = open(sys.argv[1]).read()
+figs = re.findall(r"<figure class=\"(?:right|wrong) large\" title=\"384x384[^\"]*\"><img alt=\"sample\" src=\"data:image/png;base64,([^\"]+)\"", html)
+if not figs: sys.exit("no 384 px figure in the report")
+w, h = struct.unpack(">II", base64.b64decode(figs[0])[16:24])
+if (w, h) != (160, 160): sys.exit(f"thumbnail {w}x{h}, expected 160x160")
+' "$CASE_DIR/rep/report.html" || return 1
+}
+
 # ------------------------------------------------------------------- main
 
 START=$SECONDS
@@ -494,6 +558,7 @@ run_case sample_unknown_split               case_sample_unknown_split
 run_case render_unknown_mistake             case_render_unknown_mistake
 run_case demo_bad_base                      case_demo_bad_base
 run_case demo_rerun_needs_resume            case_demo_rerun_needs_resume
+run_case janus_eval_geneval                 case_janus_eval_geneval
 
 echo "# $((SECONDS - START)) s, work dir $WORK" >&2
 echo "$N_PASS passed, $N_FAIL failed"

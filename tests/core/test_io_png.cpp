@@ -12,31 +12,12 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "core_test_util.h"
 
 namespace unigap {
 namespace {
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "\"" << (haystack) << "\" lacks \"" << (needle) << "\""
-
 const std::string kFixtures = std::string(UNIGAP_TEST_DATA_DIR) + "/io/";
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "unigap_io_png_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 Image random_image(int w, int h, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -10,26 +10,10 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "core_test_util.h"
 
 namespace unigap {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "unigap_io_run_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 TEST(IoRunDir, Provenance) {
   const json p = provenance();

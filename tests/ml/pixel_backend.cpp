@@ -209,7 +209,7 @@ class PixelModel : public UnifiedMultimodal {
 
 const BackendRegistrar kRegistered{{"test-pixel (" + std::string(kFormat) + ")",
                                     [](const json& c) { return c.is_object() && c.value("format", json()) == kFormat; },
-                                    [](const std::string& dir, const json&) -> std::unique_ptr<UnifiedMultimodal> {
+                                    [](const std::string& dir, const json&, const ModelOptions&) -> std::unique_ptr<UnifiedMultimodal> {
                                       auto m = std::make_unique<PixelModel>(0);
                                       m->load_weights(dir);
                                       return m;
