@@ -198,8 +198,30 @@ def main():
         return
     import collections
     import torch
-    gen = torch.Generator().manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
+
+    def write_atomic(name, write):  # a killed run never leaves a half-written file
+        tmp = os.path.join(a.out, name + ".tmp")
+        write(tmp)
+        os.replace(tmp, os.path.join(a.out, name))
+
+    def write_json(name, obj):
+        write_atomic(name, lambda path: json.dump(obj, open(path, "w"), indent=2))
+
+    # The side files first, the weights last: bench/janus.sh takes a folder with
+    # pytorch_model.bin as complete. The processor files follow the model's image size.
+    write_json("config.json", cfg)
+    for side in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        write_atomic(side, lambda path: shutil.copy(os.path.join(a.side_files, side), path))
+    sig = SIGLIP[cfg["vision_config"]["params"]["model_name"]]
+    pre = json.load(open(os.path.join(a.side_files, "preprocessor_config.json")))
+    pre["image_size"] = sig["image_size"]
+    write_json("preprocessor_config.json", pre)
+    proc = json.load(open(os.path.join(a.side_files, "processor_config.json")))
+    proc["num_image_tokens"] = (sig["image_size"] // sig["patch"]) ** 2
+    write_json("processor_config.json", proc)
+
+    gen = torch.Generator().manual_seed(a.seed)
     state = collections.OrderedDict()
     total = sum(torch.Size(s).numel() for _, s in names)
     done = 0
@@ -209,21 +231,7 @@ def main():
         if i % 100 == 0 or i == len(names) - 1:
             print(f"\r{i + 1}/{len(names)} tensors, {done / 1e9:.2f}/{total / 1e9:.2f} G parameters", end="", file=sys.stderr)
     print(file=sys.stderr)
-    tmp = os.path.join(a.out, "pytorch_model.bin.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, os.path.join(a.out, "pytorch_model.bin"))
-    with open(os.path.join(a.out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-    for side in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "processor_config.json", "preprocessor_config.json"):
-        shutil.copy(os.path.join(a.side_files, side), os.path.join(a.out, side))
-    # The processor files follow the model's image size and token count.
-    s = SIGLIP[cfg["vision_config"]["params"]["model_name"]]
-    pre = json.load(open(os.path.join(a.out, "preprocessor_config.json")))
-    pre["image_size"] = s["image_size"]
-    json.dump(pre, open(os.path.join(a.out, "preprocessor_config.json"), "w"), indent=2)
-    proc = json.load(open(os.path.join(a.out, "processor_config.json")))
-    proc["num_image_tokens"] = (s["image_size"] // s["patch"]) ** 2
-    json.dump(proc, open(os.path.join(a.out, "processor_config.json"), "w"), indent=2)
+    write_atomic("pytorch_model.bin", lambda path: torch.save(state, path))
     print(f"{a.out}: {len(names)} tensors, {total:,} parameters, "
           f"{os.path.getsize(os.path.join(a.out, 'pytorch_model.bin')) / 1e9:.2f} GB", file=sys.stderr)
 

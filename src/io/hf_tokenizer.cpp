@@ -258,19 +258,6 @@ std::shared_ptr<Tokenizer> read_tokenizer(const json& j, const std::string& orig
   return impl;
 }
 
-// tokenizer_config.json's bos_token / eos_token: a string, an AddedToken object or null.
-template <class Lookup>
-std::optional<int64_t> config_token(const json& config, const char* key, const Lookup& lookup,
-                                    const std::string& path) {
-  if (!config.contains(key) || config.at(key).is_null()) return std::nullopt;
-  const json& v = config.at(key);
-  const json& content = v.is_object() && v.contains("content") ? v.at("content") : v;
-  if (!content.is_string()) throw UserError("expected a token string or {\"content\": ...}", path + ": " + key);
-  auto id = lookup(content.get<std::string>());
-  if (!id) throw UserError("token '" + content.get<std::string>() + "' is not in the tokenizer", path + ": " + key);
-  return id;
-}
-
 }  // namespace
 
 HfTokenizer HfTokenizer::from_json(const json& tokenizer, const std::string& origin) {
@@ -280,17 +267,26 @@ HfTokenizer HfTokenizer::from_json(const json& tokenizer, const std::string& ori
 }
 
 HfTokenizer HfTokenizer::from_file(const std::string& tokenizer_json, const std::string& tokenizer_config_json) {
-  std::shared_ptr<Tokenizer> impl = read_tokenizer(read_json(tokenizer_json), tokenizer_json);
+  const std::shared_ptr<Tokenizer> impl = read_tokenizer(read_json(tokenizer_json), tokenizer_json);
+  HfTokenizer t;
+  t.impl_ = impl;  // config_token_id looks the tokens up through it
   if (!tokenizer_config_json.empty()) {
     const json config = read_json(tokenizer_config_json);
     if (!config.is_object()) throw UserError("expected a JSON object", tokenizer_config_json);
-    const auto lookup = [&](const std::string& s) { return impl->token_id(s); };
-    impl->bos = config_token(config, "bos_token", lookup, tokenizer_config_json);
-    impl->eos = config_token(config, "eos_token", lookup, tokenizer_config_json);
+    impl->bos = t.config_token_id(config, "bos_token", tokenizer_config_json);
+    impl->eos = t.config_token_id(config, "eos_token", tokenizer_config_json);
   }
-  HfTokenizer t;
-  t.impl_ = std::move(impl);
   return t;
+}
+
+std::optional<int64_t> HfTokenizer::config_token_id(const json& config, const char* key, const std::string& origin) const {
+  if (!config.is_object() || !config.contains(key) || config.at(key).is_null()) return std::nullopt;
+  const json& v = config.at(key);
+  const json& content = v.is_object() && v.contains("content") ? v.at("content") : v;
+  if (!content.is_string()) throw UserError("expected a token string or {\"content\": ...}", origin + ": " + key);
+  auto id = token_id(content.get<std::string>());
+  if (!id) throw UserError("token '" + content.get<std::string>() + "' is not in the tokenizer", origin + ": " + key);
+  return id;
 }
 
 }  // namespace unigap

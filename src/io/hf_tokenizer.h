@@ -50,6 +50,10 @@ class HfTokenizer {
 
   std::optional<int64_t> token_id(const std::string& token) const;  // added tokens, then the vocab
   std::optional<int64_t> bos_id() const;  // tokenizer_config.json's bos_token, when that file was read
+  // The id of the token a tokenizer_config.json or special_tokens_map.json names under `key`
+  // (a string, or transformers' {"content": ...}); none when the key is absent or null. A token
+  // not in this tokenizer, or another JSON type, is a UserError naming `origin: key`.
+  std::optional<int64_t> config_token_id(const json& config, const char* key, const std::string& origin) const;
   std::optional<int64_t> eos_id() const;  // tokenizer_config.json's eos_token, when that file was read
   int64_t vocab_size() const;             // 1 + the largest id, added tokens included
 

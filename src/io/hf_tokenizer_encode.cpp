@@ -91,7 +91,7 @@ void Tokenizer::bpe(std::string_view piece, bool prefix_space, std::vector<int32
       if (byte_token[b] >= 0) ids.push_back(byte_token[b]);
     }
   } else {
-    symbols_text = piece;
+    if (ignore_merges) symbols_text = piece;
     for (size_t pos = 0; pos < piece.size();) {
       char32_t cp = 0;
       const size_t len = utf8_decode(piece, pos, cp);

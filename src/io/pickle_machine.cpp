@@ -10,19 +10,10 @@
 #include <deque>
 
 #include "common/error.h"
+#include "io/little_endian.h"
 
 namespace unigap {
 namespace {
-
-uint16_t le16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
-uint32_t le32(const uint8_t* p) { return uint32_t(le16(p)) | uint32_t(le16(p + 2)) << 16; }
-uint64_t le64(const uint8_t* p) { return uint64_t(le32(p)) | uint64_t(le32(p + 4)) << 32; }
-
-std::string dims_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 enum class Kind : uint8_t { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor };
 enum class Builtin : uint8_t {
@@ -74,7 +65,7 @@ struct Obj {
   Kind kind = Kind::None;
   Builtin builtin = Builtin::OrderedDict;  // Global
   DType dtype = DType::U8;                 // Global, Storage
-  int64_t i = 0;                           // Bool, Int; Storage: numel; Tensor: index into Unpickler::tensors
+  int64_t i = 0;                           // Bool, Int; Tensor: index into Unpickler::tensors
   std::string s;                           // Str; Global: "module.name"; Storage: key
   std::vector<size_t> items;               // Tuple, List; Dict: key, value, key, value, ...
 };
@@ -327,7 +318,7 @@ size_t Unpickler::rebuild_tensor(const std::string& fn, const std::vector<size_t
   t.shape = int_tuple(args[2], fn + " size");
   t.stride = int_tuple(args[3], fn + " stride");
   if (t.shape.size() != t.stride.size()) {
-    fail(fn + ": size " + dims_str(t.shape) + " and stride " + dims_str(t.stride) + " differ in length");
+    fail(fn + ": size " + shape_str(t.shape) + " and stride " + shape_str(t.stride) + " differ in length");
   }
   tensors.push_back(std::move(t));
   return make_int(Kind::Tensor, int64_t(tensors.size() - 1));
@@ -350,7 +341,7 @@ size_t Unpickler::persistent_load(size_t pid) {
   }
   const auto [it, fresh] = storage_bytes.emplace(key, nbytes);
   if (!fresh && it->second != nbytes) fail("storage '" + key + "' is declared with two different sizes");
-  const size_t id = make_int(Kind::Storage, numel);
+  const size_t id = make(Kind::Storage);
   objs_[id].dtype = type.dtype;
   objs_[id].s = key;
   return id;

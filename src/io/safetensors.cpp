@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "io/little_endian.h"
 
 namespace unigap {
 
@@ -22,9 +23,6 @@ namespace {
 using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
-// The reference implementation refuses headers above 100 MB; a larger one is
-// either corrupt or hostile, and parsing it would cost far more memory.
-constexpr uint64_t kMaxHeaderSize = 100'000'000;
 // A valid header nests three levels (object > tensor object > shape array); the
 // limit only stops a hostile "[[[[..." from building a huge tree.
 constexpr int kMaxHeaderDepth = 16;
@@ -63,12 +61,6 @@ std::string supported_dtypes() {
   return s;
 }
 
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::string tensor_label(const std::string& name) { return "tensor '" + name + "': "; }
 
 // A fragment of an untrusted JSON value for an error message, kept short.
@@ -82,12 +74,6 @@ std::string excerpt(const json& v) {
 std::string strip_json_prefix(const std::string& what) {
   const auto close = what.find("] ");
   return (what.rfind("[json.exception.", 0) == 0 && close != std::string::npos) ? what.substr(close + 2) : what;
-}
-
-uint64_t read_u64_le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
 }
 
 void put_u64_le(uint8_t* p, uint64_t v) {
@@ -156,11 +142,6 @@ void encode_to(const SafetensorsFile& f, const std::string& where, const Sink& s
   }
 }
 
-struct Span {
-  std::string name;
-  uint64_t begin, end;
-};
-
 // Parses the shape or data_offsets array: non-negative integers that fit in int64.
 std::vector<uint64_t> parse_uint_array(const json& v, const std::string& label, const char* field,
                                        const std::string& origin) {
@@ -192,6 +173,12 @@ std::vector<uint64_t> parse_uint_array(const json& v, const std::string& label, 
 }
 
 }  // namespace
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
 
 const char* dtype_name(DType d) { return info(d).name; }
 size_t dtype_size(DType d) { return info(d).size; }
@@ -254,31 +241,9 @@ json parse_safetensors_header(const char* text, size_t size, const std::string& 
   return header;
 }
 
-SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin) {
-  if (size < 8) {
-    throw UserError("truncated safetensors file: expected at least 8 bytes (the header length), found " +
-                        std::to_string(size),
-                    origin);
-  }
-  const uint64_t header_len = read_u64_le(data);
-  if (header_len > size - 8) {
-    throw UserError("header length " + std::to_string(header_len) + " exceeds the file: expected at most " +
-                        std::to_string(size - 8) + " bytes after the 8-byte length field (truncated file?)",
-                    origin);
-  }
-  if (header_len > kMaxHeaderSize) {
-    throw UserError("header length " + std::to_string(header_len) + " exceeds the limit of " +
-                        std::to_string(kMaxHeaderSize) + " bytes",
-                    origin);
-  }
-
-  const json header = parse_safetensors_header(reinterpret_cast<const char*>(data + 8), size_t(header_len), origin);
-
-  const uint8_t* buffer = data + 8 + header_len;
-  const uint64_t buffer_size = size - 8 - header_len;
-
-  SafetensorsFile out;
-  std::vector<Span> spans;
+SafetensorsIndex index_safetensors_header(const json& header, uint64_t buffer_size, const std::string& origin) {
+  SafetensorsIndex out;
+  std::vector<SafetensorsEntry>& spans = out.entries;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     const json& v = it.value();
@@ -342,21 +307,17 @@ SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::
                           " and shape " + shape_str(shape),
                       origin);
     }
-    spans.push_back({name, begin, end});
-    TensorData t;
-    t.dtype = dtype;
-    t.shape = std::move(shape);
-    out.tensors.emplace(name, std::move(t));
+    spans.push_back({name, dtype, std::move(shape), begin, end});
   }
 
   // The tensors must tile [0, buffer_size) exactly: an overlap means two tensors
   // alias, a gap means bytes nobody accounts for (a sign of a corrupt header).
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+  std::sort(spans.begin(), spans.end(), [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
     return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
   });
   uint64_t covered = 0;
-  const Span* prev = nullptr;
-  for (const Span& s : spans) {
+  const SafetensorsEntry* prev = nullptr;
+  for (const SafetensorsEntry& s : spans) {
     if (s.begin < covered) {
       throw UserError(tensor_label(s.name) + "data_offsets [" + std::to_string(s.begin) + ", " +
                           std::to_string(s.end) + "] overlap tensor '" + prev->name + "', expected begin >= " +
@@ -379,10 +340,35 @@ SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::
                     origin);
   }
 
-  for (const Span& s : spans) {
-    auto& bytes = out.tensors.at(s.name).bytes;
-    bytes.assign(buffer + s.begin, buffer + s.end);
+  return out;
+}
+
+SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin) {
+  if (size < 8) {
+    throw UserError("truncated safetensors file: expected at least 8 bytes (the header length), found " +
+                        std::to_string(size),
+                    origin);
   }
+  const uint64_t header_len = le64(data);
+  if (header_len > size - 8) {
+    throw UserError("header length " + std::to_string(header_len) + " exceeds the file: expected at most " +
+                        std::to_string(size - 8) + " bytes after the 8-byte length field (truncated file?)",
+                    origin);
+  }
+  if (header_len > kSafetensorsMaxHeaderBytes) {
+    throw UserError("header length " + std::to_string(header_len) + " exceeds the limit of " +
+                        std::to_string(kSafetensorsMaxHeaderBytes) + " bytes",
+                    origin);
+  }
+
+  const json header = parse_safetensors_header(reinterpret_cast<const char*>(data + 8), size_t(header_len), origin);
+
+  const uint8_t* buffer = data + 8 + header_len;
+  const SafetensorsIndex index = index_safetensors_header(header, size - 8 - header_len, origin);
+  SafetensorsFile out;
+  out.metadata = index.metadata;
+  for (const SafetensorsEntry& e : index.entries)
+    out.tensors.emplace(e.name, TensorData{e.dtype, e.shape, std::vector<uint8_t>(buffer + e.begin, buffer + e.end)});
   return out;
 }
 

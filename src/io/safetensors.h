@@ -16,6 +16,7 @@ enum class DType { F32, F16, BF16, F64, I64, I32, U8 };
 
 const char* dtype_name(DType d);   // "F32", ... as in the safetensors header
 size_t dtype_size(DType d);        // bytes per element
+std::string shape_str(const std::vector<int64_t>& shape);  // "[2, 3]", for messages
 DType dtype_from_name(const std::string& name, const std::string& where);  // UserError if unknown
 
 struct TensorData {
@@ -38,10 +39,29 @@ void write_safetensors(const std::string& path, const SafetensorsFile& f);
 // non-negative shapes, data_offsets within the buffer, end - begin == numel * dtype size,
 // no overlaps, no gaps. Errors are UserError naming `origin` and the offending tensor.
 SafetensorsFile decode_safetensors(const uint8_t* data, size_t size, const std::string& origin);
+// The largest header either reader accepts: the reference implementation refuses headers
+// above 100 MB; a larger one is corrupt or hostile, and parsing it would cost far more memory.
+constexpr uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
 // The header's JSON (`size` bytes at `text`) as a safetensors reader must take it: nesting
 // bounded, a top-level key listed twice refused (JSON would keep the last), an object. Errors
-// are UserErrors naming `origin`. Shared by decode_safetensors and LazySafetensors.
+// are UserErrors naming `origin`.
 nlohmann::json parse_safetensors_header(const char* text, size_t size, const std::string& origin);
+
+// One tensor of a header: its bytes are [begin, end) of the data buffer.
+struct SafetensorsEntry {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;
+};
+struct SafetensorsIndex {
+  std::map<std::string, std::string> metadata;
+  std::vector<SafetensorsEntry> entries;  // by position in the buffer
+};
+// A parsed header checked against a data buffer of `buffer_size` bytes: known dtypes,
+// non-negative shapes, offsets within the buffer, end - begin == numel * dtype size, and
+// the tensors tiling the buffer (no overlap, no gap). UserError naming `origin` and the tensor.
+SafetensorsIndex index_safetensors_header(const nlohmann::json& header, uint64_t buffer_size, const std::string& origin);
 SafetensorsFile read_safetensors(const std::string& path);
 
 // Half-precision conversions (round-to-nearest-even).

@@ -17,12 +17,6 @@ namespace {
 // pickle byte).
 constexpr uint64_t kMaxPickleBytes = 16ull << 20;
 
-std::string dims_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 // ================================================================ checks
 
 // The tensor must lie within its storage, and its contiguous copy within the file
@@ -30,7 +24,7 @@ std::string dims_str(const std::vector<int64_t>& v) {
 void check_extent(const std::string& label, const TorchTensorRef& t, uint64_t storage_bytes, uint64_t file_size,
                   const std::string& path) {
   const std::string layout =
-      "shape " + dims_str(t.shape) + ", stride " + dims_str(t.stride) + ", offset " + std::to_string(t.offset);
+      "shape " + shape_str(t.shape) + ", stride " + shape_str(t.stride) + ", offset " + std::to_string(t.offset);
   bool overflow = false;
   uint64_t numel = 1, last = uint64_t(t.offset), reach = 0;
   if (t.offset < 0) throw UserError(label + "negative offset in " + layout, path);

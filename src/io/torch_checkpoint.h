@@ -18,7 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include "io/lazy_safetensors.h"  // not used here: callers pick between the two readers through this header
 #include "io/pickle_machine.h"
 #include "io/random_access_file.h"
 #include "io/safetensors.h"

@@ -7,16 +7,13 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "io/little_endian.h"
 
 namespace unigap {
 namespace {
 
 // A central directory takes ~80 bytes per entry.
 constexpr uint64_t kMaxDirectoryBytes = 64ull << 20;
-
-uint16_t le16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
-uint32_t le32(const uint8_t* p) { return uint32_t(le16(p)) | uint32_t(le16(p + 2)) << 16; }
-uint64_t le64(const uint8_t* p) { return uint64_t(le32(p)) | uint64_t(le32(p + 4)) << 32; }
 
 constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
 constexpr uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "io/safetensors.h"
 
 namespace unigap {
 
@@ -43,12 +44,6 @@ struct Section {
 
 using Shapes = std::map<std::string, std::vector<int64_t>>;
 
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string t;
-  for (auto d : s) t += (t.empty() ? "" : ", ") + std::to_string(d);
-  return "[" + t + "]";
-}
-
 const std::vector<int64_t>& shape_of(const Shapes& shapes, const std::string& name, const std::string& origin) {
   auto it = shapes.find(name);
   if (it == shapes.end()) throw UserError("missing tensor '" + name + "'", origin, "is this an official Janus-Pro checkpoint?");
@@ -59,7 +54,7 @@ void expect_shape(const Shapes& shapes, const std::string& name, const std::vect
                   const std::string& from) {
   const auto& got = shape_of(shapes, name, origin);
   if (got != want)
-    throw UserError("tensor '" + name + "' has shape " + shape_text(got) + ", " + from + " gives " + shape_text(want), origin);
+    throw UserError("tensor '" + name + "' has shape " + shape_str(got) + ", " + from + " gives " + shape_str(want), origin);
 }
 
 // How many indices N there are of `prefix` N `.`: blocks.0., blocks.1., ...

@@ -14,6 +14,7 @@
 #include "common/rng.h"
 #include "io/atomic_file.h"
 #include "io/hf_tokenizer.h"
+#include "io/lazy_safetensors.h"
 #include "io/run_dir.h"
 #include "io/torch_checkpoint.h"
 #include "model/checkpoint.h"
@@ -39,12 +40,14 @@ class WeightFiles {
     WeightFiles w;
     for (const char* index : {"model.safetensors.index.json", "pytorch_model.bin.index.json"})
       if (file_exists(dir + "/" + index)) {
+        w.source_ = dir + "/" + index;
         w.add_index(dir, index);
         return w;
       }
     for (const char* single : {"model.safetensors", "pytorch_model.bin"})
       if (file_exists(dir + "/" + single)) {
-        w.add_file(dir + "/" + single);
+        w.source_ = dir + "/" + single;
+        w.add_file(w.source_);
         return w;
       }
     throw UserError("no weights: none of model.safetensors(.index.json), pytorch_model.bin(.index.json)", dir,
@@ -52,9 +55,16 @@ class WeightFiles {
   }
   std::map<std::string, std::vector<int64_t>> shapes() const {
     std::map<std::string, std::vector<int64_t>> s;
-    for (auto& [name, at] : owner_) s[name] = shape(at, name);
+    for (auto& file : files_)
+      std::visit(
+          [&](auto& f) {
+            for (auto& [name, ref] : f.tensors()) s[name] = ref.shape;
+          },
+          file);
     return s;
   }
+  // What a missing tensor is missing from: the single file, or the shard index.
+  const std::string& source() const { return source_; }
   const std::map<std::string, size_t>& names() const { return owner_; }
   TensorData read(const std::string& name) const {
     return std::visit([&](auto& f) { return f.read(name); }, files_.at(owner_.at(name)));
@@ -95,17 +105,9 @@ class WeightFiles {
     for (auto& [key, at] : owner_)
       if (!want.count(key)) throw UserError("tensor '" + key + "' of " + file_of(key) + " is not in the index", path);
   }
-  std::vector<int64_t> shape(size_t at, const std::string& name) const {
-    return std::visit(
-        [&](auto& f) {
-          for (auto& [n, ref] : f.tensors())
-            if (n == name) return ref.shape;
-          return std::vector<int64_t>{};
-        },
-        files_.at(at));
-  }
   std::vector<File> files_;
   std::map<std::string, size_t> owner_;
+  std::string source_;
 };
 
 torch::ScalarType scalar_type(DType d, const std::string& where) {
@@ -126,8 +128,7 @@ void load_weights_into(janus::Net& net, const WeightFiles& files, const ModelOpt
   for (auto& p : net.named_parameters()) {
     const std::string& name = p.key();
     if (!files.names().count(name))
-      throw UserError("missing tensor '" + name + "'", files.file_of(files.names().begin()->first),
-                      "the checkpoint does not match its config.json");
+      throw UserError("missing tensor '" + name + "'", files.source(), "the checkpoint does not match its config.json");
     const TensorData t = files.read(name);
     const std::string where = files.file_of(name) + ": tensor '" + name + "'";
     if (std::vector<int64_t>(t.shape.begin(), t.shape.end()) != p.value().sizes().vec())
@@ -143,14 +144,6 @@ void load_weights_into(janus::Net& net, const WeightFiles& files, const ModelOpt
       throw UserError("unexpected tensor '" + name + "'", files.file_of(name), "the checkpoint does not match its config.json");
 }
 
-std::string read_token_string(const json& j, const std::string& key, const std::string& where) {
-  if (!j.contains(key)) throw UserError("missing '" + key + "'", where);
-  const json& v = j.at(key);
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-  throw UserError("'" + key + "' is neither a string nor {\"content\": string}", where);
-}
-
 // Rows grouped by an integer key (a sequence length), in first-seen order: rows of one group
 // batch without padding.
 std::vector<std::vector<size_t>> group_by(const std::vector<size_t>& keys) {
@@ -163,6 +156,9 @@ std::vector<std::vector<size_t>> group_by(const std::vector<size_t>& keys) {
   }
   return groups;
 }
+
+// Tokens a prompt's template may take besides the image, for the memory estimates below.
+constexpr int64_t kPromptTokens = 64;
 
 // MemAvailable of /proc/meminfo in bytes; 0 when it cannot be read.
 double available_memory_bytes() {
@@ -211,18 +207,18 @@ std::unique_ptr<JanusModel> JanusModel::load(const std::string& dir, const Model
                     dir + "/preprocessor_config.json");
 
   // Tokens, looked up by string (the 1B and 7B ids differ).
-  m->tok_ = std::make_unique<HfTokenizer>(HfTokenizer::from_file(dir + "/tokenizer.json"));
+  const std::string tc = dir + "/tokenizer_config.json", sm = dir + "/special_tokens_map.json";
+  m->tok_ = std::make_unique<HfTokenizer>(HfTokenizer::from_file(dir + "/tokenizer.json", tc));
   auto id = [&](const std::string& token, const std::string& where) {
     auto t = m->tok_->token_id(token);
     if (!t) throw UserError("token '" + token + "' is not in tokenizer.json", where);
     return *t;
   };
-  const std::string tc = dir + "/tokenizer_config.json";
-  m->bos_ = id(read_token_string(read_json(tc), "bos_token", tc), tc);
-  json sp = file_exists(dir + "/special_tokens_map.json") ? read_json(dir + "/special_tokens_map.json") : json::object();
-  m->pad_ = id(sp.is_object() && sp.contains("pad_token") ? read_token_string(sp, "pad_token", dir + "/special_tokens_map.json")
-                                                          : "<\xEF\xBD\x9C\xE2\x96\x81pad\xE2\x96\x81\xEF\xBD\x9C>",
-               dir + "/special_tokens_map.json");
+  if (!m->tok_->bos_id()) throw UserError("missing 'bos_token'", tc);
+  m->bos_ = *m->tok_->bos_id();
+  // The pad token of special_tokens_map.json, else VLChatProcessor's default.
+  const auto pad = file_exists(sm) ? m->tok_->config_token_id(read_json(sm), "pad_token", sm) : std::nullopt;
+  m->pad_ = pad ? *pad : id("<\xEF\xBD\x9C\xE2\x96\x81pad\xE2\x96\x81\xEF\xBD\x9C>", sm);
   m->image_tag_ = id("<image_placeholder>", dir + "/tokenizer.json");
   m->image_start_ = id("<begin_of_image>", dir + "/tokenizer.json");
   m->image_end_ = id("<end_of_image>", dir + "/tokenizer.json");
@@ -343,7 +339,7 @@ std::vector<double> JanusModel::judge_sized(const std::vector<Image>& images, co
   // Per sequence of T tokens: the hidden states, the MLP's three (T, I) tensors and one
   // layer's attention probabilities (heads, T, T), float32.
   const auto& l = dims_.llm;
-  const double T = double(dims_.image_tokens() + 64), elem = double(torch::elementSize(opt_.dtype));
+  const double T = double(dims_.image_tokens() + kPromptTokens), elem = double(torch::elementSize(opt_.dtype));
   const double per_row = T * double(4 * l.hidden + 3 * l.intermediate) * elem + double(l.heads) * T * T * 4.0;
   const int batch = int(batch_that_fits(size_t(want), per_row, "judge"));
   std::vector<double> out;
@@ -404,16 +400,16 @@ std::vector<GeneratedSample> JanusModel::generate(const std::vector<GenerationRe
   for (auto& r : requests) lengths.push_back(generation_ids(r.prompt, false).size());
   // The KV cache of a prompt: keys and values of every layer for its rows (two with guidance).
   const auto& l = dims_.llm;
-  const double positions = double(dims_.image_tokens() + 64), elem = double(torch::elementSize(opt_.dtype));
+  const double positions = double(dims_.image_tokens() + kPromptTokens), elem = double(torch::elementSize(opt_.dtype));
   const double per_prompt = (opt.cfg_weight != 1.0 ? 2.0 : 1.0) * double(2 * l.layers * l.kv_heads * l.head_dim) * positions * elem;
   const size_t batch = batch_that_fits(size_t(opt.batch), per_prompt, "sampling");
   std::vector<GeneratedSample> out(requests.size());
   for (auto& group : group_by(lengths))
     for (size_t s = 0; s < group.size(); s += batch) {
       const std::vector<size_t> part(group.begin() + s, group.begin() + std::min(group.size(), s + batch));
-      std::vector<GenerationRequest> batch;
-      for (size_t i : part) batch.push_back(requests[i]);
-      CodeSampler sampler(*this, batch, opt);
+      std::vector<GenerationRequest> reqs;
+      for (size_t i : part) reqs.push_back(requests[i]);
+      CodeSampler sampler(*this, reqs, opt);
       while (!sampler.done()) sampler.step();
       const auto& codes = sampler.codes();
       auto images = decode_codes(codes);
