@@ -16,6 +16,11 @@
 //                                               (env UNIGAP_BENCH_SHORT_CONTEXT=1: the short prompt)
 //   unigap_bench_janus DIR vq N                 seconds per image of the VQ decoder
 //   unigap_bench_janus DIR judge N              images/s of the judge on N random 384 px images
+//   unigap_bench_janus DIR train B STEPS GC     s per LoRA SFT step (rank 16 on q,k,v,o,gate,up,down,
+//                                               AdamW) at batch B with 576-token images, GC 1: with
+//                                               gradient checkpointing; against the sgemm bound of its
+//                                               FLOPs (forward, the backward's activation gradients,
+//                                               and with GC the second forward) and its peak RSS
 //   unigap_bench_janus - kernels                weight streaming of a linear layer at 1-8 rows:
 //                                               sgemm, sgemv per row, few_rows_linear
 // Output: one JSON object per mode on stdout.
@@ -35,6 +40,7 @@
 #include "model/janus_model.h"
 #include "model/few_rows_linear.h"
 #include "model/janus_modules.h"
+#include "model/lora.h"
 #include "model/torch_runtime.h"
 
 using namespace unigap;
@@ -102,7 +108,8 @@ int mode_load(const std::string& dir) {
   double s = 0;
   auto m = load(dir, &s);
   const double bytes = model_bytes(*m, {""});
-  std::printf("{\"mode\": \"load\", \"seconds\": %.2f, \"peak_rss_mb\": %.0f, \"model_mb\": %.0f, \"rss_over_model\": %.3f}\n", s,
+  std::printf("{\"mode\": \"load\", \"threads\": %d, \"seconds\": %.2f, \"peak_rss_mb\": %.0f, \"model_mb\": %.0f, \"rss_over_model\": %.3f}\n",
+              at::get_num_threads(), s,
               peak_rss_mb(), bytes / 1048576.0, peak_rss_mb() * 1048576.0 / bytes);
   return 0;
 }
@@ -239,6 +246,60 @@ int mode_judge(const std::string& dir, int n) {
   return 0;
 }
 
+// One LoRA SFT step as improve takes it: image_logprob of B (prompt, 576 codes) rows with
+// autograd, the NLL backward, AdamW on the adapter. The first step is timed too (a step takes
+// tens of seconds; its allocations are a small part).
+int mode_train(const std::string& dir, int batch, int steps, bool checkpointing) {
+  double load_s = 0;
+  auto m = load(dir, &load_s);
+  const double rss_model = peak_rss_mb();
+  LoraOptions lo;
+  lo.rank = 16;
+  lo.alpha = 32;
+  lo.dropout = 0.05;
+  m->add_lora(lo, 1);
+  m->set_gradient_checkpointing(checkpointing);
+  m->train_only({"lora"});
+  auto params = m->trainable_parameters();
+  int64_t adapter_params = 0;
+  for (auto& p : params) adapter_params += p.numel();
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
+  const int64_t N = m->image_tokens();
+  std::vector<std::string> prompts(size_t(batch), "a photo of a red bicycle and a blue clock");
+  auto codes = torch::randint(m->codebook_size(), {int64_t(batch), N}, torch::kLong);
+  m->set_training(true);
+  std::vector<double> sec;
+  for (int s = 0; s < steps; ++s) {
+    const auto t0 = Clock::now();
+    opt.zero_grad();
+    auto loss = -m->image_logprob(prompts, codes).mean() / double(N);
+    loss.backward();
+    opt.step();
+    sec.push_back(seconds_since(t0));
+    std::fprintf(stderr, "step %d: %.1f s, loss %.4f\n", s, sec.back(), loss.item<double>());
+  }
+  std::sort(sec.begin(), sec.end());
+  // FLOPs: every LLaMA linear layer and the gen head over T positions per row, attention (QK^T
+  // and AV over the T x T scores), for the forward; the backward's activation gradients cost a
+  // forward again (no weight gradients but the adapter's); checkpointing adds one forward.
+  const auto& d = m->dims();
+  double linear = 0;
+  for (auto& p : m->net().llm->layers->named_parameters())
+    if (p.value().dim() == 2) linear += double(p.value().numel());
+  linear += double(m->net().gen_head->output_mlp_projector->weight.numel() + m->net().gen_head->vision_head->weight.numel());
+  const double T = double(m->generation_ids(prompts[0], false).size()) + double(N - 1);
+  const double fwd = batch * (2.0 * linear * T + 4.0 * double(d.llm.layers * d.llm.heads * d.llm.head_dim) * T * T);
+  const double flops = fwd * (checkpointing ? 3.0 : 2.0);
+  const double sgemm = sgemm_gflops();
+  const double median = sec[sec.size() / 2];
+  std::printf("{\"mode\": \"train\", \"threads\": %d, \"batch\": %d, \"tokens\": %.0f, \"grad_checkpointing\": %s, \"steps\": %d, \"adapter_params\": %ld, "
+              "\"s_per_step_median\": %.1f, \"s_per_step_min\": %.1f, \"s_per_step_max\": %.1f, \"tflop_per_step\": %.2f, \"sgemm_gflops\": %.0f, "
+              "\"sgemm_bound_s\": %.1f, \"of_bound\": %.2f, \"peak_rss_mb\": %.0f, \"model_rss_mb\": %.0f}\n",
+              at::get_num_threads(), batch, T, checkpointing ? "true" : "false", steps, long(adapter_params), median, sec.front(), sec.back(), flops / 1e12, sgemm,
+              flops / (sgemm * 1e9), median / (flops / (sgemm * 1e9)), peak_rss_mb(), rss_model);
+  return 0;
+}
+
 // Weight streaming rate (GB/s of weights) of a decoding step's linear layer at M rows: sgemm
 // (F::linear), sgemv once per row, and few_rows_linear; 8 matrices of (5632, 2048), 180 MB.
 int mode_kernels() {
@@ -280,7 +341,8 @@ int mode_kernels() {
 int main(int argc, char** argv) {
   ensure_fast_blas_kernels(argv);
   configure_torch_runtime();
-  const std::string usage = "usage: unigap_bench_janus DIR load | decode BATCH STEPS | vq N | judge N | kernels\n";
+  set_torch_threads(0);  // every core (or OMP_NUM_THREADS); the JSON lines say how many
+  const std::string usage = "usage: unigap_bench_janus DIR load | decode BATCH STEPS | vq N | judge N | train BATCH STEPS GC | kernels\n";
   if (argc < 3) return std::cerr << usage, 2;
   const std::string dir = argv[1], mode = argv[2];
   try {
@@ -290,6 +352,7 @@ int main(int argc, char** argv) {
     if (mode == "profile" && argc == 5) return mode_decode(dir, std::stoi(argv[3]), std::stoi(argv[4]), true);
     if (mode == "judge" && argc == 4) return mode_judge(dir, std::stoi(argv[3]));
     if (mode == "vq" && argc == 4) return mode_vq(dir, std::stoi(argv[3]));
+    if (mode == "train" && argc == 6) return mode_train(dir, std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]) != 0);
   } catch (const std::exception& e) {
     std::cerr << "unigap_bench_janus: " << e.what() << "\n";
     return 1;

@@ -7,11 +7,13 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/rng.h"
 #include "dynamics/entk.h"
 #include "dist/data_parallel.h"
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
+#include "model/lora_options.h"
 
 namespace unigap::cli {
 
@@ -34,7 +36,8 @@ double improve_threshold_of(const std::string& pool_path) {
 
 void register_dynamics(CLI::App& app) {
   struct Args {
-    std::string ckpt, pool, improved, out, world, etas = "1e-4,1e-3,1e-2";
+    std::string ckpt, pool, improved, out, world, adapter, etas = "1e-4,1e-3,1e-2";
+    LoraOptions lora;
     double threshold = -1;
     int fp_probes = 600;
     bool quiet = false;
@@ -45,6 +48,10 @@ void register_dynamics(CLI::App& app) {
   cmd->add_option("--ckpt", a.ckpt, "Model checkpoint (the starting model of the step)")->required();
   cmd->add_option("--pool", a.pool, "pool.jsonl of an improve run (training pairs and probes)")->required();
   cmd->add_option("--improved", a.improved, "Improved model: adds the FP-correction group analysis");
+  cmd->add_option("--adapter", a.adapter, "A LoRA adapter (PEFT folder) on the --ckpt model: the step trains its tensors only");
+  cmd->add_option("--lora-rank", a.lora.rank, "A fresh LoRA adapter of this rank (seeded): the step trains its tensors only (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--lora-alpha", a.lora.alpha, "LoRA alpha of --lora-rank")->capture_default_str();
   cmd->add_option("--out,-o", a.out, "Run directory")->required();
   cmd->add_option("--probes", a.c.probes, "Probe pairs")->capture_default_str();
   cmd->add_option("--train-batch", a.c.train_batch, "Samples in the SFT step")->capture_default_str();
@@ -71,15 +78,21 @@ void register_dynamics(CLI::App& app) {
     }
     if (a.threshold >= 0 && !(a.threshold > 0 && a.threshold < 1)) throw UserError("must be in (0, 1)", "--threshold");
     Dist& dist = Dist::current();
-    auto model = open_model(a.ckpt, dist);
+    ModelOptions mo;
+    mo.adapter = a.adapter;
+    auto model = open_model(a.ckpt, dist, mo);
+    a.lora.dropout = 0;  // the step's gradients are deterministic
+    if (a.lora.enabled()) model->add_lora(a.lora, derive_seed(a.c.seed, "lora"));
     const WorldSpec spec = world_of(*model, a.world);
     auto pool = Pool::load(a.pool, spec);
     pool.check_codes(model->image_tokens(), model->codebook_size(), a.pool);
     a.c.threshold = a.threshold >= 0 ? a.threshold : improve_threshold_of(a.pool);
     RunDir run(a.out);
-    run.start({{"command", "dynamics"}, {"ckpt", a.ckpt}, {"pool", a.pool}, {"improved", a.improved}, {"judge", pool.judge},
-               {"dynamics", a.c.to_json()}},
-              {});
+    json config = {{"command", "dynamics"}, {"ckpt", a.ckpt}, {"pool", a.pool}, {"improved", a.improved}, {"judge", pool.judge},
+                   {"dynamics", a.c.to_json()}};
+    if (!a.adapter.empty()) config["adapter"] = a.adapter;
+    if (a.lora.enabled()) config["lora"] = a.lora.to_json();
+    run.start(config, {});
     auto rep = measure_dynamics(*model, spec, pool, a.c);
     json summary = rep.to_json();
     summary["judge"] = pool.judge;  // the external verdicts of the probes and groups

@@ -31,9 +31,10 @@ void add_sampling_options(CLI::App* cmd, SampleOptions& s) {
 // of its own and no --world names one (Janus-Pro on GenEval's prompts), else in the world.
 bool open_vocabulary(const UnifiedMultimodal& model, const std::string& world_flag) { return !model.world() && world_flag.empty(); }
 
-void add_model_options(CLI::App* cmd, std::string& device, std::string& dtype) {
+void add_model_options(CLI::App* cmd, std::string& device, std::string& dtype, std::string& adapter) {
   cmd->add_option("--device", device, "cpu | cuda | cuda:N (a CUDA build of unigap; the Janus-Pro backend)")->capture_default_str();
   cmd->add_option("--dtype", dtype, "f32 | bf16 (default: f32 on the CPU, bf16 on CUDA; the Janus-Pro backend)");
+  cmd->add_option("--adapter", adapter, "A LoRA adapter (PEFT folder) on the --ckpt model");
 }
 
 // --suite: "eval" (GenEval-proportioned sample of the eval split), "eval-all", or a metadata
@@ -51,7 +52,7 @@ std::vector<Metadata> load_suite(const std::string& suite, int n, uint64_t seed,
 void register_generate_eval(CLI::App& app) {
   // ---- generate ----
   struct GenArgs {
-    std::string ckpt, prompts, out, world, device = "cpu", dtype;
+    std::string ckpt, prompts, out, world, device = "cpu", dtype, adapter;
     int n = 4;
     uint64_t seed = 0;
     bool quiet = false;
@@ -65,13 +66,15 @@ void register_generate_eval(CLI::App& app) {
   gen->add_option("--n", g.n, "Images per prompt")->capture_default_str();
   gen->add_option("--seed", g.seed, "Sampling seed")->capture_default_str();
   gen->add_option("--world", g.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
-  add_model_options(gen, g.device, g.dtype);
+  add_model_options(gen, g.device, g.dtype, g.adapter);
   gen->add_flag("--quiet,-q", g.quiet, "No progress output");
   add_sampling_options(gen, g.sampling);
   gen->callback([] {
     Progress::set_enabled(!g.quiet);
     if (g.n < 1) throw UserError("must be >= 1", "--n");
-    auto model = open_model(g.ckpt, Dist::current(), ModelOptions::parse(g.device, g.dtype));
+    ModelOptions mo = ModelOptions::parse(g.device, g.dtype);
+    mo.adapter = g.adapter;
+    auto model = open_model(g.ckpt, Dist::current(), mo);
     const WorldSpec spec = world_of(*model, g.world);
     auto prompts = read_metadata_file(g.prompts, open_vocabulary(*model, g.world) ? nullptr : &spec);
     Progress prog("generate", int64_t(prompts.size()) * g.n, "img");
@@ -94,7 +97,7 @@ void register_generate_eval(CLI::App& app) {
 
   // ---- eval ----
   struct EvalArgs {
-    std::string ckpt, ref, suite = "eval", out, images, ref_images, judge = "oracle", world, device = "cpu", dtype;
+    std::string ckpt, ref, suite = "eval", out, images, ref_images, judge = "oracle", world, device = "cpu", dtype, adapter;
     int n_prompts = 553, seeds = 1;
     bool quiet = false;
     EvalOptions opt;
@@ -115,7 +118,7 @@ void register_generate_eval(CLI::App& app) {
   ev->add_option("--images", e.images, "Judge these GenEval-layout images instead of generating");
   ev->add_option("--judge", e.judge, "External judge of Gen, WeakGen and the win rate: oracle | ckpt:PATH")->capture_default_str();
   ev->add_option("--world", e.world, "World spec of the suite, for a model without a world of its own (default: embedded)");
-  add_model_options(ev, e.device, e.dtype);
+  add_model_options(ev, e.device, e.dtype, e.adapter);
   ev->add_option("--out,-o", e.out, "Run directory")->required();
   ev->add_flag("--quiet,-q", e.quiet, "No progress output");
   ev->add_flag("--resume", e.opt.resume, "Continue an interrupted run in --out: complete image folders are kept");
@@ -124,8 +127,10 @@ void register_generate_eval(CLI::App& app) {
     Progress::set_enabled(!e.quiet);
     if (e.seeds < 1) throw UserError("must be >= 1", "--seeds");
     Dist& dist = Dist::current();
-    const ModelOptions models = ModelOptions::parse(e.device, e.dtype);
-    auto model = open_model(e.ckpt, dist, models);
+    const ModelOptions models = ModelOptions::parse(e.device, e.dtype);  // of --ref and the judge
+    ModelOptions mo = models;
+    mo.adapter = e.adapter;
+    auto model = open_model(e.ckpt, dist, mo);
     const WorldSpec spec = world_of(*model, e.world);
     std::unique_ptr<UnifiedMultimodal> ref;
     if (!e.ref.empty()) {
@@ -142,7 +147,7 @@ void register_generate_eval(CLI::App& app) {
     e.opt.images_dir = e.images;
     RunDir run(e.out);
     json config = eval_run_config(e.ckpt, e.ref, e.suite, suite.size(), e.seeds, e.opt, spec, judge_spec.name());
-    if (!models.cpu_f32()) config["model_options"] = models.to_json();  // absent: the CPU in float32
+    if (!mo.cpu_f32() || !mo.adapter.empty()) config["model_options"] = mo.to_json();  // absent: the CPU in float32, no adapter
     if (!e.ref_images.empty()) {
       if (e.ref.empty()) throw UserError("needs --ref", "--ref-images");
       e.opt.ref_images_dir = ref_images_of(e.ref_images, e.ref, config);

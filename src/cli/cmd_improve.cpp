@@ -34,7 +34,7 @@ std::vector<int> parse_epochs(const std::string& s) {
 
 void register_improve(CLI::App& app) {
   struct Args {
-    std::string ckpt, out, curriculum, groups;
+    std::string ckpt, out, curriculum, groups, lora_targets;
     bool resume = false, quiet = false;
     ImproveConfig c;
   };
@@ -53,6 +53,8 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--candidates,-n", a.c.pool.candidates, "Candidates per prompt (N)")->capture_default_str();
   cmd->add_option("--cfg", a.c.pool.sampling.cfg_weight, "Guidance of candidate sampling")->capture_default_str();
   cmd->add_option("--temperature", a.c.pool.sampling.temperature, "Temperature of candidate sampling")->capture_default_str();
+  cmd->add_option("--threshold", a.c.pool.threshold, "Verdict threshold of the supervision and the external judge on P(yes)/(P(yes)+P(no))")
+      ->capture_default_str();
   cmd->add_option("--epochs", a.c.epochs, "Training epochs")->capture_default_str();
   cmd->add_option("--batch", a.c.batch, "Samples (SFT) or pairs (DPO) per step")->capture_default_str();
   cmd->add_option("--lr", a.c.lr, "Learning rate")->capture_default_str();
@@ -60,6 +62,12 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--nll-weight", a.c.nll_weight, "DPO lambda on the chosen NLL")->capture_default_str();
   cmd->add_option("--prompt-dropout", a.c.prompt_dropout, "Share of SFT rows trained unconditionally")->capture_default_str();
   cmd->add_option("--train-groups", a.groups, "Comma-separated parameter groups to train (default: the model's, the shared LLM)");
+  cmd->add_option("--adapter", a.c.adapter, "A LoRA adapter (PEFT folder) on the --ckpt model, trained further");
+  cmd->add_option("--lora-rank", a.c.lora.rank, "Train a fresh LoRA adapter of this rank instead of the groups (0: off)")->capture_default_str();
+  cmd->add_option("--lora-alpha", a.c.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)")->capture_default_str();
+  cmd->add_option("--lora-dropout", a.c.lora.dropout, "LoRA dropout on the adapter's input")->capture_default_str();
+  cmd->add_option("--lora-targets", a.lora_targets, "Comma-separated module names of the adapted linear layers (PEFT's target_modules; default: q,k,v,o,gate,up,down _proj)");
+  cmd->add_flag("--grad-checkpointing", a.c.grad_checkpointing, "Recompute each transformer block in the backward pass (less memory, one more forward)");
   cmd->add_option("--curriculum-epochs", a.curriculum, "Replay the discard pool after these epochs, e.g. 10 or 4,10");
   cmd->add_option("--audit-min-precision", a.c.audit_min_precision, "Refuse to train below this audited precision");
   cmd->add_option("--audit-sample", a.c.audit_sample, "Candidates audited against the external judge")->capture_default_str();
@@ -74,6 +82,7 @@ void register_improve(CLI::App& app) {
   cmd->callback([] {
     Progress::set_enabled(!a.quiet);
     a.c.curriculum_epochs = parse_epochs(a.curriculum);
+    if (!a.lora_targets.empty()) a.c.lora.targets = LoraOptions::parse_targets(a.lora_targets);
     a.c.train_groups.clear();
     std::stringstream in(a.groups);
     std::string g;

@@ -22,6 +22,7 @@ void register_demo(CLI::App& app);
 void register_pretrain(CLI::App& app);
 void register_generate_eval(CLI::App& app);
 void register_improve(CLI::App& app);
+void register_merge(CLI::App& app);
 void register_dynamics(CLI::App& app);
 void register_report(CLI::App& app);
 void register_results(CLI::App& app);

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   cli::register_pretrain(app);
   cli::register_generate_eval(app);
   cli::register_improve(app);
+  cli::register_merge(app);
   cli::register_dynamics(app);
   cli::register_report(app);
   cli::register_results(app);

@@ -36,6 +36,12 @@ class DataParallelModel : public UnifiedMultimodal {
   std::vector<torch::Tensor> trainable_parameters() override { return inner_->trainable_parameters(); }
   torch::OrderedDict<std::string, torch::Tensor> named_parameters() override { return inner_->named_parameters(); }
   void set_training(bool on) override { inner_->set_training(on); }
+  void add_lora(const LoraOptions& o, uint64_t seed) override { inner_->add_lora(o, seed); }
+  void load_adapter(const std::string& dir) override { inner_->load_adapter(dir); }
+  bool has_adapter() const override { return inner_->has_adapter(); }
+  void merge_adapter() override { inner_->merge_adapter(); }
+  void set_adapter_enabled(bool on) override { inner_->set_adapter_enabled(on); }
+  void set_gradient_checkpointing(bool on) override { inner_->set_gradient_checkpointing(on); }
   void save(const std::string& dir, const json& extra = json::object()) override { inner_->save(dir, extra); }
   void load_weights(const std::string& dir) override { inner_->load_weights(dir); }
 

@@ -92,18 +92,19 @@ bool byte_size(const std::vector<int64_t>& shape, DType d, uint64_t& out) {
 using Sink = std::function<void(const void*, size_t)>;
 
 // Shared by encode_safetensors (into memory) and write_safetensors (streamed to disk,
-// so a large checkpoint is not copied once more into a string).
-void encode_to(const SafetensorsFile& f, const std::string& where, const Sink& sink) {
+// so a large checkpoint is not copied once more into a string). Tensors in name order.
+void encode_views(const std::map<std::string, TensorView>& tensors, const std::map<std::string, std::string>& metadata,
+                  const std::string& where, const Sink& sink) {
   // ordered_json: "__metadata__" first, then tensors in name order (std::map order),
   // so the header bytes are deterministic.
   ordered_json header = ordered_json::object();
-  if (!f.metadata.empty()) {
+  if (!metadata.empty()) {
     ordered_json meta = ordered_json::object();
-    for (const auto& [k, v] : f.metadata) meta[k] = v;
+    for (const auto& [k, v] : metadata) meta[k] = v;
     header["__metadata__"] = std::move(meta);
   }
   uint64_t offset = 0;
-  for (const auto& [name, t] : f.tensors) {
+  for (const auto& [name, t] : tensors) {
     if (name == "__metadata__") {
       throw UserError("the tensor name \"__metadata__\" is reserved for the metadata block", where,
                       "rename the tensor");
@@ -114,8 +115,8 @@ void encode_to(const SafetensorsFile& f, const std::string& where, const Sink& s
                           ": expected non-negative dimensions whose product fits in 64 bits",
                       where);
     }
-    if (t.bytes.size() != need) {
-      throw UserError(tensor_label(name) + "has " + std::to_string(t.bytes.size()) + " bytes, expected " +
+    if (t.size != need) {
+      throw UserError(tensor_label(name) + "has " + std::to_string(t.size) + " bytes, expected " +
                           std::to_string(need) + " for dtype " + dtype_name(t.dtype) + " and shape " +
                           shape_str(t.shape),
                       where);
@@ -137,9 +138,15 @@ void encode_to(const SafetensorsFile& f, const std::string& where, const Sink& s
   put_u64_le(len, text.size());
   sink(len, sizeof len);
   sink(text.data(), text.size());
-  for (const auto& [name, t] : f.tensors) {
-    if (!t.bytes.empty()) sink(t.bytes.data(), t.bytes.size());
+  for (const auto& [name, t] : tensors) {
+    if (t.size) sink(t.data, t.size);
   }
+}
+
+std::map<std::string, TensorView> views_of(const SafetensorsFile& f) {
+  std::map<std::string, TensorView> v;
+  for (const auto& [name, t] : f.tensors) v[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
+  return v;
 }
 
 // Parses the shape or data_offsets array: non-negative integers that fit in int64.
@@ -202,14 +209,17 @@ int64_t TensorData::numel() const {
 
 std::string encode_safetensors(const SafetensorsFile& f) {
   std::string out;
-  encode_to(f, "safetensors encoder", [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); });
+  encode_views(views_of(f), f.metadata, "safetensors encoder", [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); });
   return out;
 }
 
-void write_safetensors(const std::string& path, const SafetensorsFile& f) {
-  // encode_to validates every tensor before it emits a byte, and the atomic writer
+void write_safetensors(const std::string& path, const SafetensorsFile& f) { write_safetensors(path, views_of(f), f.metadata); }
+
+void write_safetensors(const std::string& path, const std::map<std::string, TensorView>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  // encode_views validates every tensor before it emits a byte, and the atomic writer
   // removes the temp file on any error, so a bad tensor never touches the target.
-  write_file_atomic_stream(path, [&](const Sink& sink) { encode_to(f, path, sink); });
+  write_file_atomic_stream(path, [&](const Sink& sink) { encode_views(tensors, metadata, path, sink); });
 }
 
 json parse_safetensors_header(const char* text, size_t size, const std::string& origin) {

@@ -35,6 +35,16 @@ struct SafetensorsFile {
 std::string encode_safetensors(const SafetensorsFile& f);
 // Writes atomically.
 void write_safetensors(const std::string& path, const SafetensorsFile& f);
+// A tensor's bytes where they already are (a model's parameters), so that writing a model
+// does not copy it first: `size` bytes at `data`, little-endian, numel * dtype size.
+struct TensorView {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const void* data = nullptr;
+  size_t size = 0;
+};
+void write_safetensors(const std::string& path, const std::map<std::string, TensorView>& tensors,
+                       const std::map<std::string, std::string>& metadata);
 // Parses and validates: header length within the file, JSON object, known dtypes,
 // non-negative shapes, data_offsets within the buffer, end - begin == numel * dtype size,
 // no overlaps, no gaps. Errors are UserError naming `origin` and the offending tensor.

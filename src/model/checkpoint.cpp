@@ -12,6 +12,8 @@ TensorData to_tensor_data(const torch::Tensor& t_in) {
   torch::Tensor t = t_in.detach().contiguous();
   if (t.scalar_type() == torch::kLong) {
     d.dtype = DType::I64;
+  } else if (t.scalar_type() == torch::kBFloat16) {  // stored as it is: torch's bfloat16 is safetensors' BF16
+    d.dtype = DType::BF16;
   } else {
     t = t.to(torch::kFloat32).contiguous();
     d.dtype = DType::F32;
@@ -60,10 +62,25 @@ SafetensorsFile module_to_safetensors(torch::nn::Module& m, const std::string& p
   return f;
 }
 
+// Streams the tensors from the module's own memory (float32 and bfloat16 as they are, other
+// float types converted one tensor at a time): no second copy of the model, which a 7B model
+// on a 24 GB machine would not survive.
 void save_module(torch::nn::Module& m, const std::string& path, const std::map<std::string, std::string>& metadata) {
-  SafetensorsFile f = module_to_safetensors(m);
-  f.metadata = metadata;
-  write_safetensors(path, f);
+  std::vector<torch::Tensor> keep;  // the CPU, contiguous tensors the views point into
+  std::map<std::string, TensorView> views;
+  auto add = [&](const std::string& name, const torch::Tensor& t_in) {
+    torch::Tensor t = t_in.detach().to(torch::kCPU);
+    DType d = DType::F32;
+    if (t.scalar_type() == torch::kLong) d = DType::I64;
+    else if (t.scalar_type() == torch::kBFloat16) d = DType::BF16;
+    else if (t.scalar_type() != torch::kFloat32) t = t.to(torch::kFloat32);
+    t = t.contiguous();
+    keep.push_back(t);
+    views[name] = {d, std::vector<int64_t>(t.sizes().begin(), t.sizes().end()), t.data_ptr(), size_t(t.numel()) * t.element_size()};
+  };
+  for (auto& p : m.named_parameters()) add(p.key(), p.value());
+  for (auto& b : m.named_buffers()) add(b.key(), b.value());
+  write_safetensors(path, views, metadata);
 }
 
 void load_module_from(torch::nn::Module& m, const SafetensorsFile& f, const std::string& origin) {

@@ -13,7 +13,7 @@
 
 namespace unigap {
 
-TensorData to_tensor_data(const torch::Tensor& t);      // any float tensor -> F32; int64 -> I64
+TensorData to_tensor_data(const torch::Tensor& t);      // bfloat16 -> BF16, any other float tensor -> F32; int64 -> I64
 torch::Tensor from_tensor_data(const TensorData& d, const std::string& where);  // F32/F16/BF16 -> float32, I64 -> int64
 
 SafetensorsFile module_to_safetensors(torch::nn::Module& m, const std::string& prefix = "");

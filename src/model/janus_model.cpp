@@ -19,6 +19,7 @@
 #include "io/torch_checkpoint.h"
 #include "model/checkpoint.h"
 #include "model/janus_modules.h"
+#include "model/lora.h"
 #include "model/sampling.h"
 #include "model/torch_runtime.h"
 
@@ -481,33 +482,55 @@ std::string group_of(const std::string& name) {
 std::map<std::string, std::vector<torch::Tensor>> JanusModel::parameter_groups() {
   std::map<std::string, std::vector<torch::Tensor>> g;
   for (auto& p : net_->named_parameters()) g[group_of(p.key())].push_back(p.value());
+  for (auto& t : lora_) g["lora"].insert(g["lora"].end(), {t.delta->A, t.delta->B});
   return g;
+}
+
+std::vector<std::string> JanusModel::default_train_groups() const {
+  return has_adapter() ? std::vector<std::string>{"lora"} : std::vector<std::string>{"llm"};
 }
 
 void JanusModel::train_only(const std::vector<std::string>& groups) {
   std::string known;
   for (auto& [g, prefix] : kGroups) known += (known.empty() ? "" : ", ") + g;
-  for (auto& g : groups)
-    if (std::none_of(kGroups.begin(), kGroups.end(), [&](auto& k) { return k.first == g; }))
-      throw UserError("unknown parameter group '" + g + "'", "train groups", "the Janus-Pro model has: " + known);
+  if (has_adapter()) {
+    if (groups != std::vector<std::string>{"lora"})
+      throw UserError("with a LoRA adapter only the group 'lora' trains", "train groups",
+                      "an adapter folder holds the adapter's tensors only; fine-tune groups (" + known + ") without --lora-rank");
+  } else {
+    for (auto& g : groups)
+      if (std::none_of(kGroups.begin(), kGroups.end(), [&](auto& k) { return k.first == g; }))
+        throw UserError("unknown parameter group '" + g + "'", "train groups",
+                        "the Janus-Pro model has: " + known + (g == "lora" ? " (and 'lora' once it has an adapter: --lora-rank)" : ""));
+  }
+  const bool lora = has_adapter();
   for (auto& p : net_->named_parameters())
-    p.value().set_requires_grad(std::find(groups.begin(), groups.end(), group_of(p.key())) != groups.end());
+    p.value().set_requires_grad(!lora && std::find(groups.begin(), groups.end(), group_of(p.key())) != groups.end());
+  for (auto& t : lora_) t.delta->A.set_requires_grad(true), t.delta->B.set_requires_grad(true);
 }
 
 std::vector<torch::Tensor> JanusModel::trainable_parameters() {
   std::vector<torch::Tensor> v;
-  for (auto& p : net_->parameters())
-    if (p.requires_grad()) v.push_back(p);
+  for (auto& p : named_parameters())
+    if (p.value().requires_grad()) v.push_back(p.value());
   return v;
 }
 
-torch::OrderedDict<std::string, torch::Tensor> JanusModel::named_parameters() { return net_->named_parameters(); }
+// The official parameters by their state-dict keys, then the adapter's by PEFT's keys.
+torch::OrderedDict<std::string, torch::Tensor> JanusModel::named_parameters() {
+  auto d = net_->named_parameters();
+  for (auto& t : lora_) d.insert(peft_key(t.module, 'A'), t.delta->A), d.insert(peft_key(t.module, 'B'), t.delta->B);
+  return d;
+}
 void JanusModel::set_training(bool on) { net_->train(on); }
 
-// An official-layout folder: the weights as model.safetensors (float32, the official key
-// names), the original config.json (plus `extra` under "unigap") and the tokenizer and
-// processor files copied.
+// An official-layout folder: the weights as model.safetensors (the official key names, in the
+// dtype the model computes in: float32, or BF16 under --dtype bf16, as the official files),
+// streamed from the weights themselves; the original config.json (plus `extra` under
+// "unigap") and the tokenizer and processor files copied. With an adapter: the adapter folder
+// instead (janus_adapter.cpp).
 void JanusModel::save(const std::string& dir, const json& extra) {
+  if (has_adapter()) return save_adapter(dir, extra);
   make_dirs(dir);
   save_module(*net_, dir + "/model.safetensors", {{"format", "pt"}});
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "preprocessor_config.json",
@@ -519,7 +542,10 @@ void JanusModel::save(const std::string& dir, const json& extra) {
   write_json(dir + "/config.json", c);
 }
 
-void JanusModel::load_weights(const std::string& dir) { load_weights_into(*net_, WeightFiles::open(dir), opt_); }
+void JanusModel::load_weights(const std::string& dir) {
+  if (has_adapter()) return read_adapter_weights(dir + "/" + kAdapterWeightsFile);
+  load_weights_into(*net_, WeightFiles::open(dir), opt_);
+}
 
 Backend janus_backend() {
   return {"janus-pro (config.json model_type multi_modality)",

@@ -12,7 +12,9 @@
 //   generation     "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" with BOS; guidance rows
 //                  with everything between BOS and <begin_of_image> set to the pad token; each code
 //                  fed back as gen_aligner(gen_embed(code)); the VQ-16 decoder; uint8 by truncation
-// Parameter groups: llm, siglip, aligner, gen_embed, gen_aligner, gen_head, vq (default: llm).
+// Parameter groups: llm, siglip, aligner, gen_embed, gen_aligner, gen_head, vq (default: llm);
+// with a LoRA adapter (model/lora.h; on the LLaMA blocks' linear layers by default) the group
+// "lora" alone, and save() writes the adapter in PEFT's format (janus_adapter.cpp).
 #pragma once
 
 #include <memory>
@@ -28,8 +30,11 @@ namespace unigap {
 
 class HfTokenizer;
 struct JanusImageConfig;
+struct LoraDelta;
+struct LoraOptions;
 namespace janus {
 struct Net;
+struct LinearImpl;
 struct KvCache;
 }
 
@@ -52,7 +57,7 @@ class JanusModel : public UnifiedMultimodal {
   torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
                               const std::vector<bool>& unconditional = {}) override;
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override;
-  std::vector<std::string> default_train_groups() const override { return {"llm"}; }
+  std::vector<std::string> default_train_groups() const override;
   void train_only(const std::vector<std::string>& groups) override;
   std::vector<torch::Tensor> trainable_parameters() override;
   torch::OrderedDict<std::string, torch::Tensor> named_parameters() override;
@@ -60,6 +65,12 @@ class JanusModel : public UnifiedMultimodal {
   void save(const std::string& dir, const json& extra = json::object()) override;
   void load_weights(const std::string& dir) override;
   bool judges_any_size() const override { return true; }
+  void add_lora(const LoraOptions& o, uint64_t seed) override;
+  void load_adapter(const std::string& dir) override;
+  bool has_adapter() const override { return !lora_.empty(); }
+  void merge_adapter() override;
+  void set_adapter_enabled(bool on) override;
+  void set_gradient_checkpointing(bool on) override;
 
   // One batch of the CFG loop, as generate runs it (exposed for the benchmark): the rows
   // prefilled through the KV cache, then each step() draws one code per prompt and feeds it
@@ -107,6 +118,18 @@ class JanusModel : public UnifiedMultimodal {
   torch::Tensor answer_logprobs(const std::vector<Image>& images, const std::vector<std::string>& prompts);  // (B, V)
   torch::Tensor on_device(const torch::Tensor& t) const { return t.to(opt_.device); }
   size_t batch_that_fits(size_t want, double bytes_per_row, const char* what) const;
+  // ---- the adapter (janus_adapter.cpp) ----
+  struct AdapterTarget {
+    std::string module;  // the official module path, e.g. language_model.model.layers.0.self_attn.q_proj
+    janus::LinearImpl* layer;  // in net_
+    std::shared_ptr<LoraDelta> delta;
+  };
+  void attach_lora(const LoraOptions& o, uint64_t seed);  // fresh deltas on every target
+  void detach_lora();
+  void save_adapter(const std::string& dir, const json& extra) const;
+  void read_adapter_weights(const std::string& path);
+  std::vector<AdapterTarget> lora_;
+  std::unique_ptr<LoraOptions> lora_opt_;
   mutable bool batch_note_said_ = false;
   std::string dir_;
   ModelOptions opt_;

@@ -30,8 +30,8 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) {
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  if (few_rows_linear_applies(x, weight)) return few_rows_linear(x, weight, bias);
-  return F::linear(x, weight, bias);
+  auto y = few_rows_linear_applies(x, weight) ? few_rows_linear(x, weight, bias) : F::linear(x, weight, bias);
+  return lora ? y + lora->forward(x, is_training()) : y;
 }
 
 ConvImpl::ConvImpl(int64_t in, int64_t out, int64_t kernel, int64_t s, int64_t p) : stride(s), padding(p) {
@@ -183,6 +183,72 @@ torch::Tensor LlamaLayerImpl::forward(const torch::Tensor& x, const torch::Tenso
   return y + down_proj->forward(torch::silu(gate_proj->forward(m)) * up_proj->forward(m));
 }
 
+namespace {
+
+// Gradient checkpointing of one LLaMA block: the forward runs without building a graph and
+// keeps the block's input; the backward recomputes the block from it (with the generator state
+// its dropout drew from, so the masks are the same) and backpropagates through the recomputation.
+// The block's trainable tensors (registered parameters and LoRA tensors) are inputs, so that
+// their gradients come out of this node.
+struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
+                               const torch::Tensor& sin, at::TensorList trainable, LlamaLayerImpl* layer) {
+    ctx->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    auto gen = at::globalContext().defaultGenerator(x.device());
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      ctx->saved_data["rng"] = gen.get_state();
+    }
+    std::vector<torch::Tensor> keep = {x, cos, sin};
+    keep.insert(keep.end(), trainable.begin(), trainable.end());
+    ctx->save_for_backward(keep);
+    return layer->forward(x, cos, sin, nullptr, 0);  // grad mode is off inside a Function's forward
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad_out) {
+    auto saved = ctx->get_saved_variables();
+    auto* layer = reinterpret_cast<LlamaLayerImpl*>(ctx->saved_data["layer"].toInt());
+    auto x = saved[0].detach().requires_grad_(true);
+    auto gen = at::globalContext().defaultGenerator(x.device());
+    torch::Tensor now;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      now = gen.get_state();
+      gen.set_state(ctx->saved_data["rng"].toTensor());
+    }
+    torch::Tensor y;
+    {
+      torch::AutoGradMode on(true);
+      y = layer->forward(x, saved[1], saved[2], nullptr, 0);
+    }
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(now);  // the recomputation leaves the generator where the backward found it
+    }
+    std::vector<torch::Tensor> inputs = {x};
+    inputs.insert(inputs.end(), saved.begin() + 3, saved.end());
+    auto grads = torch::autograd::grad({y}, inputs, {grad_out[0]}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+    torch::autograd::variable_list out = {grads[0], torch::Tensor(), torch::Tensor()};
+    out.insert(out.end(), grads.begin() + 1, grads.end());
+    out.emplace_back();  // the layer pointer
+    return out;
+  }
+};
+
+// The tensors of a block that train: its registered parameters and its LoRA tensors.
+std::vector<torch::Tensor> trainable_tensors(LlamaLayerImpl& layer) {
+  std::vector<torch::Tensor> v;
+  for (auto& p : layer.parameters())
+    if (p.requires_grad()) v.push_back(p);
+  for (auto& m : layer.modules(/*include_self=*/false))
+    if (auto* lin = m->as<LinearImpl>(); lin && lin->lora)
+      for (auto& t : {lin->lora->A, lin->lora->B})
+        if (t.requires_grad()) v.push_back(t);
+  return v;
+}
+
+}  // namespace
+
 LlamaImpl::LlamaImpl(const LlamaDims& dims) : d(dims) {
   auto model = group(*this, "model");
   embed_tokens = group(*model, "embed_tokens")->register_parameter("weight", empty({d.vocab, d.hidden}));
@@ -201,7 +267,16 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& embeds, KvCache* cache) {
   auto emb = torch::cat({angles, angles}, -1);
   auto cos = emb.cos().to(embeds.scalar_type()), sin = emb.sin().to(embeds.scalar_type());
   auto x = embeds;
-  for (size_t i = 0; i < layers->size(); ++i) x = layers[i]->as<LlamaLayer>()->forward(x, cos, sin, cache, i);
+  const bool recompute = checkpoint_layers && !cache && torch::GradMode::is_enabled();
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto* layer = layers[i]->as<LlamaLayer>();
+    if (!recompute) {
+      x = layer->forward(x, cos, sin, cache, i);
+      continue;
+    }
+    const auto trainable = trainable_tensors(*layer);
+    x = CheckpointedLayer::apply(x, cos, sin, at::TensorList(trainable), layer);  // a TensorList: autograd sees each tensor
+  }
   if (cache) cache->len += T;
   return norm->forward(x);
 }

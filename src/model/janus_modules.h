@@ -19,15 +19,20 @@
 #include <vector>
 
 #include "model/janus_config.h"
+#include "model/lora.h"
 
 namespace unigap::janus {
 
 // ---- building blocks ----
 struct LinearImpl : torch::nn::Module {
   LinearImpl(int64_t in, int64_t out, bool bias);
-  // Decoding's few rows (CPU float32, inference) through few_rows_linear, else F::linear.
+  // Decoding's few rows (CPU float32, inference) through few_rows_linear, else F::linear; plus
+  // the LoRA update when the layer has one.
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight, bias;  // (out, in), (out) or undefined
+  // The adapter's update (JanusModel::add_lora); its tensors are not registered parameters,
+  // so the official state dict stays the official one.
+  std::shared_ptr<LoraDelta> lora;
 };
 TORCH_MODULE(Linear);
 
@@ -107,6 +112,8 @@ struct LlamaImpl : torch::nn::Module {
   LlamaImpl(const LlamaDims& d);
   // Embeddings (B, T, H) of positions [cache->len, cache->len + T) (0 without a cache) ->
   // the final-normed hidden states (B, T, H); the cache grows by T.
+  // With checkpoint_layers, training forwards (grad mode, no cache) keep only each block's
+  // input and recompute the block in the backward pass (the RNG state of its dropout included).
   torch::Tensor forward(const torch::Tensor& embeds, KvCache* cache = nullptr);
   torch::Tensor embed(const torch::Tensor& ids) { return torch::embedding(embed_tokens, ids); }
   torch::Tensor logits(const torch::Tensor& hidden) { return torch::nn::functional::linear(hidden, lm_head); }
@@ -114,6 +121,7 @@ struct LlamaImpl : torch::nn::Module {
   torch::nn::ModuleList layers;
   Norm norm{nullptr};
   LlamaDims d;
+  bool checkpoint_layers = false;
 };
 TORCH_MODULE(Llama);
 

@@ -37,4 +37,16 @@ torch::Tensor UnifiedMultimodal::encode_images(const std::vector<Image>& images)
   return encode_images_sized(fit_images(images, image_size()));
 }
 
+void UnifiedMultimodal::add_lora(const LoraOptions&, uint64_t) {
+  throw UserError("the " + name() + " model takes no LoRA adapters", "--lora-rank", "train its parameter groups instead (--train-groups)");
+}
+void UnifiedMultimodal::load_adapter(const std::string& dir) {
+  throw UserError("the " + name() + " model takes no LoRA adapters", dir);
+}
+void UnifiedMultimodal::merge_adapter() { throw UserError("the " + name() + " model has no adapter to merge"); }
+void UnifiedMultimodal::set_adapter_enabled(bool) { throw UserError("the " + name() + " model has no adapter to switch"); }
+void UnifiedMultimodal::set_gradient_checkpointing(bool on) {
+  if (on) throw UserError("the " + name() + " model has no gradient checkpointing", "--grad-checkpointing");
+}
+
 }  // namespace unigap

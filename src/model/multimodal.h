@@ -24,6 +24,7 @@
 namespace unigap {
 
 struct WorldSpec;
+struct LoraOptions;
 
 struct GenerationRequest {
   std::string prompt;
@@ -91,6 +92,24 @@ class UnifiedMultimodal {
   virtual torch::OrderedDict<std::string, torch::Tensor> named_parameters() = 0;
   virtual void set_training(bool on) = 0;  // dropout and the like; gradients flow either way
 
+  // ---- adapters (LoRA in PEFT's format, model/lora.h) and memory ----
+  // Adds fresh LoRA adapters (B = 0: the outputs do not change) to the linear layers o.targets
+  // names, seeded; their tensors are the parameter group "lora", then the default train group
+  // and the only one (an adapter folder holds nothing else). save() then writes the adapter
+  // folder and load_weights() reads one. A backend without adapters throws a UserError.
+  virtual void add_lora(const LoraOptions& o, uint64_t seed);
+  // Attaches the adapter of a PEFT folder (adapter_config.json + adapter_model.safetensors).
+  virtual void load_adapter(const std::string& dir);
+  virtual bool has_adapter() const { return false; }
+  // Folds the adapter into the weights (W += scale B A) and drops it.
+  virtual void merge_adapter();
+  // Switches the adapter's update off and on again (the base model without a copy of it:
+  // model/without_adapter.h).
+  virtual void set_adapter_enabled(bool on);
+  // Recomputes each transformer block's activations in the backward pass instead of keeping
+  // them (memory for a second forward); the gradients are the same.
+  virtual void set_gradient_checkpointing(bool on);
+
   // ---- checkpoints ----
   // Writes a checkpoint folder that load_model() reads back, atomically file by file
   // (`extra` goes into its config.json); weights only, the optimizer is the trainer's.
@@ -105,6 +124,7 @@ class UnifiedMultimodal {
   virtual torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) = 0;
   virtual torch::Tensor encode_images_sized(const std::vector<Image>& images) = 0;
   friend class DataParallelModel;  // forwards the sized calls of the model it wraps
+  friend class WithoutAdapter;     // likewise
 };
 
 }  // namespace unigap

@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "model/janus_model.h"
+#include "model/lora_options.h"
 #include "model/shapes_model.h"
 
 namespace unigap {
@@ -54,10 +55,23 @@ ModelOptions ModelOptions::parse(const std::string& device, const std::string& d
 }
 
 json ModelOptions::to_json() const {
-  return {{"device", device.str()}, {"dtype", dtype == torch::kFloat32 ? "f32" : "bf16"}};
+  json j = {{"device", device.str()}, {"dtype", dtype == torch::kFloat32 ? "f32" : "bf16"}};
+  if (!adapter.empty()) j["adapter"] = adapter;
+  return j;
 }
 
 std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir, const ModelOptions& opt) {
+  if (is_adapter_folder(dir)) {
+    const std::string ac = dir + "/" + kAdapterConfigFile;
+    if (!opt.adapter.empty()) throw UserError("is an adapter folder, and --adapter names a second adapter", dir, "pass one of them");
+    const std::string base = LoraOptions::from_peft_config(read_json(ac), ac).second;
+    if (!dir_exists(base))
+      throw UserError("base_model_name_or_path '" + base + "' is not a folder on this machine", ac,
+                      "open the base yourself: --ckpt BASE --adapter " + dir);
+    ModelOptions o = opt;
+    o.adapter = dir;
+    return load_model(base, o);
+  }
   const std::string cfg_path = dir + "/config.json";
   std::string known;
   for (auto& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
@@ -75,7 +89,9 @@ std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir, const Mode
     throw UserError("config.json describes no model format unigap reads" +
                         (cfg.is_object() && cfg.contains("format") ? " (format " + cfg["format"].dump() + ")" : std::string()),
                     cfg_path, "unigap reads: " + known);
-  return found->load(dir, cfg, opt);
+  auto model = found->load(dir, cfg, opt);
+  if (!opt.adapter.empty()) model->load_adapter(opt.adapter);
+  return model;
 }
 
 }  // namespace unigap

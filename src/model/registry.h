@@ -20,6 +20,8 @@ namespace unigap {
 struct ModelOptions {
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
+  // A PEFT adapter folder attached after loading (--adapter); "" for none.
+  std::string adapter;
   // device "cpu" | "cuda" | "cuda:N"; dtype "f32" | "bf16" | "" (f32 on the CPU, bf16 on CUDA).
   // A UserError names the option.
   static ModelOptions parse(const std::string& device, const std::string& dtype);
@@ -40,9 +42,11 @@ void register_backend(Backend b);
 // The registered backends' names, in registration order.
 std::vector<std::string> backend_names();
 
-// Opens the checkpoint folder `dir` with the one backend that recognises its config.json.
-// A folder without config.json, or one no backend recognises, is a UserError naming the
-// folder and the formats unigap reads.
+// Opens the checkpoint folder `dir` with the one backend that recognises its config.json,
+// then attaches opt.adapter. An adapter folder (model/lora.h: adapter_config.json, no
+// config.json) opens as its base_model_name_or_path plus the adapter. A folder without
+// config.json, or one no backend recognises, is a UserError naming the folder and the
+// formats unigap reads.
 std::unique_ptr<UnifiedMultimodal> load_model(const std::string& dir, const ModelOptions& opt = {});
 
 // Registers a backend at static initialisation: `static BackendRegistrar r{{...}};`.

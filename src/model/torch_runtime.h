@@ -11,6 +11,11 @@ namespace unigap {
 // convolutions only (train/pretrain.cpp), where they are 3x faster and never failed.
 void configure_torch_runtime();
 
+// Torch's intra-op threads: `requested` when > 0; else OMP_NUM_THREADS when set (libgomp
+// reads it); else every core. Debian's libgomp reports omp_get_max_threads() == 1 on this
+// machine even with two cores, so a main that does not call this computes on one core.
+void set_torch_threads(int requested);
+
 // Scoped switch of oneDNN convolutions; the previous setting comes back on exit.
 class OneDnnConvolutions {
  public:

@@ -50,6 +50,7 @@ void Checkpointer::save(const std::string& stage, int step, UnifiedMultimodal& m
   opt.save(archive);
   archive.save_to(buf);
   write_file_atomic(dir + "/optimizer.pt", buf.str());
+  write_json(dir + "/trainer.json", e);
   write_json(root_ + "/latest.json", {{"stage", stage}, {"step", step}, {"dir", name}});
   // Only now that the new checkpoint is the latest, drop the previous one.
   if (prev && keep_ <= 1 && prev->dir != dir) {
@@ -85,6 +86,11 @@ void Checkpointer::restore(const CheckpointState& st, UnifiedMultimodal& model, 
   } catch (const c10::Error& e) {
     throw UserError(std::string("cannot read optimizer state: ") + e.what_without_backtrace(), op);
   }
+}
+
+json Checkpointer::saved_extra(const CheckpointState& st) {
+  const std::string path = st.dir + "/trainer.json";
+  return read_json(file_exists(path) ? path : st.dir + "/config.json");
 }
 
 void check_finite(const torch::Tensor& loss, const torch::OrderedDict<std::string, torch::Tensor>& params,

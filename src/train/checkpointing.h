@@ -1,6 +1,6 @@
 // Training checkpoints that survive a crash at any point. Each checkpoint is a folder
-// checkpoints/<stage>-<step>/ (model.safetensors, config.json, optimizer.pt, every
-// file written atomically); checkpoints/latest.json names the newest complete one and
+// checkpoints/<stage>-<step>/ (the model as its save() writes it, optimizer.pt and the
+// trainer's own record trainer.json, every file written atomically); checkpoints/latest.json names the newest complete one and
 // is replaced atomically only after the folder is complete; older folders are removed
 // only after that. A reader therefore never sees a half-written checkpoint.
 #pragma once
@@ -29,6 +29,9 @@ class Checkpointer {
   void save(const std::string& stage, int step, UnifiedMultimodal& model, torch::optim::Optimizer& opt,
             const json& extra = json::object());
   void restore(const CheckpointState& st, UnifiedMultimodal& model, torch::optim::Optimizer& opt) const;
+  // The `extra` a checkpoint was saved with (trainer.json; the model's config.json in the
+  // checkpoints written before trainer.json existed), with "trainer": {stage, step}.
+  static json saved_extra(const CheckpointState& st);
   // On resume: removes checkpoint folders that latest.json does not name (a crash while
   // one was written, or before the previous one was dropped). Returns how many.
   int remove_orphans() const;

@@ -12,6 +12,7 @@
 #include "dist/data_parallel.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
+#include "model/without_adapter.h"
 #include "train/audit.h"
 #include "train/checkpointing.h"
 #include "train/objectives.h"
@@ -31,8 +32,12 @@ void ImproveConfig::validate() const {
   if (epochs < 1) fail("epochs", "must be >= 1");
   if (batch < 1) fail("batch", "must be >= 1");
   if (!(lr > 0)) fail("lr", "must be > 0");
+  if (!(pool.threshold > 0 && pool.threshold < 1)) fail("threshold", "must be in (0, 1)");
   if (!(beta > 0)) fail("beta", "must be > 0");
   if (!(prompt_dropout >= 0 && prompt_dropout < 1)) fail("prompt_dropout", "must be in [0, 1)");
+  lora.validate();
+  if (lora.enabled() && !train_groups.empty() && train_groups != std::vector<std::string>{"lora"})
+    fail("train_groups", "with a LoRA adapter (--lora-rank) only the group 'lora' trains");
   for (int e : curriculum_epochs)
     if (e < 1 || e >= epochs) fail("curriculum_epochs", "replay epoch " + std::to_string(e) + " must be in [1, epochs)");
   pool.sampling.validate();
@@ -40,7 +45,7 @@ void ImproveConfig::validate() const {
 }
 
 json ImproveConfig::to_json() const {
-  return {{"method", method},
+  json j = {{"method", method},
           {"supervision", supervision},
           {"judge", judge},
           {"world", world},
@@ -68,6 +73,12 @@ json ImproveConfig::to_json() const {
           {"eval_prompts", eval_prompts},
           {"eval", eval.to_json()},
           {"pool_from", pool_from}};
+  // Written only when used, so that the configs of earlier runs still compare equal on resume.
+  if (lora.enabled())
+    j["lora"] = lora.to_json();
+  if (grad_checkpointing) j["grad_checkpointing"] = true;
+  if (!adapter.empty()) j["adapter"] = adapter;
+  return j;
 }
 
 bool codegradation_alarm(double non0, double gen0, double und0, const EvalResult& now) {
@@ -97,8 +108,16 @@ struct Setup {
 
 Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& dist) {
   Setup s{cfg, parse_method(cfg.method), Supervision::parse(cfg.supervision), nullptr, nullptr, nullptr, {}, nullptr};
-  s.base = open_model(base_ckpt, dist);
-  s.policy = open_model(base_ckpt, dist);
+  ModelOptions mo;
+  mo.adapter = s.c.adapter;
+  s.policy = open_model(base_ckpt, dist, mo);
+  if (s.c.lora.enabled()) {  // a fresh adapter: the base is the policy with it switched off, no second copy
+    s.policy->add_lora(s.c.lora, derive_seed(s.c.seed, "lora"));
+    s.base = std::make_unique<WithoutAdapter>(*s.policy);
+  } else {
+    s.base = open_model(base_ckpt, dist, mo);
+  }
+  if (s.c.grad_checkpointing) s.policy->set_gradient_checkpointing(true);
   if (s.c.train_groups.empty()) s.c.train_groups = s.policy->default_train_groups();
   s.policy->train_only(s.c.train_groups);  // unknown groups are refused here, before any work
   s.spec = world_of(*s.policy, s.c.world);
@@ -292,6 +311,9 @@ void train_epoch(Objective& obj, UnifiedMultimodal& policy, torch::optim::Optimi
   std::vector<size_t> order(obj.size());
   std::iota(order.begin(), order.end(), size_t(0));
   Rng rng(derive_seed(c.seed, "epoch", uint64_t(epoch)));
+  // Dropout inside the model (LoRA's) draws from torch's generator: seeded per epoch and rank,
+  // so that a run resumed at an epoch boundary draws the same masks.
+  torch::manual_seed(derive_seed(c.seed, "torch-epoch-rank", uint64_t(epoch) * 4096 + uint64_t(dist.rank())));
   rng.shuffle(order);
   policy.set_training(true);
   Progress prog(obj.name() + " epoch " + std::to_string(epoch), int64_t((order.size() + c.batch - 1) / c.batch), "step");
@@ -371,9 +393,9 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   if (resume_from) {
     ckpt.restore(*resume_from, policy, opt);
     start_epoch = resume_from->step + 1;
-    const json saved = read_json(resume_from->dir + "/config.json");
+    const json saved = Checkpointer::saved_extra(*resume_from);
     const auto step = json_as<int64_t>(saved.value("global_step", json()));
-    if (!step) throw UserError("missing or bad field 'global_step'", resume_from->dir + "/config.json", "the checkpoint is damaged");
+    if (!step) throw UserError("missing or bad field 'global_step'", resume_from->dir + "/trainer.json", "the checkpoint is damaged");
     global_step = *step;
     for (auto& l : read_jsonl(run.file("metrics.jsonl")))  // every record an object (rewind_metrics checked)
       if (l.value.value("kind", json()) == "replay") {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eval/gap_eval.h"
+#include "model/lora_options.h"
 #include "train/pool.h"
 
 namespace unigap {
@@ -32,6 +33,11 @@ struct ImproveConfig {
   double beta = 0.1;                   // DPO temperature (TRL's default)
   double nll_weight = 1.0;             // DPO lambda on the chosen per-token NLL (TRL rpo_alpha; 1.0 as the RPO paper)
   std::vector<std::string> train_groups;  // empty: the backend's default (the shared LLM, as the paper)
+  // rank > 0: train a fresh LoRA adapter (its group "lora") instead of the groups; the run's
+  // model/ is then the adapter in PEFT's format.
+  LoraOptions lora;
+  std::string adapter;                 // a PEFT adapter folder attached to the base ("" = none)
+  bool grad_checkpointing = false;     // recompute the transformer blocks in the backward pass
   std::vector<int> curriculum_epochs;  // replay the discard pool after these epochs (paper: 10)
   double audit_min_precision = -1;     // refuse to train below this estimated precision (< 0: off)
   int audit_sample = 400;              // pool candidates audited against the oracle

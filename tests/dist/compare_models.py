@@ -1,4 +1,4 @@
-"""Compares two unigap checkpoints tensor by tensor (a plain safetensors reader).
+"""Compares two unigap checkpoints (or LoRA adapter folders) tensor by tensor (a plain safetensors reader).
 
 usage: compare_models.py DIR_A DIR_B --max-abs X --mean-abs Y --label L [--reference DIR_C]
 Exits 1 if a tensor is missing, has another shape, or the largest / mean absolute
@@ -8,14 +8,18 @@ except the tokenizer's code-usage counter, which is compared like floats. With
 rounding scale: the bounds become max(bound, --reference-factor x that distance), so that
 "2 ranks differ from 1 no more than 2 threads differ from 1" is what is tested.
 """
-import argparse, json, struct, sys
+import argparse, json, os, struct, sys
 import numpy as np
 
 DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32}
 
 
 def load(d):
-    raw = open(d + "/model.safetensors", "rb").read()
+    # A model folder, or a LoRA adapter folder (PEFT's file name).
+    path = d + "/model.safetensors"
+    if not os.path.exists(path):
+        path = d + "/adapter_model.safetensors"
+    raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
     head = json.loads(raw[8:8 + n])
     out = {}

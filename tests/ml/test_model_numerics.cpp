@@ -142,6 +142,25 @@ TEST(Checkpoint, ReadableByAPlainSafetensorsReader) {
   EXPECT_NE(out.find("backbone.layers.0.attn.qkv.weight"), std::string::npos);
 }
 
+// save_module streams from the module's own memory; its bytes are those of the copying
+// encoder, bfloat16 tensors stored as BF16 and read back exactly.
+TEST(Checkpoint, SaveModuleWritesWhatTheCopyingEncoderWrites) {
+  torch::nn::Module m;
+  m.register_parameter("w", torch::randn({3, 5}));
+  m.register_parameter("h", torch::randn({4}).to(torch::kBFloat16));
+  m.register_buffer("ids", torch::arange(6, torch::kLong));
+  m.register_parameter("t", torch::randn({5, 3}).t());  // not contiguous
+  TempDir dir;
+  save_module(m, dir.path + "/m.safetensors", {{"format", "pt"}});
+  SafetensorsFile f = module_to_safetensors(m);
+  f.metadata = {{"format", "pt"}};
+  EXPECT_EQ(read_file(dir.path + "/m.safetensors"), encode_safetensors(f));
+  const auto back = read_safetensors(dir.path + "/m.safetensors");
+  EXPECT_EQ(back.tensors.at("h").dtype, DType::BF16);
+  EXPECT_TRUE(torch::equal(from_tensor_data(back.tensors.at("h"), "h").to(torch::kBFloat16), m.named_parameters()["h"]));
+  EXPECT_TRUE(torch::equal(from_tensor_data(back.tensors.at("t"), "t"), m.named_parameters()["t"]));
+}
+
 TEST(Checkpoint, BadCheckpointsGetClearErrors) {
   auto m = tiny_model();
   TempDir dir;
