@@ -27,10 +27,6 @@ void add_sampling_options(CLI::App* cmd, SampleOptions& s) {
   cmd->add_option("--batch", s.batch, "Prompts per forward pass")->capture_default_str();
 }
 
-// Prompts of a suite file are read in GenEval's open vocabulary when the model has no world
-// of its own and no --world names one (Janus-Pro on GenEval's prompts), else in the world.
-bool open_vocabulary(const UnifiedMultimodal& model, const std::string& world_flag) { return !model.world() && world_flag.empty(); }
-
 void add_model_options(CLI::App* cmd, std::string& device, std::string& dtype, std::string& adapter) {
   cmd->add_option("--device", device, "cpu | cuda | cuda:N (a CUDA build of unigap; the Janus-Pro backend)")->capture_default_str();
   cmd->add_option("--dtype", dtype, "f32 | bf16 (default: f32 on the CPU, bf16 on CUDA; the Janus-Pro backend)");
@@ -76,7 +72,7 @@ void register_generate_eval(CLI::App& app) {
     mo.adapter = g.adapter;
     auto model = open_model(g.ckpt, Dist::current(), mo);
     const WorldSpec spec = world_of(*model, g.world);
-    auto prompts = read_metadata_file(g.prompts, open_vocabulary(*model, g.world) ? nullptr : &spec);
+    auto prompts = read_metadata_file(g.prompts, reads_open_vocabulary(*model, g.world) ? nullptr : &spec);
     Progress prog("generate", int64_t(prompts.size()) * g.n, "img");
     for (size_t i = 0; i < prompts.size(); ++i) {
       if (file_exists(g.out + "/" + sample_folder_name(int(i)) + "/metadata.jsonl")) {  // resume: folder complete
@@ -139,10 +135,8 @@ void register_generate_eval(CLI::App& app) {
         throw UserError("the reference model was trained on another world", e.ref);
     }
     const JudgeSpec judge_spec = JudgeSpec::parse(e.judge);
-    e.opt.open_vocabulary = e.suite != "eval" && e.suite != "eval-all" && open_vocabulary(*model, e.world);
-    if (e.opt.open_vocabulary && judge_spec.kind == JudgeSpec::Kind::Oracle)
-      throw UserError("the oracle judges the shapes world's prompts only; " + e.suite + " is read in GenEval's open vocabulary",
-                      "--judge", "pass --judge ckpt:PATH (another model's understanding), or --world for a suite of the world");
+    e.opt.open_vocabulary = e.suite != "eval" && e.suite != "eval-all" && reads_open_vocabulary(*model, e.world);
+    if (e.opt.open_vocabulary && judge_spec.kind == JudgeSpec::Kind::Oracle) refuse_oracle_for_open_vocabulary(e.suite, "--judge");
     auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec, e.opt.open_vocabulary);
     e.opt.images_dir = e.images;
     RunDir run(e.out);

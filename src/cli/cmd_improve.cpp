@@ -50,6 +50,10 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--world", a.c.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
   cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
   cmd->add_option("--prompts", a.c.train_prompts, "Training prompts (train split)")->capture_default_str();
+  cmd->add_option("--train-suite", a.c.train_suite,
+                  "Training prompts from a metadata JSONL instead (all of them; GenEval's open vocabulary for a model without a world and no --world)");
+  cmd->add_option("--eval-suite", a.c.eval_suite,
+                  "Held-out prompts of the tracking from a metadata JSONL instead of --eval-prompts from the eval split (disjoint from the training prompts)");
   cmd->add_option("--candidates,-n", a.c.pool.candidates, "Candidates per prompt (N)")->capture_default_str();
   cmd->add_option("--cfg", a.c.pool.sampling.cfg_weight, "Guidance of candidate sampling")->capture_default_str();
   cmd->add_option("--temperature", a.c.pool.sampling.temperature, "Temperature of candidate sampling")->capture_default_str();

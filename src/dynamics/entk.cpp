@@ -62,6 +62,16 @@ std::vector<std::string> alternatives_for(const Metadata& m, const WorldSpec& sp
   return out;
 }
 
+// For a pool in the open vocabulary (no world to mutate a prompt in): other prompts of the pool.
+std::vector<std::string> other_prompts(const Pool& pool, const Metadata& m, int k, Rng& rng) {
+  std::vector<std::string> others;
+  for (auto& q : pool.prompts)
+    if (q.prompt != m.prompt && std::find(others.begin(), others.end(), q.prompt) == others.end()) others.push_back(q.prompt);
+  rng.shuffle(others);
+  if (int(others.size()) > k) others.resize(size_t(k));
+  return others;
+}
+
 struct Quantities {
   double g = 0, u = 0, bayes = 0;
 };
@@ -121,7 +131,7 @@ DynamicsReport measure_dynamics(UnifiedMultimodal& m, const WorldSpec& spec, con
     const Metadata& meta = pool.prompts[c.prompt_index];
     const auto codes = codes_of(c);
     images[p] = m.decode_codes(codes)[0];
-    alts[p] = alternatives_for(meta, spec, cfg.alternatives, rng);
+    alts[p] = pool.open_vocabulary ? other_prompts(pool, meta, cfg.alternatives, rng) : alternatives_for(meta, spec, cfg.alternatives, rng);
     ProbeDynamics pd;
     pd.candidate = probe_idx[p];
     pd.oracle = c.oracle;

@@ -115,6 +115,15 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
 
 }  // namespace
 
+bool reads_open_vocabulary(const UnifiedMultimodal& model, const std::string& world_file) {
+  return !model.world() && world_file.empty();
+}
+
+void refuse_oracle_for_open_vocabulary(const std::string& what, const std::string& option) {
+  throw UserError("the oracle judges the shapes world's prompts only; " + what + " is read in GenEval's open vocabulary", option,
+                  "pass --judge ckpt:PATH (another model's understanding), or --world for a suite of the world");
+}
+
 WorldSpec world_of(const UnifiedMultimodal& model, const std::string& world_file) {
   if (!model.world()) return load_world_spec(world_file);
   if (!world_file.empty() && load_world_spec(world_file).fingerprint() != model.world()->fingerprint())

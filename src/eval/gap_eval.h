@@ -56,6 +56,12 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
 // the embedded default world).
 WorldSpec world_of(const UnifiedMultimodal& model, const std::string& world_file);
 
+// Whether a prompt file is read in GenEval's open vocabulary: the model has no world of its own
+// and no --world names one (Janus-Pro on GenEval-style prompts); else in the world.
+bool reads_open_vocabulary(const UnifiedMultimodal& model, const std::string& world_file);
+// The refusal of the oracle as the judge of open-vocabulary prompts (`what`: the file).
+void refuse_oracle_for_open_vocabulary(const std::string& what, const std::string& option);
+
 // The config.json of an eval run (unigap eval, the demo's evaluations): what ref_images_of
 // compares and what a resumed run must match.
 json eval_run_config(const std::string& ckpt, const std::string& ref, const std::string& suite, size_t suite_size, int seeds,

@@ -1,6 +1,7 @@
 #include "train/improve.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -78,6 +79,8 @@ json ImproveConfig::to_json() const {
     j["lora"] = lora.to_json();
   if (grad_checkpointing) j["grad_checkpointing"] = true;
   if (!adapter.empty()) j["adapter"] = adapter;
+  if (!train_suite.empty()) j["train_suite"] = train_suite;
+  if (!eval_suite.empty()) j["eval_suite"] = eval_suite;
   return j;
 }
 
@@ -104,7 +107,34 @@ struct Setup {
   std::unique_ptr<UnifiedMultimodal> base, policy, other;  // other: the ckpt:PATH supervisor
   WorldSpec spec;
   std::unique_ptr<ExternalJudge> judge;
+  bool train_open = false, eval_open = false;  // the prompt files are read in the open vocabulary
+  std::vector<Metadata> eval_suite;            // the held-out prompts of the tracking
 };
+
+// Prompt text as compared for disjointness: lower case, single spaces.
+std::string normalized_prompt(const std::string& p) {
+  std::string out;
+  for (char ch : p) {
+    if (std::isspace(static_cast<unsigned char>(ch))) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += char(std::tolower(static_cast<unsigned char>(ch)));
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// Training on a held-out prompt would make the tracking meaningless: refused, naming it.
+void check_disjoint(const std::vector<Metadata>& train, const std::vector<Metadata>& held_out, const ImproveConfig& c) {
+  std::set<std::string> seen;
+  for (auto& m : held_out) seen.insert(normalized_prompt(m.prompt));
+  for (auto& m : train)
+    if (seen.count(normalized_prompt(m.prompt)))
+      throw UserError("the training prompt \"" + m.prompt + "\" is also a held-out prompt",
+                      c.train_suite.empty() ? "--eval-suite " + c.eval_suite : "--train-suite " + c.train_suite,
+                      "training and held-out prompts must be disjoint");
+}
 
 Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& dist) {
   Setup s{cfg, parse_method(cfg.method), Supervision::parse(cfg.supervision), nullptr, nullptr, nullptr, {}, nullptr};
@@ -121,7 +151,15 @@ Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& d
   if (s.c.train_groups.empty()) s.c.train_groups = s.policy->default_train_groups();
   s.policy->train_only(s.c.train_groups);  // unknown groups are refused here, before any work
   s.spec = world_of(*s.policy, s.c.world);
-  s.judge = make_judge(JudgeSpec::parse(s.c.judge, "--judge"), s.spec, dist, s.c.pool.threshold, ModelOptions{});
+  const bool open = reads_open_vocabulary(*s.policy, s.c.world);
+  s.train_open = !s.c.train_suite.empty() && open;
+  s.eval_open = !s.c.eval_suite.empty() && open;
+  const JudgeSpec judge_spec = JudgeSpec::parse(s.c.judge, "--judge");
+  if ((s.train_open || s.eval_open) && judge_spec.kind == JudgeSpec::Kind::Oracle)
+    refuse_oracle_for_open_vocabulary(s.train_open ? s.c.train_suite : s.c.eval_suite, "--judge");
+  s.eval_suite = s.c.eval_suite.empty() ? sample_suite(s.spec, Split::Eval, s.c.eval_prompts, derive_seed(s.c.seed, "track"))
+                                        : read_metadata_file(s.c.eval_suite, s.eval_open ? nullptr : &s.spec);
+  s.judge = make_judge(judge_spec, s.spec, dist, s.c.pool.threshold, ModelOptions{});
   if (s.sup.kind == Supervision::Kind::Checkpoint) {
     s.other = open_model(s.sup.ckpt, dist);
     s.other->set_training(false);
@@ -151,9 +189,10 @@ json eval_record(const EvalResult& r, int epoch) {
 class Tracker {
  public:
   Tracker(Setup& s, const RunDir& run)
-      : s_(s), run_(run), suite_(sample_suite(s.spec, Split::Eval, s.c.eval_prompts, derive_seed(s.c.seed, "track"))) {
+      : s_(s), run_(run), suite_(s.eval_suite) {
     opt_ = s.c.eval;
     opt_.seed = derive_seed(s.c.seed, "track-eval");
+    opt_.open_vocabulary = s.eval_open;
   }
 
   // A resumed run: the epoch-0 figures from the first record of metrics.jsonl.
@@ -218,10 +257,10 @@ Pool reuse_pool(const Setup& s, const std::string& base_ckpt) {
     throw UserError("not an improve run", cfg_path, "--pool-from");
   const json mine = c.to_json(), theirs = saved.at("improve");
   for (const char* k : {"seed", "train_prompts", "candidates", "candidate_cfg", "candidate_temperature",
-                        "candidate_top_k", "threshold"})
-    if (theirs.value(k, json()) != mine.at(k))
+                        "candidate_top_k", "threshold", "train_suite"})
+    if (theirs.value(k, json()) != mine.value(k, json()))
       throw UserError("its pool was made with " + std::string(k) + " = " + theirs.value(k, json()).dump() + ", this run has " +
-                          mine.at(k).dump(),
+                          mine.value(k, json()).dump(),
                       cfg_path, "--pool-from needs a run with the same pool settings");
   if (!same_checkpoint(saved.value("base", std::string()), base_ckpt))
     throw UserError("its pool was sampled from another base model (" + saved.value("base", std::string()) + ")", cfg_path,
@@ -278,7 +317,11 @@ Pool initial_pool(Setup& s, const RunDir& run, const std::string& base_ckpt, std
     pool.check_codes(s.policy->image_tokens(), s.policy->codebook_size(), s.c.pool_from + "/pool.jsonl");
   } else {
     pool.judge = s.judge->name();
-    pool.prompts = sample_suite(s.spec, Split::Train, s.c.train_prompts, s.c.seed);
+    pool.open_vocabulary = s.train_open;
+    pool.prompts = s.c.train_suite.empty() ? sample_suite(s.spec, Split::Train, s.c.train_prompts, s.c.seed)
+                                           : read_metadata_file(s.c.train_suite, s.train_open ? nullptr : &s.spec);
+    if (pool.prompts.empty()) throw UserError("holds no prompt", s.c.train_suite, "--train-suite");
+    check_disjoint(pool.prompts, s.eval_suite, s.c);  // before any sampling
     std::vector<int> all(pool.prompts.size());
     std::iota(all.begin(), all.end(), 0);
     pool.candidates = sample_round(s, pool.prompts, all, 0);

@@ -20,6 +20,11 @@ struct ImproveConfig {
   std::string supervision = "self";    // self | oracle | flip:P | inverted | ckpt:PATH ("oracle": the external judge)
   std::string judge = "oracle";        // the external judge of the audit and tracking: oracle | ckpt:PATH
   std::string world;                   // world spec file for a model without a world of its own ("" = embedded)
+  // Prompt files (GenEval metadata JSONL) instead of the world's splits: every training prompt
+  // of train_suite (else train_prompts from the train split), the held-out prompts of
+  // eval_suite (else eval_prompts from the eval split). Read in GenEval's open vocabulary for a
+  // model of the open world without --world (eval/gap_eval.h); they must share no prompt.
+  std::string train_suite, eval_suite;
   uint64_t seed = 0;
   int train_prompts = 2000;            // drawn from the train split (GenEval tag proportions)
   PoolOptions pool;                    // N candidates, sampling options of candidate generation

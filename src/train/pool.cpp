@@ -87,6 +87,7 @@ std::vector<DpoPair> Pool::pairs() const {
 
 void Pool::save(const std::string& path) const {
   std::vector<json> lines = {{{"type", "judge"}, {"name", judge}}};
+  if (open_vocabulary) lines[0]["open_vocabulary"] = true;  // absent otherwise: earlier pools stay byte-identical
   for (size_t i = 0; i < prompts.size(); ++i) lines.push_back({{"type", "prompt"}, {"index", i}, {"metadata", prompts[i].to_json()}});
   for (auto& c : candidates)
     lines.push_back({{"type", "candidate"},
@@ -130,11 +131,12 @@ Pool Pool::load(const std::string& path, const WorldSpec& spec) {
       if (type == "judge") {
         if (line.line != 1) throw UserError("the judge line must come first", where);
         field("name", p.judge);
+        if (j.contains("open_vocabulary")) field("open_vocabulary", p.open_vocabulary);
       } else if (type == "prompt") {
         size_t index = 0;
         field("index", index);
         if (index != p.prompts.size()) throw UserError("prompt lines out of order", where);
-        p.prompts.push_back(Metadata::from_json(j.at("metadata"), spec, where));
+        p.prompts.push_back(Metadata::from_json(j.at("metadata"), p.open_vocabulary ? nullptr : &spec, where));
       } else if (type == "candidate") {
         Candidate c;
         field("prompt_index", c.prompt_index);

@@ -55,6 +55,9 @@ struct DpoPair {
 
 struct Pool {
   std::string judge = "oracle";  // the external judge of Candidate::oracle (pools without the line: the oracle)
+  // The prompts are in GenEval's open vocabulary (improve --train-suite on a model of the open
+  // world), not the world's: recorded in the judge line, and load() parses them so.
+  bool open_vocabulary = false;
   std::vector<Metadata> prompts;
   std::vector<Candidate> candidates;
 
@@ -62,7 +65,7 @@ struct Pool {
   std::vector<int> discard() const;          // prompt indices with no accepted candidate
   std::vector<DpoPair> pairs() const;        // one per prompt with >= 1 accepted and >= 1 rejected, by prompt
   void save(const std::string& path) const;  // atomic
-  static Pool load(const std::string& path, const WorldSpec& spec);
+  static Pool load(const std::string& path, const WorldSpec& spec);  // the prompts in `spec`, or open (the file says)
   // Before a model reads the codes: every candidate has `tokens` codes, each < `vocab`;
   // otherwise a UserError naming `origin` and the candidate.
   void check_codes(int64_t tokens, int64_t vocab, const std::string& origin) const;

@@ -522,8 +522,8 @@ if (w, h) != (160, 160): sys.exit(f"thumbnail {w}x{h}, expected 160x160")
 # Self-improvement of the Janus-Pro fixture through a LoRA adapter: SFT with curriculum replay
 # under ckpt: supervision, DPO under inverted supervision, the audit gate, the adapter read back
 # by eval (--adapter, and as a checkpoint folder), merged, full fine-tuning of chosen groups,
-# dynamics over the adapter, and a run killed mid-write twice that resumes to a byte-identical
-# adapter. (The tiny model's own scores lie near 0.3: the
+# dynamics over the adapter, prompt files in GenEval's open vocabulary (--train-suite,
+# --eval-suite), and a run killed mid-write twice that resumes to a byte-identical adapter. (The tiny model's own scores lie near 0.3: the
 # threshold 0.34 accepts some candidates and discards two prompts.)
 case_janus_lora_improve() {
   local common=(--judge "ckpt:$JANUS" --prompts 6 -n 2 --batch 4 --eval-prompts 2 --eval-k 1 --audit-sample 8
@@ -589,6 +589,31 @@ c = json.load(open(sys.argv[1] + "/config.json"))
 if c.get("adapter") != "sft/model": sys.exit("the dynamics config does not name the adapter")
 if not s.get("fits"): sys.exit("no fits in the dynamics summary")
 ' "$CASE_DIR/dyn" || return 1
+  # Prompt files in GenEval's open vocabulary: training prompts and held-out prompts of its own,
+  # disjoint (checked before sampling), never the oracle; dynamics over such a pool.
+  sed -n '100,105p' "$ROOT/data/geneval/evaluation_metadata.jsonl" > "$CASE_DIR/train6.jsonl"
+  run --threads 1 improve --ckpt "$JANUS" -o open --method sft --supervision inverted --epochs 1 \
+      --train-suite train6.jsonl --eval-suite geneval6.jsonl "${common[@]}"
+  expect_exit 0 || return 1
+  pycheck '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1] + "/pool.jsonl")]
+if not lines[0].get("open_vocabulary"): sys.exit("the pool does not record its open vocabulary")
+train = [json.loads(l)["prompt"] for l in open(sys.argv[2])]
+prompts = [l["metadata"]["prompt"] for l in lines if l["type"] == "prompt"]
+if prompts != train: sys.exit(f"pool prompts {prompts} are not the training file {train}")
+c = json.load(open(sys.argv[1] + "/config.json"))["improve"]
+if c.get("train_suite") != "train6.jsonl" or c.get("eval_suite") != "geneval6.jsonl": sys.exit("config does not name the suites")
+' "$CASE_DIR/open" "$CASE_DIR/train6.jsonl" || return 1
+  run --threads 1 dynamics --ckpt open/model --pool open/pool.jsonl --probes 4 --train-batch 2 --alternatives 2 --fp-probes 8 -o dyn-open -q
+  expect_exit 0 || return 1
+  run --threads 1 improve --ckpt "$JANUS" -o overlap --supervision inverted --threshold 0.67 --epochs 1 \
+      --train-suite geneval6.jsonl --eval-suite geneval6.jsonl "${common[@]}"
+  expect_user_error "is also a held-out prompt" "--train-suite geneval6.jsonl" || return 1
+  [ ! -e "$CASE_DIR/overlap/pool.jsonl" ] || { fail "candidates were sampled before the overlap was refused"; return 1; }
+  run --threads 1 improve --ckpt "$JANUS" -o oracle --supervision inverted --threshold 0.67 --epochs 1 --train-suite train6.jsonl \
+      --prompts 6 -n 2 --batch 4 --eval-prompts 2 --eval-k 1 --lora-rank 4 -q
+  expect_user_error "the oracle judges the shapes world's prompts only" "--judge" || return 1
   # Killed twice mid-write (the counter restarts with each process), resumed: byte-identical.
   local args=(--threads 1 improve --ckpt "$JANUS" --method sft --supervision "ckpt:$JANUS" --epochs 3 --curriculum-epochs 1 --threshold 0.34 "${common[@]}")
   local total kills=0 rc
