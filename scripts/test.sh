@@ -14,7 +14,7 @@ if [[ "${UNIGAP_TEST_QUICK:-0}" == 1 ]]; then
   echo "[test] UNIGAP_TEST_QUICK=1: fuzz and sanitizer steps skipped"
   exit 0
 fi
-echo "[test] short fuzz run (20 s per target)"
-bash scripts/fuzz.sh 20
+echo "[test] short fuzz run (10 s per target)"
+bash scripts/fuzz.sh 10
 echo "[test] the suite under ASan + UBSan"
 bash scripts/sanitize.sh "$@"
