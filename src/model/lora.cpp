@@ -82,7 +82,12 @@ std::pair<LoraOptions, std::string> LoraOptions::from_peft_config(const json& c,
   o.rank = c.at("r").get<int>();
   if (!field("lora_alpha").is_number()) refuse("lora_alpha", "must be a number");
   o.alpha = c.at("lora_alpha").get<double>();
-  o.dropout = c.contains("lora_dropout") && c.at("lora_dropout").is_number() ? c.at("lora_dropout").get<double>() : 0.0;
+  o.dropout = 0;  // PEFT's default when the field is absent
+  if (c.contains("lora_dropout")) {
+    if (!c.at("lora_dropout").is_number()) refuse("lora_dropout", "must be a number, found " + c.at("lora_dropout").dump());
+    o.dropout = c.at("lora_dropout").get<double>();
+  }
+  if (c.contains("use_rslora") && !c.at("use_rslora").is_boolean()) refuse("use_rslora", "must be true or false");
   o.rslora = c.value("use_rslora", json(false)) == json(true);
   if (c.value("use_dora", json(false)) == json(true)) refuse("use_dora", "DoRA is not supported");
   if (c.value("fan_in_fan_out", json(false)) == json(true)) refuse("fan_in_fan_out", "must be false for linear layers");

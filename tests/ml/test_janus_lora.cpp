@@ -232,6 +232,7 @@ TEST(JanusLora, BadAdapterFoldersAreUserErrorsNamingTheFieldOrTensor) {
   expect_error(variant("regex", edit_config("target_modules", ".*q_proj")), "target_modules");
   expect_error(variant("norank", edit_config("r", nullptr)), "missing field 'r'");
   expect_error(variant("bias", edit_config("bias", "all")), "bias");
+  expect_error(variant("dropout", edit_config("lora_dropout", "0.1")), "lora_dropout");
   expect_error(variant("target", edit_config("target_modules", json::array({"qkv_proj"}))), "'qkv_proj' names no module");
   expect_error(variant("conv", edit_config("target_modules", json::array({"conv_in"}))), "not a linear layer");
   expect_error(variant("nobase", edit_config("base_model_name_or_path", "/no/such/base")), "/no/such/base");
