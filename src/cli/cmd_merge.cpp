@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/progress.h"
 #include "dist/data_parallel.h"
 #include "io/atomic_file.h"
 #include "model/registry.h"
@@ -25,10 +26,12 @@ void register_merge(CLI::App& app) {
     if (dir_exists(a.out)) throw UserError("already exists", a.out, "merge writes a new folder; pass another --out");
     ModelOptions mo = ModelOptions::parse("cpu", a.dtype);
     mo.adapter = a.adapter;
+    log_info("merge: loading " + a.ckpt + (a.adapter.empty() ? "" : " with the adapter " + a.adapter));
     auto model = load_model(a.ckpt, mo);
     if (!model->has_adapter())
       throw UserError("has no LoRA adapter to merge", a.ckpt, "pass an adapter folder, or --adapter DIR with the base");
     model->merge_adapter();
+    log_info("merge: writing " + a.out);
     model->save(a.out, {{"merged_adapter", a.adapter.empty() ? a.ckpt : a.adapter}});
     std::cout << "merged model: " << a.out << "\n";
   });

@@ -7,17 +7,21 @@
 
 namespace unigap {
 
+namespace {
+// What a tensor is stored as: int64 as I64, bfloat16 as BF16 (torch's bfloat16 is safetensors'
+// BF16), any other float type as F32; on the CPU, contiguous.
+torch::Tensor storable(const torch::Tensor& t_in, DType& d) {
+  torch::Tensor t = t_in.detach().to(torch::kCPU);
+  if (t.scalar_type() == torch::kLong) d = DType::I64;
+  else if (t.scalar_type() == torch::kBFloat16) d = DType::BF16;
+  else d = DType::F32, t = t.to(torch::kFloat32);
+  return t.contiguous();
+}
+}  // namespace
+
 TensorData to_tensor_data(const torch::Tensor& t_in) {
   TensorData d;
-  torch::Tensor t = t_in.detach().contiguous();
-  if (t.scalar_type() == torch::kLong) {
-    d.dtype = DType::I64;
-  } else if (t.scalar_type() == torch::kBFloat16) {  // stored as it is: torch's bfloat16 is safetensors' BF16
-    d.dtype = DType::BF16;
-  } else {
-    t = t.to(torch::kFloat32).contiguous();
-    d.dtype = DType::F32;
-  }
+  const torch::Tensor t = storable(t_in, d.dtype);
   for (auto s : t.sizes()) d.shape.push_back(s);
   const size_t nbytes = size_t(t.numel()) * t.element_size();
   d.bytes.resize(nbytes);
@@ -69,12 +73,8 @@ void save_module(torch::nn::Module& m, const std::string& path, const std::map<s
   std::vector<torch::Tensor> keep;  // the CPU, contiguous tensors the views point into
   std::map<std::string, TensorView> views;
   auto add = [&](const std::string& name, const torch::Tensor& t_in) {
-    torch::Tensor t = t_in.detach().to(torch::kCPU);
-    DType d = DType::F32;
-    if (t.scalar_type() == torch::kLong) d = DType::I64;
-    else if (t.scalar_type() == torch::kBFloat16) d = DType::BF16;
-    else if (t.scalar_type() != torch::kFloat32) t = t.to(torch::kFloat32);
-    t = t.contiguous();
+    DType d;
+    const torch::Tensor t = storable(t_in, d);  // the parameter itself when it is CPU f32/bf16 and contiguous
     keep.push_back(t);
     views[name] = {d, std::vector<int64_t>(t.sizes().begin(), t.sizes().end()), t.data_ptr(), size_t(t.numel()) * t.element_size()};
   };

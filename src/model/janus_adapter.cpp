@@ -1,5 +1,6 @@
 // JanusModel's LoRA adapter: attaching fresh updates to the target linear layers, the PEFT
-// folder it saves and loads, merging, and gradient checkpointing of the LLaMA blocks.
+// folder it saves and loads, merging, switching it off; and the switch of gradient checkpointing
+// (the recomputation itself: janus_modules.cpp).
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <filesystem>
@@ -15,7 +16,7 @@
 
 namespace unigap {
 
-void JanusModel::attach_lora(const LoraOptions& o, uint64_t seed) {
+void JanusModel::add_lora(const LoraOptions& o, uint64_t seed) {
   o.validate();
   if (!o.enabled()) throw UserError("rank 0 is no adapter", "LoRA option 'rank'");
   if (has_adapter()) throw UserError("the model already has a LoRA adapter", "--lora-rank", "train the one it has (drop --lora-rank)");
@@ -46,14 +47,12 @@ void JanusModel::detach_lora() {
   lora_opt_.reset();
 }
 
-void JanusModel::add_lora(const LoraOptions& o, uint64_t seed) { attach_lora(o, seed); }
-
 void JanusModel::load_adapter(const std::string& dir) {
   const std::string ac = dir + "/" + kAdapterConfigFile;
   if (!file_exists(ac)) throw UserError("not an adapter folder (no adapter_config.json)", dir, "pass a folder PEFT or unigap saved");
   const LoraOptions o = LoraOptions::from_peft_config(read_json(ac), ac).first;
   try {
-    attach_lora(o, 0);
+    add_lora(o, 0);  // fresh tensors, overwritten from the file below
   } catch (const UserError& e) {
     throw UserError(e.bare_message(), ac + " (" + e.where() + ")", e.hint());
   }

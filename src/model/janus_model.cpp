@@ -493,7 +493,8 @@ std::vector<std::string> JanusModel::default_train_groups() const {
 void JanusModel::train_only(const std::vector<std::string>& groups) {
   std::string known;
   for (auto& [g, prefix] : kGroups) known += (known.empty() ? "" : ", ") + g;
-  if (has_adapter()) {
+  const bool lora = has_adapter();
+  if (lora) {
     if (groups != std::vector<std::string>{"lora"})
       throw UserError("with a LoRA adapter only the group 'lora' trains", "train groups",
                       "an adapter folder holds the adapter's tensors only; fine-tune groups (" + known + ") without --lora-rank");
@@ -503,7 +504,6 @@ void JanusModel::train_only(const std::vector<std::string>& groups) {
         throw UserError("unknown parameter group '" + g + "'", "train groups",
                         "the Janus-Pro model has: " + known + (g == "lora" ? " (and 'lora' once it has an adapter: --lora-rank)" : ""));
   }
-  const bool lora = has_adapter();
   for (auto& p : net_->named_parameters())
     p.value().set_requires_grad(!lora && std::find(groups.begin(), groups.end(), group_of(p.key())) != groups.end());
   for (auto& t : lora_) t.delta->A.set_requires_grad(true), t.delta->B.set_requires_grad(true);

@@ -124,7 +124,6 @@ class JanusModel : public UnifiedMultimodal {
     janus::LinearImpl* layer;  // in net_
     std::shared_ptr<LoraDelta> delta;
   };
-  void attach_lora(const LoraOptions& o, uint64_t seed);  // fresh deltas on every target
   void detach_lora();
   void save_adapter(const std::string& dir, const json& extra) const;
   void read_adapter_weights(const std::string& path);

@@ -5,8 +5,7 @@
 namespace unigap {
 
 void WithoutAdapter::refuse(const char* what) const {
-  UNIGAP_ASSERT(false, "the base view of " + m_.name() + " " + what + ": nothing trains, saves or loads through it");
-  throw std::logic_error("unreachable");
+  internal_error("refuse", __FILE__, __LINE__, "the base view of " + m_.name() + " " + what + ": nothing trains, saves or loads through it");
 }
 
 }  // namespace unigap
