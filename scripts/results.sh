@@ -33,7 +33,8 @@
 # Finished stages are kept: rerunning continues an interrupted study. Finally
 # `unigap results` aggregates everything into docs/results.md and runs/results/results.json,
 # and the summaries of every finished stage (config.json, summary.json, audit.json,
-# metrics.jsonl and the text outputs; no images or models) and sft-self's candidate pool
+# metrics.jsonl and the text outputs; no images or models), every evaluation's per-image
+# results (results.jsonl, ref_results.jsonl; gzipped) and sft-self's candidate pool
 # (gzipped, about 2 MB) are copied into results/study, which is committed: on another machine
 # a seed found there is restored first, so that its finished stages count in docs/results.md
 # and are not run again, and an arm added to it trains on the same candidates (its evaluation
@@ -47,6 +48,15 @@ OUT="${OUT:-runs/results}"
 SEEDS="${SEEDS:-0 1 2}"
 ARMS="${ARMS:-sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate}"
 DOC="${DOC:-docs/results.md}"
+# World version 2's study (docs/metrics.md, "Study-level intervals"):
+#   CFG_GRID=1,2,3,4   every model's evaluation guidance chosen on the validation split (eval
+#                      --cfg-grid), the arms' win rates on the base's images at the base's guidance
+#   ARMS=".. sft-all sft-render sft-oracle-matched"  the baselines (unfiltered SFT on every
+#                      candidate, continued pretraining on renders) and oracle SFT, each on exactly
+#                      sft-self's number of samples per epoch (--sft-samples): matched budgets
+#   BASE=... SEEDS=... one pretraining seed's base per invocation; `unigap results` nests the
+#                      seeds of one base under it (e.g. BASE=models/base-small-p1 SEEDS="100 101 102")
+CFG_GRID="${CFG_GRID:-}"
 ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
@@ -70,6 +80,8 @@ for s in $SEEDS; do
     if [ -f "$OUT/s$s.tmp/sft-self/pool.jsonl.gz" ]; then
       gunzip "$OUT/s$s.tmp/sft-self/pool.jsonl.gz"
     fi
+    # Per-image results (what the study's intervals resample), archived gzipped.
+    find "$OUT/s$s.tmp" -name '*results.jsonl.gz' -exec gunzip {} +
     mv "$OUT/s$s.tmp" "$OUT/s$s"
   fi
 done
@@ -88,7 +100,7 @@ for s in $SEEDS; do
     local from=()
     [ -n "$ref" ] && [ -d "$D/eval-base/images" ] && from=(--ref-images "$D/eval-base")
     "$U" eval --ckpt "$ckpt" ${ref:+--ref "$ref"} "${from[@]}" --seed "$s" -k 4 -q --out "$D/eval-$name" \
-      "${resume[@]}" > "$D/eval-$name.txt"
+      ${CFG_GRID:+--cfg-grid "$CFG_GRID"} "${resume[@]}" > "$D/eval-$name.txt"
   }
   arm() {  # arm NAME [improve options...]
     local name=$1
@@ -117,6 +129,16 @@ for s in $SEEDS; do
   arm sft-oracle "${SFT[@]}" --supervision oracle --pool-from "$D/sft-self"
   arm sft-inverted "${SFT[@]}" --supervision inverted --pool-from "$D/sft-self"
   arm sft-flip "${SFT[@]}" --supervision flip:0.5 --pool-from "$D/sft-self"
+  # Baselines no judge selects: unfiltered SFT on every candidate, and continued pretraining on
+  # ground-truth renders of the same prompts; with oracle SFT, at sft-self's budget.
+  budget=()
+  if wanted sft-all || wanted sft-render || wanted sft-oracle-matched; then
+    [ -f "$D/sft-self/summary.json" ] || { echo "[results] seed $s: the matched arms need sft-self first" >&2; exit 1; }
+    budget=(--sft-samples "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sft_samples"])' "$D/sft-self/summary.json")")
+  fi
+  arm sft-all "${SFT[@]}" --supervision all --pool-from "$D/sft-self" "${budget[@]}"
+  arm sft-render "${SFT[@]}" --supervision render "${budget[@]}"
+  arm sft-oracle-matched "${SFT[@]}" --supervision oracle --pool-from "$D/sft-self" "${budget[@]}"
   # The data-quality gate must refuse the inverted pool before any training step.
   if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
@@ -150,6 +172,16 @@ for s in $SEEDS; do
       mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
       cp "$OUT/s$s/$f" "$ARCHIVE/s$s/$f.tmp"
       mv "$ARCHIVE/s$s/$f.tmp" "$ARCHIVE/s$s/$f"
+    done
+  # Per-image results of every evaluation (results.jsonl: each image's prompt group, own score
+  # and verdict, the oracle's verdict; ref_results.jsonl: both judges on the base's images),
+  # gzipped: a later analysis of the study needs no re-run.
+  (cd "$OUT/s$s" && find . -maxdepth 2 -type f \( -name results.jsonl -o -name ref_results.jsonl \)) |
+    while read -r f; do
+      [ -f "$ARCHIVE/s$s/$f.gz" ] && [ "$ARCHIVE/s$s/$f.gz" -nt "$OUT/s$s/$f" ] && continue
+      mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
+      gzip -9 -c "$OUT/s$s/$f" > "$ARCHIVE/s$s/$f.gz.tmp"
+      mv "$ARCHIVE/s$s/$f.gz.tmp" "$ARCHIVE/s$s/$f.gz"
     done
   if [ -f "$OUT/s$s/sft-self/pool.jsonl" ] && [ ! -f "$ARCHIVE/s$s/sft-self/pool.jsonl.gz" ]; then
     gzip -9 -c "$OUT/s$s/sft-self/pool.jsonl" > "$ARCHIVE/s$s/sft-self/pool.jsonl.gz.tmp"

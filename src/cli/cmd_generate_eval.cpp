@@ -94,7 +94,8 @@ void register_generate_eval(CLI::App& app) {
   // ---- eval ----
   struct EvalArgs {
     std::string ckpt, ref, suite = "eval", out, images, ref_images, judge = "oracle", world, device = "cpu", dtype, adapter;
-    int n_prompts = 553, seeds = 1;
+    int n_prompts = 553, seeds = 1, cfg_prompts = 120;
+    std::vector<double> cfg_grid;
     bool quiet = false;
     EvalOptions opt;
   };
@@ -119,6 +120,11 @@ void register_generate_eval(CLI::App& app) {
   ev->add_flag("--quiet,-q", e.quiet, "No progress output");
   ev->add_flag("--resume", e.opt.resume, "Continue an interrupted run in --out: complete image folders are kept");
   add_sampling_options(ev, e.opt.sampling);
+  ev->add_option("--cfg-grid", e.cfg_grid,
+                 "Choose the guidance on the validation split among these weights (highest Gen; ties: the smaller), then "
+                 "evaluate with it; recorded in config.json and summary.json")
+      ->delimiter(',');
+  ev->add_option("--cfg-prompts", e.cfg_prompts, "Validation prompts of --cfg-grid")->capture_default_str();
   ev->callback([] {
     Progress::set_enabled(!e.quiet);
     if (e.seeds < 1) throw UserError("must be >= 1", "--seeds");
@@ -139,8 +145,18 @@ void register_generate_eval(CLI::App& app) {
     if (e.opt.open_vocabulary && judge_spec.kind == JudgeSpec::Kind::Oracle) refuse_oracle_for_open_vocabulary(e.suite, "--judge");
     auto suite = load_suite(e.suite, e.n_prompts, e.opt.seed, spec, e.opt.open_vocabulary);
     e.opt.images_dir = e.images;
+    auto judge = make_judge(judge_spec, spec, dist, e.opt.threshold, models);
+    std::optional<GuidanceChoice> guidance;
+    if (!e.cfg_grid.empty()) {
+      if (!e.images.empty()) throw UserError("chooses the guidance of sampling; --images are not sampled", "--cfg-grid");
+      if (e.cfg_prompts < 1) throw UserError("must be >= 1", "--cfg-prompts");
+      guidance = choose_guidance(*model, *judge, spec, e.cfg_grid, e.cfg_prompts, e.opt);
+      e.opt.sampling.cfg_weight = guidance->chosen;
+      std::printf("guidance %g, chosen on %zu validation prompts\n", guidance->chosen, guidance->suite.size());
+    }
     RunDir run(e.out);
     json config = eval_run_config(e.ckpt, e.ref, e.suite, suite.size(), e.seeds, e.opt, spec, judge_spec.name());
+    if (guidance) config["guidance"] = guidance->to_json();
     if (!mo.cpu_f32() || !mo.adapter.empty()) config["model_options"] = mo.to_json();  // absent: the CPU in float32, no adapter
     if (!e.ref_images.empty()) {
       if (e.ref.empty()) throw UserError("needs --ref", "--ref-images");
@@ -149,7 +165,6 @@ void register_generate_eval(CLI::App& app) {
     }
     e.opt.resume = run.start(config, {e.opt.resume, {"ref_images"}, [&](bool b) { return dist.main_value(b); }}) ==
                    RunStart::Resumed;
-    auto judge = make_judge(judge_spec, spec, dist, e.opt.threshold, models);
     std::vector<json> per_seed;
     std::map<std::string, std::vector<double>> across;
     for (int s = 0; s < e.seeds; ++s) {
@@ -171,6 +186,7 @@ void register_generate_eval(CLI::App& app) {
       if (res.vs_ref && res.vs_ref->win_rate.n) across["win_rate"].push_back(*res.vs_ref->win_rate.value());
     }
     json summary = {{"per_seed", per_seed}};
+    if (guidance) summary["guidance"] = guidance->to_json();
     if (e.seeds > 1) {
       json agg = json::object();
       for (auto& [k, v] : across) {

@@ -44,7 +44,8 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--out,-o", a.out, "Run directory")->required();
   cmd->add_option("--method", a.c.method, "sft | dpo")->capture_default_str();
   cmd->add_option("--supervision", a.c.supervision,
-                  "self | oracle (the external judge) | flip:P | inverted | ckpt:PATH")->capture_default_str();
+                  "self | oracle (the external judge) | flip:P | inverted | ckpt:PATH | all (unfiltered: every candidate) | "
+                  "render (ground-truth renders of the prompts: continued pretraining)")->capture_default_str();
   cmd->add_option("--judge", a.c.judge, "External judge of the audit and the held-out tracking: oracle | ckpt:PATH")
       ->capture_default_str();
   cmd->add_option("--world", a.c.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
@@ -53,7 +54,7 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--train-suite", a.c.train_suite,
                   "Training prompts from a metadata JSONL instead (all of them; GenEval's open vocabulary for a model without a world and no --world)");
   cmd->add_option("--eval-suite", a.c.eval_suite,
-                  "Held-out prompts of the tracking from a metadata JSONL instead of --eval-prompts from the eval split (disjoint from the training prompts)");
+                  "Held-out prompts of the tracking from a metadata JSONL instead of --eval-prompts from the validation split (disjoint from the training prompts; in a world with a validation split, only its prompts)");
   cmd->add_option("--candidates,-n", a.c.pool.candidates, "Candidates per prompt (N)")->capture_default_str();
   cmd->add_option("--cfg", a.c.pool.sampling.cfg_weight, "Guidance of candidate sampling")->capture_default_str();
   cmd->add_option("--temperature", a.c.pool.sampling.temperature, "Temperature of candidate sampling")->capture_default_str();
@@ -65,6 +66,9 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--beta", a.c.beta, "DPO beta")->capture_default_str();
   cmd->add_option("--nll-weight", a.c.nll_weight, "DPO lambda on the chosen NLL")->capture_default_str();
   cmd->add_option("--prompt-dropout", a.c.prompt_dropout, "Share of SFT rows trained unconditionally")->capture_default_str();
+  cmd->add_option("--sft-samples", a.c.sft_samples,
+                  "SFT samples per epoch (0: every accepted candidate); a seeded subset, or the accepted cycled when fewer: "
+                  "matched budgets between arms")->capture_default_str();
   cmd->add_option("--train-groups", a.groups, "Comma-separated parameter groups to train (default: the model's, the shared LLM)");
   cmd->add_option("--adapter", a.c.adapter, "A LoRA adapter (PEFT folder) on the --ckpt model, trained further");
   cmd->add_option("--lora-rank", a.c.lora.rank, "Train a fresh LoRA adapter of this rank instead of the groups (0: off)")->capture_default_str();
@@ -76,7 +80,7 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--audit-min-precision", a.c.audit_min_precision, "Refuse to train below this audited precision");
   cmd->add_option("--audit-sample", a.c.audit_sample, "Candidates audited against the external judge")->capture_default_str();
   cmd->add_option("--eval-every", a.c.eval_every, "Epochs between held-out evaluations")->capture_default_str();
-  cmd->add_option("--eval-prompts", a.c.eval_prompts, "Held-out prompts for tracking")->capture_default_str();
+  cmd->add_option("--eval-prompts", a.c.eval_prompts, "Held-out prompts for tracking, from the validation split (the eval split in a version 1 world, which has none)")->capture_default_str();
   cmd->add_option("--eval-k", a.c.eval.samples_per_prompt, "Images per held-out prompt")->capture_default_str();
   cmd->add_option("--eval-cfg", a.c.eval.sampling.cfg_weight, "Guidance of evaluation sampling")->capture_default_str();
   cmd->add_option("--pool-from", a.c.pool_from,

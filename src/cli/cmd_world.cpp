@@ -44,9 +44,14 @@ void cmd_spec(const WorldArgs& a, bool as_json) {
   for (auto& s : spec.shapes) std::printf(" %s", s.c_str());
   std::printf("\nsizes       %d..%d px, counting %d..%d, gap %d px\n", spec.min_size, spec.max_size, spec.min_count,
               spec.max_count, spec.min_gap);
+  if (spec.has_attributes())
+    std::printf("size words  small %d..%d px, large %d..%d px; locations: a 3x3 grid of thirds\n", spec.min_size,
+                spec.small_max, spec.large_min, spec.max_size);
   auto train = split_prompts(spec, Split::Train), eval = split_prompts(spec, Split::Eval);
-  std::printf("prompts     %zu unique: %zu train, %zu eval (disjoint)\n", train.size() + eval.size(), train.size(),
-              eval.size());
+  const size_t val = spec.val_fraction > 0 ? split_prompts(spec, Split::Val).size() : 0;
+  std::printf("prompts     %zu unique: %zu train, %zu val, %zu eval (disjoint in meaning)\n", train.size() + val + eval.size(),
+              train.size(), val, eval.size());
+  std::printf("version     %d\n", spec.version);
   std::printf("fingerprint %s\n", spec.fingerprint().c_str());
 }
 
@@ -68,7 +73,7 @@ Mistake parse_mistake(const std::string& s) {
   for (auto k : all_mistakes())
     if (s == mistake_name(k)) return k;
   throw UserError("unknown mistake '" + s + "'", "--mistake",
-                  "use color_swap, shape_swap, add_object, remove_object or flip_relation");
+                  "use color_swap, shape_swap, add_object, remove_object, flip_relation, size_swap or move");
 }
 
 void cmd_render(const WorldArgs& a, const std::string& prompts_path, const std::string& out, int n, uint64_t seed,
@@ -157,7 +162,7 @@ void register_world(CLI::App& app) {
   static uint64_t seed = 0;
   auto* sample = world->add_subcommand("sample", "Sample prompts (GenEval metadata JSONL) from the train or eval split");
   add_world_option(sample, a);
-  sample->add_option("--split", split, "train or eval (disjoint)")->capture_default_str();
+  sample->add_option("--split", split, "train, val (version 2) or eval (disjoint in meaning)")->capture_default_str();
   sample->add_option("--n", n, "Number of prompts, GenEval tag proportions")->capture_default_str();
   sample->add_flag("--all", all, "Every unique prompt of the split instead of a proportioned sample");
   sample->add_option("--seed", seed, "Sampling seed")->capture_default_str();

@@ -55,7 +55,7 @@ torch::Tensor codes_of(const Candidate& c) { return torch::tensor(c.codes, torch
 std::vector<std::string> alternatives_for(const Metadata& m, const WorldSpec& spec, int k, Rng& rng) {
   std::vector<std::string> out;
   for (int t = 0; t < 40 && int(out.size()) < k; ++t) {
-    auto w = mutate(m, rng.pick(all_mistakes()), spec, rng);
+    auto w = mutate(m, rng.pick(mistakes_of(spec)), spec, rng);
     if (!w || w->prompt == m.prompt || w->prompt != prompt_text(*w)) continue;
     if (std::find(out.begin(), out.end(), w->prompt) == out.end()) out.push_back(w->prompt);
   }

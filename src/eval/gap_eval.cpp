@@ -14,6 +14,7 @@
 #include "world/oracle.h"
 #include "world/render.h"
 #include "world/spec.h"
+#include "world/suite.h"
 
 namespace unigap {
 
@@ -104,6 +105,7 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
       r.tag = suite[i].tag;
       r.level = suite[i].level;
       r.prompt = suite[i].prompt;
+      r.group = canonical_key(suite[i]);
       r.file = dir.empty() ? "" : dir + "/" + sample_folder_name(int(i)) + "/samples/" + sample_file_name(k);
       out.records.push_back(r);
       out.images.push_back(imgs[i][k]);
@@ -148,8 +150,16 @@ std::string ref_images_of(const std::string& eval_dir, const std::string& ref_ck
   if (!same_checkpoint(theirs.value("ckpt", std::string()), ref_ckpt))
     throw UserError("it evaluated another model (" + theirs.value("ckpt", std::string()) + ") than --ref " + ref_ckpt, cfg_path,
                     "--ref-images needs an eval of the reference model");
+  // Guidance chosen per model on the validation split (--cfg-grid in both runs): the reference's
+  // images are at its own chosen weight, which is then not compared.
+  const bool own_guidance = theirs.contains("guidance") && config.contains("guidance");
+  auto comparable = [&](const json& cfg, const char* k) {
+    json v = cfg.value(k, json());
+    if (own_guidance && std::string(k) == "eval" && v.is_object()) v.erase("cfg_weight");
+    return v;
+  };
   for (const char* k : {"suite", "suite_size", "seeds", "eval", "world_fingerprint"})
-    if (theirs.value(k, json()) != config.at(k))
+    if (comparable(theirs, k) != comparable(config, k))
       throw UserError("it ran with " + std::string(k) + " = " + theirs.value(k, json()).dump() + ", this run has " + config.at(k).dump(),
                       cfg_path, "--ref-images needs an eval with the same suite and options");
   if (config.at("seeds") != 1) throw UserError("works with one seed only", "--ref-images");
@@ -174,6 +184,7 @@ Images read_suite(const WorldSpec* spec, const std::string& dir) {
       r.tag = f.metadata.tag;
       r.level = f.metadata.level;
       r.prompt = f.metadata.prompt;
+      r.group = canonical_key(f.metadata);
       r.file = f.images[k];
       out.records.push_back(r);
       out.images.push_back(std::move(img));
@@ -231,6 +242,11 @@ json EvalResult::to_json() const {
             {"seconds", seconds},
             {"images", records.size()}};
   if (vs_ref) j["vs_ref"] = vs_ref->to_json();
+  if (!vs_ref_by_tag.empty()) {
+    json t = json::object();
+    for (auto& [tag, c] : vs_ref_by_tag) t[tag] = c.to_json();
+    j["vs_ref_by_tag"] = t;
+  }
   if (ref_gap) j["ref_gap"] = ref_gap->to_json();
   return j;
 }
@@ -280,6 +296,22 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
       ov.push_back(rim.records[i].oracle);
     }
     res.vs_ref = compare_judges(rv, nv, ov);
+    std::map<std::string, std::vector<bool>> trv, tnv, tov;
+    for (size_t i = 0; i < rim.records.size(); ++i) {
+      const std::string& tag = rim.records[i].tag;
+      trv[tag].push_back(rv[i]), tnv[tag].push_back(nv[i]), tov[tag].push_back(ov[i]);
+    }
+    for (auto& [tag, v] : trv) res.vs_ref_by_tag[tag] = compare_judges(v, tnv[tag], tov[tag]);
+    if (!out_dir.empty()) {  // per image, so that a later analysis needs no re-run
+      std::vector<json> lines;
+      for (size_t i = 0; i < rim.records.size(); ++i) {
+        const auto& r = rim.records[i];
+        lines.push_back({{"filename", r.file}, {"prompt_index", r.prompt_index}, {"sample", r.sample}, {"tag", r.tag},
+                         {"group", r.group}, {"ref_score", ref_scores[i]}, {"score", new_scores[i]},
+                         {"ref_verdict", bool(rv[i])}, {"verdict", bool(nv[i])}, {"correct", r.oracle}});
+      }
+      write_jsonl(out_dir + "/ref_results.jsonl", lines);
+    }
     res.ref_gap = summarize_gap(rim.records, derive_seed(opt.seed, "bootstrap-ref"));
   }
 
@@ -292,6 +324,7 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
                        {"tag", r.tag},
                        {"level", r.level},
                        {"prompt", r.prompt},
+                       {"group", r.group},
                        {"score", r.score},
                        {"verdict", r.verdict},
                        {"correct", r.oracle},
@@ -300,6 +333,40 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
   }
   res.seconds = since(t0);
   return res;
+}
+
+json GuidanceChoice::to_json() const {
+  json g = json::array();
+  for (auto& [w, v] : gen) g.push_back({{"cfg", w}, {"gen", v}});
+  return {{"chosen", chosen}, {"split", split}, {"prompts", suite.size()}, {"gen_by_cfg", g}};
+}
+
+GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec,
+                               const std::vector<double>& grid, int prompts, const EvalOptions& opt) {
+  if (grid.empty()) throw UserError("needs at least one guidance weight", "--cfg-grid");
+  if (tuning_split(spec) != Split::Val)
+    throw UserError("this world (version " + std::to_string(spec.version) + ") has no validation split to choose guidance on",
+                    "--cfg-grid", "use a version 2 world");
+  GuidanceChoice c;
+  c.split = split_name(Split::Val);
+  c.suite = sample_suite(spec, Split::Val, prompts, derive_seed(opt.seed, "guidance"));
+  for (double w : grid) {
+    EvalOptions o = opt;
+    o.sampling.cfg_weight = w;
+    o.resume = false;
+    double rate = 0;
+    Images im = generate_suite(model, spec, c.suite, o, "", rate);
+    external_score(im, judge);
+    const double gen = summarize_gap(im.records, 0, 1).gen_overall;
+    log_info("guidance " + std::to_string(w) + ": Gen " + std::to_string(gen) + " on " + std::to_string(c.suite.size()) +
+             " validation prompts");
+    c.gen.push_back({w, gen});
+  }
+  // The best Gen; ties to the smaller weight.
+  double best = -1;
+  for (auto& [w, g] : c.gen)
+    if (g > best || (g == best && w < c.chosen)) best = g, c.chosen = w;
+  return c;
 }
 
 std::vector<ImageRecord> read_results(const std::string& path) {
@@ -312,6 +379,7 @@ std::vector<ImageRecord> read_results(const std::string& path) {
     field("prompt_index", r.prompt_index), field("sample", r.sample), field("tag", r.tag), field("level", r.level);
     field("prompt", r.prompt), field("filename", r.file), field("score", r.score), field("verdict", r.verdict);
     field("correct", r.oracle), field("reason", r.reason);
+    read_field(j, "group", r.group, "field ", where);  // absent in results written before meaning groups
     out.push_back(std::move(r));
   }
   return out;
@@ -352,9 +420,10 @@ std::string eval_table(const EvalResult& r) {
   auto gci = r.gap.gen_overall_ci, nci = r.gap.non_ci;
   auto uci = r.und.overall.accuracy.ci();
   std::snprintf(b, sizeof b,
-                "Gen (GenEval overall, mean of tags) %.1f%% [%.1f, %.1f]; Non %.1f%% [%.1f, %.1f] (95%% bootstrap over prompts)\n",
+                "Gen (GenEval overall, mean of tags) %.1f%% [%.1f, %.1f]; Non %.1f%% [%.1f, %.1f] (95%% cluster bootstrap over %d "
+                "distinct prompts%s)\n",
                 100 * r.gap.gen_overall, 100 * gci.lo, 100 * gci.hi, 100.0 * r.gap.pooled.non.k / std::max<int64_t>(1, r.gap.pooled.non.n),
-                100 * nci.lo, 100 * nci.hi);
+                100 * nci.lo, 100 * nci.hi, r.gap.groups, defined(gci) ? "" : "; no interval below 2");
   s += b;
   std::snprintf(b, sizeof b, "Und on rendered pairs %s [%.1f, %.1f] (n=%lld; hard negatives %s, FP rate %s, FN rate %s)\n",
                 pct(r.und.overall.accuracy).c_str(), 100 * uci.lo, 100 * uci.hi, (long long)r.und.overall.accuracy.n,

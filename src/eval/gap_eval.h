@@ -39,6 +39,7 @@ struct EvalResult {
   GapSummary gap;
   UndSummary und;
   std::optional<Comparison> vs_ref;          // win rate and FP->TN etc. on the reference's images
+  std::map<std::string, Comparison> vs_ref_by_tag;  // the same per tag (the Non decomposition's transitions)
   std::optional<GapSummary> ref_gap;         // the reference model's own figures on its images
   std::string judge;                         // the external judge's name (Gen, WeakGen, win rate)
   double generate_images_per_s = 0, judge_images_per_s = 0, seconds = 0;
@@ -50,6 +51,20 @@ struct EvalResult {
 // rendered pairs of Und; `ref` may be null.
 EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec, const std::vector<Metadata>& suite,
                     const EvalOptions& opt, const std::string& out_dir, UnifiedMultimodal* ref = nullptr);
+
+// The guidance of evaluation, chosen per model on the validation split (never on eval): Gen
+// by the external judge at each weight of `grid`, on `prompts` GenEval-proportioned prompts
+// (x K images) of the tuning split; the highest wins, ties going to the smaller weight.
+// UserError in a world without a validation split.
+struct GuidanceChoice {
+  double chosen = 0;
+  std::vector<std::pair<double, double>> gen;  // (weight, Gen overall on the validation prompts)
+  std::string split;
+  std::vector<Metadata> suite;                 // the prompts it read
+  json to_json() const;
+};
+GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec,
+                               const std::vector<double>& grid, int prompts, const EvalOptions& opt);
 
 // The world a model is evaluated and trained in: its own when it has one (a `world_file`
 // that describes another world is then a UserError), else the world of `world_file` ("" =

@@ -13,7 +13,10 @@ namespace unigap {
 
 // One generated image with both verdicts.
 struct ImageRecord {
-  int prompt_index = 0;  // which suite line (bootstrap cluster)
+  int prompt_index = 0;  // which suite line
+  // The prompt's meaning group (canonical_key: "A left of B" and "B right of A" are one
+  // group; 80 suite lines of one prompt are one group): the bootstrap's resampling unit.
+  std::string group;
   int sample = 0;
   std::string tag, level, prompt, file;
   double score = 0;      // own understanding: P(yes) / (P(yes) + P(no))
@@ -42,26 +45,52 @@ struct GapSummary {
   std::map<std::string, GapMetrics> by_tag, by_level;
   GapMetrics pooled;         // all images together
   double gen_overall = 0;    // GenEval overall: mean of the tag scores
-  Interval gen_overall_ci;   // bootstrap over prompts (within tags)
-  Interval non_ci;           // bootstrap over prompts
+  int groups = 0;            // distinct prompts (meaning groups): the intervals' sample size
+  Interval gen_overall_ci;   // cluster bootstrap over meaning groups, within tags (undefined below 2)
+  Interval non_ci;           // the same
   json to_json() const;
 };
 
 GapMetrics metrics_of(const std::vector<const ImageRecord*>& recs);
+// A record's resampling unit: its group, or (results written before groups) its tag and text.
+std::string group_of(const ImageRecord& r);
 GapSummary summarize_gap(const std::vector<ImageRecord>& recs, uint64_t seed, int bootstrap_reps = 1000);
 
 // Two evaluations of the same suite with the same seeds (a model against its base): the
 // differences now - base of Gen overall and of Non, with 95% bootstrap intervals that resample
-// suite lines and keep both evaluations' images of a line together (a paired comparison: the
-// prompt-to-prompt variation cancels). Only lines present in both count.
+// meaning groups within tags and keep both evaluations' images of a group together (a paired
+// comparison: the prompt-to-prompt variation cancels). Only groups present in both count.
 struct PairedGap {
   double d_gen = 0, d_non = 0;
   Interval d_gen_ci, d_non_ci;
-  int lines = 0;
+  int groups = 0;
   json to_json() const;
 };
 PairedGap paired_gap(const std::vector<ImageRecord>& base, const std::vector<ImageRecord>& now, uint64_t seed,
                      int bootstrap_reps = 1000);
+
+// Why Non moved between a base and a model, each on its own images of the same suite
+// (docs/metrics.md, "Non decomposed"). Non = 1 - (TP + FP) / N, so its change splits
+// exactly: -dNon = d(TP/N) + d(FP/N). A fall carried by more accepted correct images is
+// better generation that the judge recognises; one carried by more accepted wrong images is
+// a laxer judge. Intervals: paired cluster bootstrap over meaning groups within tags.
+struct NonDecomposition {
+  Confusion base, now;
+  double d_non = 0, d_tp = 0, d_fp = 0;  // shares of images
+  Interval d_tp_ci, d_fp_ci;
+  double auroc_base = 0, auroc_now = 0;  // NaN (JSON null) without both outcomes
+  std::string reading;  // "better images", "mostly better images", "both", "mostly a laxer judge", "laxer judge", "no fall"
+  json to_json() const;
+};
+// The reading of a change in Non from its two shares (one rule for every table): no fall;
+// "better images" (the FP share did not grow) or "laxer judge" (the TP share did not); else
+// "mostly ..." when one side carries two thirds of the fall, or "both".
+std::string non_reading(double d_non, double d_tp, double d_fp);
+NonDecomposition decompose_non(const std::vector<ImageRecord>& base, const std::vector<ImageRecord>& now, uint64_t seed,
+                               int bootstrap_reps = 1000);
+// AUROC of the own judge's score against the oracle: P(score of a correct image > score of
+// a wrong one), ties counting half. NaN when either class is empty.
+double auroc(const std::vector<const ImageRecord*>& recs);
 
 // Understanding measured on rendered pairs (independent of generation).
 struct PairRecord {

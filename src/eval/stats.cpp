@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "common/rng.h"
 
@@ -51,6 +52,105 @@ Interval bootstrap(int clusters, const std::function<double(const std::vector<in
   std::sort(vals.begin(), vals.end());
   auto q = [&](double p) { return vals[std::min(vals.size() - 1, size_t(p * (vals.size() - 1) + 0.5))]; };
   return {q(0.025), q(0.975)};
+}
+
+Interval stratified_bootstrap(const std::vector<int>& stratum, const std::function<double(const std::vector<int>&)>& stat,
+                              int reps, uint64_t seed) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (stratum.size() < 2) return {nan, nan};
+  std::map<int, std::vector<int>> members;
+  for (size_t i = 0; i < stratum.size(); ++i) members[stratum[i]].push_back(int(i));
+  Rng rng(seed);
+  std::vector<double> vals;
+  vals.reserve(reps);
+  std::vector<int> idx;
+  for (int r = 0; r < reps; ++r) {
+    idx.clear();
+    for (auto& [s, m] : members)
+      for (size_t k = 0; k < m.size(); ++k) idx.push_back(m[size_t(rng.uniform_int(0, int64_t(m.size()) - 1))]);
+    const double v = stat(idx);
+    if (std::isfinite(v)) vals.push_back(v);
+  }
+  if (vals.empty()) return {nan, nan};
+  std::sort(vals.begin(), vals.end());
+  auto q = [&](double p) { return vals[std::min(vals.size() - 1, size_t(p * (vals.size() - 1) + 0.5))]; };
+  return {q(0.025), q(0.975)};
+}
+
+bool defined(const Interval& i) { return std::isfinite(i.lo) && std::isfinite(i.hi); }
+json interval_json(const Interval& i) { return defined(i) ? json{i.lo, i.hi} : json(); }
+
+Interval BootstrapDist::ci95() const {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (values.empty()) return {nan, nan};
+  auto q = [&](double p) { return values[std::min(values.size() - 1, size_t(p * (values.size() - 1) + 0.5))]; };
+  return {q(0.025), q(0.975)};
+}
+
+double BootstrapDist::se() const {
+  if (values.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  return mean_std(values).std;
+}
+
+double BootstrapDist::p_one_sided(int direction) const {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  size_t k = 0;
+  for (double v : values) k += direction * v <= 0;
+  return double(k + 1) / double(values.size() + 1);
+}
+
+BootstrapDist hierarchical_bootstrap(const std::vector<int>& unit_top, const std::vector<int>& stratum,
+                                     const std::function<double(const std::vector<int>&, const std::vector<int>&)>& stat,
+                                     int reps, uint64_t seed) {
+  std::map<int, std::vector<int>> units_of, groups_of;
+  for (size_t u = 0; u < unit_top.size(); ++u) units_of[unit_top[u]].push_back(int(u));
+  for (size_t g = 0; g < stratum.size(); ++g) groups_of[stratum[g]].push_back(int(g));
+  std::vector<int> tops;
+  for (auto& [t, v] : units_of) tops.push_back(t);
+  BootstrapDist d;
+  if (tops.empty() || stratum.size() < 2) return d;
+  Rng rng(seed);
+  std::vector<int> units, groups;
+  for (int r = 0; r < reps; ++r) {
+    units.clear(), groups.clear();
+    for (size_t i = 0; i < tops.size(); ++i) {
+      const auto& in = units_of[tops[size_t(rng.uniform_int(0, int64_t(tops.size()) - 1))]];
+      for (size_t j = 0; j < in.size(); ++j) units.push_back(in[size_t(rng.uniform_int(0, int64_t(in.size()) - 1))]);
+    }
+    for (auto& [s, m] : groups_of)
+      for (size_t k = 0; k < m.size(); ++k) groups.push_back(m[size_t(rng.uniform_int(0, int64_t(m.size()) - 1))]);
+    const double v = stat(units, groups);
+    if (std::isfinite(v)) d.values.push_back(v);
+  }
+  std::sort(d.values.begin(), d.values.end());
+  return d;
+}
+
+double normal_quantile(double p) {
+  if (!(p > 0 && p < 1)) return std::numeric_limits<double>::quiet_NaN();
+  // Bisection on the CDF 0.5 erfc(-x / sqrt 2): 200 halvings of [-40, 40] reach double precision.
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+double minimum_detectable_effect(double se, double alpha, double power) {
+  return (normal_quantile(1 - alpha / 2) + normal_quantile(power)) * se;
+}
+
+std::vector<bool> holm(const std::vector<double>& p, double alpha) {
+  std::vector<size_t> order(p.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<bool> rejected(p.size(), false);
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (!(p[order[k]] <= alpha / double(order.size() - k))) break;  // the first acceptance stops the steps
+    rejected[order[k]] = true;
+  }
+  return rejected;
 }
 
 MeanStd mean_std(const std::vector<double>& v) {

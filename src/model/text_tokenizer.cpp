@@ -25,8 +25,12 @@ TextTokenizer::TextTokenizer(const WorldSpec& spec) {
   for (auto w : {"a", "an", "photo", "of", "and", "left", "right", "above", "below", "does", "this", "image", "describe"})
     add(w);
   for (auto w : {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}) add(w);
-  for (auto& s : spec.shapes) add(s), add(s + "s");
+  for (auto& s : spec.shapes) add(s), add(plural(s));
   for (auto& c : spec.colors) add(c.name);
+  // World version 2's size words and location phrases (version 1's vocabulary, and so
+  // its models' embedding tables, stay as they were).
+  if (spec.has_attributes())
+    for (auto w : {"small", "large", "in", "at", "on", "the", "top", "bottom", "center"}) add(w);
   for (auto w : {"does", "this", "image", "describe"}) stem_.push_back(index_.at(w));
 }
 

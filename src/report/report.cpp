@@ -77,10 +77,16 @@ std::string tag_table(const json& e) {
   for (auto& [l, g] : e["gap"]["by_level"].items())
     row("level: " + l, g, e["und"]["by_level"].contains(l) ? e["und"]["by_level"][l] : json(nullptr));
   row("all", e["gap"]["pooled"], e["und"]["overall"]);
-  char b[160];
-  std::snprintf(b, sizeof b, "</table><p>GenEval overall (mean of tags): <b>%.1f%%</b> [%.1f, %.1f] (bootstrap over prompts).</p>",
-                100 * e["gap"]["gen_overall"].get<double>(), 100 * e["gap"]["gen_overall_ci95"][0].get<double>(),
-                100 * e["gap"]["gen_overall_ci95"][1].get<double>());
+  char b[240];
+  const json& ci = e["gap"]["gen_overall_ci95"];
+  const int groups = e["gap"].value("groups", 0);
+  if (ci.is_array())
+    std::snprintf(b, sizeof b,
+                  "</table><p>GenEval overall (mean of tags): <b>%.1f%%</b> [%.1f, %.1f] (bootstrap over %d distinct prompts).</p>",
+                  100 * e["gap"]["gen_overall"].get<double>(), 100 * ci[0].get<double>(), 100 * ci[1].get<double>(), groups);
+  else
+    std::snprintf(b, sizeof b, "</table><p>GenEval overall (mean of tags): <b>%.1f%%</b> (no interval: %d distinct prompt).</p>",
+                  100 * e["gap"]["gen_overall"].get<double>(), groups);
   return h + b;
 }
 
@@ -359,6 +365,36 @@ std::string dynamics_section(const json& dyn) {
   return h + "</section>";
 }
 
+// Non decomposed per arm (docs/metrics.md): did its fall come from better images or a laxer judge?
+std::string non_section(const Study& st) {
+  if (st.base_recs.empty()) return "";
+  const auto& base = st.base_recs.begin()->second;
+  std::string h = "<section id=\"non\"><h2>Non decomposed: better images or a laxer judge?</h2><p>Non = 1 - (TP + FP) / N on "
+                  "a model's own images, so a change splits exactly into the share of accepted correct images (better images the "
+                  "judge recognises) and of accepted wrong images (a laxer judge). Points, with 95% intervals over distinct "
+                  "prompts (paired cluster bootstrap).</p><table><tr><th>model</th><th>Non</th><th>accepted and right</th>"
+                  "<th>accepted and wrong</th><th>precision of its acceptances</th><th>AUROC</th><th>reading</th></tr>";
+  auto pts = [](double v, const Interval& ci) {
+    char b[96];
+    if (defined(ci)) std::snprintf(b, sizeof b, "%+.1f [%+.1f, %+.1f]", 100 * v, 100 * ci.lo, 100 * ci.hi);
+    else std::snprintf(b, sizeof b, "%+.1f", 100 * v);
+    return std::string(b);
+  };
+  int rows = 0;
+  for (const Arm& a : st.arms) {
+    if (a.seeds.empty() || a.seeds.front().recs.empty()) continue;
+    const NonDecomposition d = decompose_non(base, a.seeds.front().recs, 23);
+    char b[64];
+    std::snprintf(b, sizeof b, "%.3f -> %.3f", d.auroc_base, d.auroc_now);
+    h += "<tr><td>" + esc(a.name) + "</td><td>" + pts(d.d_non, Interval{NAN, NAN}) + "</td><td>" + pts(d.d_tp, d.d_tp_ci) +
+         "</td><td>" + pts(d.d_fp, d.d_fp_ci) + "</td><td>" + esc(rate_text(d.base.precision()) + " -> " + rate_text(d.now.precision())) +
+         "</td><td>" + b + "</td><td><b>" + esc(d.reading) + "</b></td></tr>";
+    ++rows;
+  }
+  if (!rows) return "";
+  return h + "</table></section>";
+}
+
 }  // namespace
 
 std::string write_report(const std::string& D) {
@@ -388,6 +424,7 @@ std::string write_report(const std::string& D) {
   h += "<section id=\"confusion\"><h2>Confusion of the self-judge on its own images</h2>" + confusion_box("base", base);
   for (const Arm& a : st.arms) h += confusion_box(a.name, a.seeds.front().eval);
   h += "</section>";
+  h += non_section(st);
   h += audit_section(st);
   h += dynamics_section(dyn);
 

@@ -93,8 +93,18 @@ ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& bas
   if (!base_recs.empty() && file_exists(res)) {
     r.recs = read_results(res);
     const PairedGap p = paired_gap(base_recs, r.recs, 17);
-    r.has_ci = true, r.ci_gen = p.d_gen_ci, r.ci_non = p.d_non_ci;
+    r.has_ci = defined(p.d_gen_ci), r.ci_gen = p.d_gen_ci, r.ci_non = p.d_non_ci;
   }
+  const std::string on_base = eval_dir + "/ref_results.jsonl";
+  if (file_exists(on_base))
+    for (auto& line : read_jsonl(on_base)) {
+      const std::string where = on_base + ":" + std::to_string(line.line);
+      ArmSeed::OnBase o;
+      read_required_field(line.value, "group", o.group, where), read_required_field(line.value, "tag", o.tag, where);
+      read_required_field(line.value, "ref_verdict", o.ref_verdict, where), read_required_field(line.value, "verdict", o.verdict, where);
+      read_required_field(line.value, "correct", o.oracle, where);
+      r.on_base.push_back(o);
+    }
   const Rate ua = Rate::from_json(ev["und"]["overall"]["accuracy"]), ub = Rate::from_json(base["und"]["overall"]["accuracy"]);
   if (ua.n > 0 && ub.n > 0) r.has_und_ci = true, r.ci_und = newcombe_difference(ua, ub);
   return r;
@@ -108,6 +118,11 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
   same_judge(st, base, D + "/eval-base/summary.json");
   std::vector<ImageRecord> base_recs;
   if (file_exists(D + "/eval-base/results.jsonl")) base_recs = read_results(D + "/eval-base/results.jsonl");
+  if (!base_recs.empty()) st.base_recs[s] = base_recs;
+  const json base_cfg = file_exists(D + "/eval-base/config.json") ? read_json(D + "/eval-base/config.json") : json();
+  st.pretrain_of[s] = base_cfg.is_object() && base_cfg.contains("ckpt") && base_cfg["ckpt"].is_string()
+                          ? base_cfg["ckpt"].get<std::string>()
+                          : "";
   if (file_exists(D + "/audit-gate.txt")) st.gates[std::to_string(s)] = read_file(D + "/audit-gate.txt");
   for (auto& e : fs::directory_iterator(D)) {
     const std::string name = e.path().filename().string();
@@ -181,7 +196,133 @@ std::string diff_ci(const std::vector<double>& v) {
   return fmt("%+.1f", m.mean) + " [" + fmt("%+.1f", ci.lo) + ", " + fmt("%+.1f", ci.hi) + "]";
 }
 
+// Sufficient statistics of one seed's images of one meaning group.
+struct Suff {
+  double correct = 0, n = 0, rejected = 0, tp = 0, fp = 0, win_k = 0, win_n = 0;
+};
+
 }  // namespace
+
+const char* endpoint_name(Endpoint e) {
+  switch (e) {
+    case Endpoint::Gen: return "Gen";
+    case Endpoint::Non: return "Non";
+    case Endpoint::TpShare: return "accepted-correct share";
+    case Endpoint::FpShare: return "accepted-wrong share";
+    case Endpoint::WinRate: return "win rate - 50%";
+  }
+  return "?";
+}
+
+json Estimate::to_json(double alpha) const {
+  auto n = [](double x) { return std::isfinite(x) ? json(x) : json(); };
+  return {{"value", n(value)},      {"ci95", interval_json(dist.ci95())}, {"se", n(dist.se())},
+          {"mde", n(mde(alpha))},   {"alpha", alpha},                      {"seeds", seeds},
+          {"pretrain_seeds", pretrain_seeds}, {"groups", groups},         {"reps", dist.values.size()}};
+}
+
+Estimate estimate(const Study& st, const Arm& arm, const Arm* versus, Endpoint e, uint64_t seed, int reps) {
+  // The units: seeds where both sides have per-image results.
+  struct Unit {
+    int seed;
+    const std::vector<ImageRecord>* a;
+    const std::vector<ImageRecord>* b;
+    const std::vector<ArmSeed::OnBase>* on_base;
+  };
+  std::vector<Unit> units;
+  for (auto& s : arm.seeds) {
+    const std::vector<ImageRecord>* other = nullptr;
+    if (versus) {
+      for (auto& t : versus->seeds)
+        if (t.seed == s.seed && !t.recs.empty()) other = &t.recs;
+    } else if (st.base_recs.count(s.seed)) {
+      other = &st.base_recs.at(s.seed);
+    }
+    const bool ok = e == Endpoint::WinRate ? !versus && !s.on_base.empty() : !s.recs.empty() && other;
+    if (ok) units.push_back({s.seed, &s.recs, other, &s.on_base});
+  }
+  Estimate est;
+  est.seeds = int(units.size());
+  if (units.empty()) return est;
+  // Groups and their tags over every unit; per unit and group, both sides' sufficient statistics.
+  std::map<std::string, int> gid;
+  std::vector<int> stratum;
+  std::map<std::string, int> tag_id;
+  auto group_index = [&](const std::string& g, const std::string& tag) {
+    auto it = gid.find(g);
+    if (it != gid.end()) return it->second;
+    stratum.push_back(tag_id.emplace(tag, int(tag_id.size())).first->second);
+    return gid.emplace(g, int(gid.size())).first->second;
+  };
+  for (auto& u : units) {
+    if (e == Endpoint::WinRate)
+      for (auto& o : *u.on_base) group_index(o.group, o.tag);
+    else
+      for (auto* v : {u.a, u.b})
+        for (auto& r : *v) group_index(group_of(r), r.tag);
+  }
+  const size_t G = gid.size();
+  std::vector<std::vector<Suff>> A(units.size(), std::vector<Suff>(G)), B = A;
+  for (size_t k = 0; k < units.size(); ++k) {
+    if (e == Endpoint::WinRate) {
+      for (auto& o : *units[k].on_base) {
+        if (o.ref_verdict == o.verdict) continue;
+        Suff& x = A[k][size_t(gid.at(o.group))];
+        x.win_n += 1, x.win_k += o.verdict == o.oracle;
+      }
+      continue;
+    }
+    for (int side = 0; side < 2; ++side)
+      for (auto& r : *(side ? units[k].b : units[k].a)) {
+        Suff& x = (side ? B : A)[k][size_t(gid.at(group_of(r)))];
+        x.n += 1, x.correct += r.oracle, x.rejected += !r.verdict, x.tp += r.verdict && r.oracle, x.fp += r.verdict && !r.oracle;
+      }
+  }
+  const int T = int(tag_id.size());
+  auto side_value = [&](const std::vector<Suff>& s, const std::vector<int>& groups) {
+    if (e == Endpoint::Gen) {  // mean over tags of the tag's accuracy
+      std::vector<double> c(size_t(T), 0), n(size_t(T), 0);
+      for (int g : groups) c[size_t(stratum[size_t(g)])] += s[size_t(g)].correct, n[size_t(stratum[size_t(g)])] += s[size_t(g)].n;
+      double sum = 0;
+      int tags = 0;
+      for (int t = 0; t < T; ++t)
+        if (n[size_t(t)] > 0) sum += c[size_t(t)] / n[size_t(t)], ++tags;
+      return tags ? sum / tags : NAN;
+    }
+    double k = 0, n = 0;
+    for (int g : groups) {
+      const Suff& x = s[size_t(g)];
+      n += x.n;
+      k += e == Endpoint::Non ? x.rejected : e == Endpoint::TpShare ? x.tp : x.fp;
+    }
+    return n > 0 ? k / n : NAN;
+  };
+  auto stat = [&](const std::vector<int>& us, const std::vector<int>& groups) {
+    if (e == Endpoint::WinRate) {  // pooled over the drawn seeds
+      double k = 0, n = 0;
+      for (int u : us)
+        for (int g : groups) k += A[size_t(u)][size_t(g)].win_k, n += A[size_t(u)][size_t(g)].win_n;
+      return n > 0 ? k / n - 0.5 : NAN;
+    }
+    double sum = 0;
+    for (int u : us) sum += side_value(A[size_t(u)], groups) - side_value(B[size_t(u)], groups);
+    return sum / double(us.size());
+  };
+  std::map<std::string, int> top_id;
+  std::vector<int> top;
+  for (auto& u : units) {
+    const auto it = st.pretrain_of.find(u.seed);
+    top.push_back(top_id.emplace(it == st.pretrain_of.end() ? "" : it->second, int(top_id.size())).first->second);
+  }
+  std::vector<int> all_units(units.size()), all_groups(G);
+  for (size_t i = 0; i < units.size(); ++i) all_units[i] = int(i);
+  for (size_t g = 0; g < G; ++g) all_groups[g] = int(g);
+  est.value = stat(all_units, all_groups);
+  est.pretrain_seeds = int(top_id.size());
+  est.groups = int(G);
+  est.dist = hierarchical_bootstrap(top, stratum, stat, reps, seed);
+  return est;
+}
 
 std::string Arm::description() const {
   std::string d = method == "dpo" ? "DPO" : "SFT";

@@ -38,6 +38,13 @@ struct ArmSeed {
   // Within this seed, when the evaluations' per-image results are there: the 95% intervals
   // of d_gen and d_non (paired bootstrap over eval prompts) and of d_und (Newcombe).
   std::vector<ImageRecord> recs;
+  // Per image of the base's images (eval-<arm>/ref_results.jsonl): the base's verdict
+  // (ref_verdict), this arm's (verdict) and the oracle's: the win rate's transitions.
+  struct OnBase {
+    std::string group, tag;
+    bool ref_verdict = false, verdict = false, oracle = false;
+  };
+  std::vector<OnBase> on_base;
   bool has_ci = false, has_und_ci = false;
   Interval ci_gen, ci_non, ci_und;
 };
@@ -54,6 +61,10 @@ struct Study {
   std::string judge;  // the external judge of every evaluation (runs that predate its record: "oracle")
   std::vector<int> seeds;
   std::map<int, json> base_of;  // eval-base per_seed[0], by seed
+  std::map<int, std::vector<ImageRecord>> base_recs;  // the base's own images, by seed (when results.jsonl is there)
+  // The base model of each seed (eval-base's checkpoint): seeds that share one are
+  // fine-tuning seeds of one pretraining seed, the top level of the hierarchical bootstrap.
+  std::map<int, std::string> pretrain_of;
   std::vector<Arm> arms;        // evaluated arms, in the order of the method: plain SFT, replay, DPO, oracle, corrupted, others
   json gates = json::object();  // audit-gate.txt by seed
   std::vector<std::pair<std::string, std::string>> failed;  // arms that were refused or could not run: (folder, why)
@@ -93,6 +104,29 @@ std::string interval_verdict(double d, const Interval& ci, int direction);
 // The verdict of a Diff: paired_verdict over seeds, or interval_verdict over one seed's
 // prompts, then marked "(one seed)".
 std::string verdict_of(const Diff& d, int direction);
+
+// ---- study-level estimates (docs/metrics.md, "Intervals") ----
+
+// A paired difference (arm minus base, or minus another arm) of one endpoint over every seed
+// with per-image results, with its hierarchical bootstrap: pretraining seeds, fine-tuning
+// seeds within them, meaning groups within tags (one draw shared by both sides).
+enum class Endpoint {
+  Gen,        // GenEval overall (mean of tags), own images
+  Non,        // share of own images the own judge rejects
+  TpShare,    // share of own images accepted and correct (Non decomposed)
+  FpShare,    // share of own images accepted and wrong
+  WinRate     // on the base's images, where the two judges disagree: share the arm gets right, minus 0.5
+};
+const char* endpoint_name(Endpoint e);
+struct Estimate {
+  double value = NAN;  // mean over seeds of the full-sample difference (win rate: pooled, minus 0.5)
+  BootstrapDist dist;
+  int seeds = 0, pretrain_seeds = 0, groups = 0;
+  // The smallest true difference the study detects with 80% power at two-sided level alpha.
+  double mde(double alpha) const { return minimum_detectable_effect(dist.se(), alpha); }
+  json to_json(double alpha) const;
+};
+Estimate estimate(const Study& st, const Arm& arm, const Arm* versus, Endpoint e, uint64_t seed, int reps = 1000);
 
 // ---- text ----
 std::string fmt(const char* f, double v);

@@ -36,6 +36,9 @@ void ImproveConfig::validate() const {
   if (!(pool.threshold > 0 && pool.threshold < 1)) fail("threshold", "must be in (0, 1)");
   if (!(beta > 0)) fail("beta", "must be > 0");
   if (!(prompt_dropout >= 0 && prompt_dropout < 1)) fail("prompt_dropout", "must be in [0, 1)");
+  if (sft_samples < 0) fail("sft_samples", "must be >= 0");
+  if (sft_samples > 0 && m != Method::Sft) fail("sft_samples", "matches SFT budgets; DPO trains on pairs");
+  if (sft_samples > 0 && !curriculum_epochs.empty()) fail("sft_samples", "a fixed budget per epoch and replay's growing pool exclude each other");
   lora.validate();
   if (lora.enabled() && !train_groups.empty() && train_groups != std::vector<std::string>{"lora"})
     fail("train_groups", "with a LoRA adapter (--lora-rank) only the group 'lora' trains");
@@ -81,6 +84,7 @@ json ImproveConfig::to_json() const {
   if (!adapter.empty()) j["adapter"] = adapter;
   if (!train_suite.empty()) j["train_suite"] = train_suite;
   if (!eval_suite.empty()) j["eval_suite"] = eval_suite;
+  if (sft_samples > 0) j["sft_samples"] = sft_samples;
   return j;
 }
 
@@ -157,8 +161,10 @@ Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& d
   const JudgeSpec judge_spec = JudgeSpec::parse(s.c.judge, "--judge");
   if ((s.train_open || s.eval_open) && judge_spec.kind == JudgeSpec::Kind::Oracle)
     refuse_oracle_for_open_vocabulary(s.train_open ? s.c.train_suite : s.c.eval_suite, "--judge");
-  s.eval_suite = s.c.eval_suite.empty() ? sample_suite(s.spec, Split::Eval, s.c.eval_prompts, derive_seed(s.c.seed, "track"))
+  // Tracking informs the choice of epochs and learning rate: it reads the validation split.
+  s.eval_suite = s.c.eval_suite.empty() ? sample_suite(s.spec, tuning_split(s.spec), s.c.eval_prompts, derive_seed(s.c.seed, "track"))
                                         : read_metadata_file(s.c.eval_suite, s.eval_open ? nullptr : &s.spec);
+  if (!s.c.eval_suite.empty() && !s.eval_open) refuse_outside_tuning_split(s.eval_suite, s.spec, s.c.eval_suite);
   s.judge = make_judge(judge_spec, s.spec, dist, s.c.pool.threshold, ModelOptions{});
   if (s.sup.kind == Supervision::Kind::Checkpoint) {
     s.other = open_model(s.sup.ckpt, dist);
@@ -174,7 +180,7 @@ json eval_record(const EvalResult& r, int epoch) {
             {"epoch", epoch},
             {"judge", r.judge},
             {"gen", r.gap.gen_overall},
-            {"gen_ci95", {r.gap.gen_overall_ci.lo, r.gap.gen_overall_ci.hi}},
+            {"gen_ci95", interval_json(r.gap.gen_overall_ci)},
             {"non", r.gap.pooled.non.to_json()},
             {"weakgen", r.gap.pooled.weakgen.to_json()},
             {"und", r.und.overall.accuracy.to_json()},
@@ -270,6 +276,11 @@ Pool reuse_pool(const Setup& s, const std::string& base_ckpt) {
   if (relabel && s.sup.kind == Supervision::Kind::Checkpoint)
     throw UserError("its pool was labeled by " + theirs_sup + "; a ckpt: judge must see the images, which a reused pool does not keep",
                     cfg_path, "--pool-from with --supervision ckpt:PATH needs a run with the same supervision");
+  if (relabel && (s.sup.kind == Supervision::Kind::Render || theirs_sup == "render"))
+    throw UserError("its candidates are " + std::string(theirs_sup == "render" ? "renders" : "the model's samples") +
+                        "; --supervision " + c.supervision + " needs " +
+                        (theirs_sup == "render" ? "the model's samples" : "renders"),
+                    cfg_path, "--pool-from with render supervision needs a run with the same supervision");
   Pool pool = Pool::load(pool_path, s.spec);
   if (pool.judge != s.judge->name())
     throw UserError("its candidates were judged by " + pool.judge + ", this run's external judge is " + s.judge->name(), pool_path,
@@ -295,7 +306,9 @@ PoolOptions pool_options(const ImproveConfig& c) {
 // The candidates of `which` prompts from the current policy (round 0, or a replay epoch).
 std::vector<Candidate> sample_round(Setup& s, const std::vector<Metadata>& prompts, const std::vector<int>& which, int round) {
   s.policy->set_training(false);
-  return sample_candidates(*s.policy, s.other.get(), s.sup, *s.judge, prompts, which, pool_options(s.c), round);
+  PoolOptions po = pool_options(s.c);
+  po.world = &s.spec;
+  return sample_candidates(*s.policy, s.other.get(), s.sup, *s.judge, prompts, which, po, round);
 }
 
 // The pool a run trains on: what a resumed run had at its checkpoint (`done_epochs`),
@@ -460,7 +473,8 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   else tracker.baseline_from_log();
 
   std::unique_ptr<Objective> objective =
-      s.method == Method::Sft ? make_sft(c.prompt_dropout) : make_dpo(*s.base, c.beta, c.nll_weight);
+      s.method == Method::Sft ? make_sft(c.prompt_dropout, c.sft_samples, derive_seed(c.seed, "sft-samples"))
+                              : make_dpo(*s.base, c.beta, c.nll_weight);
   objective->refresh(pool);
   for (int epoch = start_epoch; epoch <= c.epochs; ++epoch) {
     if (objective->size() == 0)
@@ -483,6 +497,8 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   run.write_summary({{"model_dir", res.model_dir},
                      {"sft_samples", res.sft_samples},
+                     // What an epoch trained on: the accepted, or the --sft-samples budget (DPO: pairs).
+                     {"items_per_epoch", objective->size()},
                      {"dpo_pairs", res.dpo_pairs},
                      {"discarded_initially", res.discarded},
                      {"joined_at_replay", res.joined_at_replay},

@@ -35,6 +35,10 @@ struct ImproveConfig {
   double weight_decay = 0.0;
   double grad_clip = 1.0;
   double prompt_dropout = 0.1;         // keeps the unconditional branch of guidance trained
+  // SFT samples per epoch, 0: every accepted candidate. Else exactly this many: a seeded
+  // subset of the accepted, or all of them cycled when fewer, so that arms whose judges
+  // accept different amounts train on matched budgets (the same steps and samples).
+  int sft_samples = 0;
   double beta = 0.1;                   // DPO temperature (TRL's default)
   double nll_weight = 1.0;             // DPO lambda on the chosen per-token NLL (TRL rpo_alpha; 1.0 as the RPO paper)
   std::vector<std::string> train_groups;  // empty: the backend's default (the shared LLM, as the paper)

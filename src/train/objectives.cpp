@@ -27,14 +27,22 @@ torch::Tensor codes_tensor(const std::vector<const std::vector<int64_t>*>& rows)
 
 class Sft : public Objective {
  public:
-  explicit Sft(double prompt_dropout) : dropout_(prompt_dropout) {}
+  Sft(double prompt_dropout, int samples, uint64_t seed) : dropout_(prompt_dropout), samples_(samples), seed_(seed) {}
   std::string name() const override { return "sft"; }
   std::string unit() const override { return "samples"; }
   size_t size() const override { return items_.size(); }
 
   void refresh(const Pool& pool) override {
     items_.clear();
-    for (size_t i : pool.accepted()) items_.push_back({pool.prompts[size_t(pool.candidates[i].prompt_index)].prompt, pool.candidates[i].codes});
+    std::vector<size_t> acc = pool.accepted();
+    if (samples_ > 0 && !acc.empty()) {  // a matched budget: a seeded order, cut or cycled to samples_
+      Rng rng(seed_);
+      rng.shuffle(acc);
+      std::vector<size_t> fixed;
+      for (size_t k = 0; k < size_t(samples_); ++k) fixed.push_back(acc[k % acc.size()]);
+      acc = fixed;
+    }
+    for (size_t i : acc) items_.push_back({pool.prompts[size_t(pool.candidates[i].prompt_index)].prompt, pool.candidates[i].codes});
   }
 
   LossTerms batch_loss(UnifiedMultimodal& policy, const std::vector<size_t>& items, const Shard& sh, Rng& rng) override {
@@ -61,6 +69,8 @@ class Sft : public Objective {
     std::vector<int64_t> codes;
   };
   double dropout_;
+  int samples_;
+  uint64_t seed_;
   std::vector<Item> items_;
 };
 
@@ -143,7 +153,9 @@ class Dpo : public Objective {
 
 }  // namespace
 
-std::unique_ptr<Objective> make_sft(double prompt_dropout) { return std::make_unique<Sft>(prompt_dropout); }
+std::unique_ptr<Objective> make_sft(double prompt_dropout, int samples, uint64_t seed) {
+  return std::make_unique<Sft>(prompt_dropout, samples, seed);
+}
 
 std::unique_ptr<Objective> make_dpo(UnifiedMultimodal& reference, double beta, double nll_weight) {
   return std::make_unique<Dpo>(reference, beta, nll_weight);

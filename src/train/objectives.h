@@ -52,7 +52,9 @@ class Objective {
 
 // SFT on the accepted candidates: the mean NLL per image token; a share of the rows
 // (prompt dropout) trains the unconditional branch of guidance.
-std::unique_ptr<Objective> make_sft(double prompt_dropout);
+// `samples` > 0: exactly that many items per refresh, a seeded subset of the accepted or
+// all of them cycled (ImproveConfig::sft_samples).
+std::unique_ptr<Objective> make_sft(double prompt_dropout, int samples = 0, uint64_t seed = 0);
 
 // DPO with the chosen NLL term (docs/method.md section 3): pairs (most confidently accepted,
 // most confidently rejected) of each prompt; the frozen reference's log-probs of a pair are

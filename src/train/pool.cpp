@@ -7,6 +7,8 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "io/jsonl.h"
+#include "world/render.h"
+#include "world/scene.h"
 
 namespace unigap {
 
@@ -38,7 +40,15 @@ Supervision Supervision::parse(const std::string& s) {
     v.ckpt = s.substr(5);
     return v;
   }
-  throw UserError("unknown supervision '" + s + "'", "--supervision", "use self, oracle, flip:P, inverted or ckpt:PATH");
+  if (s == "all") {
+    v.kind = Kind::All;
+    return v;
+  }
+  if (s == "render") {
+    v.kind = Kind::Render;
+    return v;
+  }
+  throw UserError("unknown supervision '" + s + "'", "--supervision", "use self, oracle, flip:P, inverted, ckpt:PATH, all or render");
 }
 
 std::string Supervision::name() const {
@@ -48,6 +58,8 @@ std::string Supervision::name() const {
     case Kind::Inverted: return "inverted";
     case Kind::Flip: return "flip:" + std::to_string(flip_p);
     case Kind::Checkpoint: return "ckpt:" + ckpt;
+    case Kind::All: return "all";
+    case Kind::Render: return "render";
   }
   return "";
 }
@@ -180,9 +192,34 @@ void label_candidate(Candidate& c, const Supervision& sup, double ext, const Poo
       break;
     }
     case Supervision::Kind::Checkpoint: c.score = ext; break;
+    case Supervision::Kind::All:
+    case Supervision::Kind::Render: c.score = 1.0; break;  // nothing is selected: every candidate trains
   }
   c.verdict = sup.kind == Supervision::Kind::External ? c.oracle : c.score > opt.threshold;
 }
+
+namespace {
+// The render baseline's candidates: each request's scene laid out and drawn from its own seed
+// (the candidate's), as the model's tokenizer encodes it.
+std::vector<GeneratedSample> renders(UnifiedMultimodal& model, const std::vector<Metadata>& prompts,
+                            const std::vector<GenerationRequest>& part, const std::vector<std::pair<int, int>>& id, size_t first,
+                            const PoolOptions& opt) {
+  if (!opt.world) throw UserError("needs a world to draw the prompts' scenes", "--supervision render");
+  std::vector<GeneratedSample> out(part.size());
+  std::vector<Image> images;
+  for (size_t j = 0; j < part.size(); ++j) {
+    Rng rng(part[j].seed);
+    out[j].image = render_scene(layout_scene(prompts[size_t(id[first + j].first)], *opt.world, rng), *opt.world);
+    images.push_back(out[j].image);
+  }
+  const torch::Tensor codes = model.encode_images(images).to(torch::kCPU).contiguous();
+  for (size_t j = 0; j < part.size(); ++j) {
+    const auto row = codes[int64_t(j)];
+    out[j].codes.assign(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+  }
+  return out;
+}
+}  // namespace
 
 std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
                                          ExternalJudge& judge, const std::vector<Metadata>& prompts,
@@ -200,7 +237,8 @@ std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultim
   const size_t chunk = 256;
   for (size_t s = 0; s < req.size(); s += chunk) {
     std::vector<GenerationRequest> part(req.begin() + s, req.begin() + std::min(req.size(), s + chunk));
-    auto samples = model.generate(part, opt.sampling);
+    std::vector<GeneratedSample> samples = sup.kind == Supervision::Kind::Render ? renders(model, prompts, part, id, s, opt)
+                                                                        : model.generate(part, opt.sampling);
     std::vector<Image> images;
     std::vector<std::string> texts;
     std::vector<Metadata> meta;

@@ -26,6 +26,10 @@ struct Supervision {
     Flip,        // flip:P: each own verdict flipped with probability P (corrupted)
     Inverted,    // 1 - s: accept what the own judge rejects (corrupted)
     Checkpoint,  // ckpt:PATH: another checkpoint's judge
+    // Baselines of the study (no judge selects anything):
+    All,         // "all": every sampled candidate accepted (unfiltered SFT)
+    Render,      // "render": the candidates are renders of the prompt's ground truth, encoded by the
+                 // model's tokenizer, all accepted (continued pretraining on renders; needs a world)
   };
   Kind kind = Kind::Self;
   double flip_p = 0;  // Flip
@@ -76,6 +80,7 @@ struct PoolOptions {
   SampleOptions sampling;  // guidance etc. of candidate sampling
   double threshold = 0.5;  // own-verdict threshold
   uint64_t seed = 0;
+  const WorldSpec* world = nullptr;  // the world of the prompts (render supervision draws its scenes)
 };
 
 // Sets the supervision's score and verdict of a candidate whose own score and oracle

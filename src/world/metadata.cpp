@@ -9,6 +9,7 @@ namespace unigap {
 const std::vector<std::string> kTags = {"single_object", "two_object", "counting", "colors", "position", "color_attr"};
 const std::vector<std::string> kRelations = {"left of", "right of", "above", "below"};
 const std::vector<std::string> kLevels = {"easy", "medium", "hard"};
+const std::vector<std::string> kSizes = {"small", "large"};
 
 namespace {
 const char* kNumberWords[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
@@ -19,6 +20,16 @@ std::string article(const std::string& next_word) {
 std::string with_article(const std::string& phrase) { return article(phrase) + " " + phrase; }
 std::string colored(const std::string& color, const std::string& shape) {
   return color.empty() ? shape : color + " " + shape;
+}
+// "[size] [colour] shape", the adjectives in English order.
+std::string object_phrase(const IncludeClause& c, const std::string& noun) {
+  return (c.size.empty() ? "" : c.size + " ") + colored(c.color, noun);
+}
+std::string location_phrase(const std::string& loc) {
+  if (loc.empty()) return "";
+  if (loc == "top" || loc == "bottom") return " at the " + loc;
+  if (loc == "left" || loc == "right") return " on the " + loc;
+  return " in the " + loc;  // corners and the centre
 }
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   for (auto& x : v)
@@ -33,17 +44,23 @@ int Metadata::object_count() const {
   return n;
 }
 
+std::string plural(const std::string& shape) {
+  const bool sibilant = shape.size() >= 2 && (shape.substr(shape.size() - 2) == "ss" || shape.back() == 'x');
+  return shape + (sibilant ? "es" : "s");
+}
+
 std::string prompt_text(const Metadata& m) {
   const auto& in = m.include;
   if (m.tag == "single_object" || m.tag == "colors")
-    return "a photo of " + with_article(colored(in.at(0).color, in.at(0).cls));
-  if (m.tag == "counting") return std::string("a photo of ") + kNumberWords[in.at(0).count] + " " + in.at(0).cls + "s";
+    return "a photo of " + with_article(object_phrase(in.at(0), in.at(0).cls)) + location_phrase(in.at(0).location);
+  if (m.tag == "counting")
+    return std::string("a photo of ") + kNumberWords[in.at(0).count] + " " + object_phrase(in.at(0), plural(in.at(0).cls));
   if (m.tag == "two_object" || m.tag == "color_attr")
-    return "a photo of " + with_article(colored(in.at(0).color, in.at(0).cls)) + " and " +
-           with_article(colored(in.at(1).color, in.at(1).cls));
+    return "a photo of " + with_article(object_phrase(in.at(0), in.at(0).cls)) + " and " +
+           with_article(object_phrase(in.at(1), in.at(1).cls));
   if (m.tag == "position")  // include[1] is the subject, include[0] the target
-    return "a photo of " + with_article(colored(in.at(1).color, in.at(1).cls)) + " " + in.at(1).relation + " " +
-           with_article(colored(in.at(0).color, in.at(0).cls));
+    return "a photo of " + with_article(object_phrase(in.at(1), in.at(1).cls)) + " " + in.at(1).relation + " " +
+           with_article(object_phrase(in.at(0), in.at(0).cls));
   UNIGAP_ASSERT(false, "prompt_text: unknown tag " + m.tag);
   return "";
 }
@@ -59,49 +76,50 @@ std::string difficulty_level(const Metadata& m) {
   return "hard";  // color_attr
 }
 
-static Metadata finish(Metadata m) {
+Metadata with_text(Metadata m) {
   m.prompt = prompt_text(m);
   m.level = difficulty_level(m);
   return m;
 }
+static Metadata finish(Metadata m) { return with_text(std::move(m)); }
 
 Metadata make_single_object(const std::string& shape) {
   Metadata m;
   m.tag = "single_object";
-  m.include = {{shape, 1, "", "", -1}};
+  m.include = {clause(shape, 1, "", "", -1)};
   return finish(m);
 }
 Metadata make_two_object(const std::string& a, const std::string& b) {
   Metadata m;
   m.tag = "two_object";
-  m.include = {{a, 1, "", "", -1}, {b, 1, "", "", -1}};
+  m.include = {clause(a, 1, "", "", -1), clause(b, 1, "", "", -1)};
   return finish(m);
 }
 Metadata make_counting(const std::string& shape, int count) {
   Metadata m;
   m.tag = "counting";
-  m.include = {{shape, count, "", "", -1}};
+  m.include = {clause(shape, count, "", "", -1)};
   m.exclude = {{shape, count + 1}};
   return finish(m);
 }
 Metadata make_colors(const std::string& shape, const std::string& color) {
   Metadata m;
   m.tag = "colors";
-  m.include = {{shape, 1, color, "", -1}};
+  m.include = {clause(shape, 1, color, "", -1)};
   return finish(m);
 }
 Metadata make_position(const std::string& a, const std::string& relation, const std::string& b,
                        const std::string& color_a, const std::string& color_b) {
   Metadata m;
   m.tag = "position";
-  m.include = {{b, 1, color_b, "", -1}, {a, 1, color_a, relation, 0}};
+  m.include = {clause(b, 1, color_b, "", -1), clause(a, 1, color_a, relation, 0)};
   return finish(m);
 }
 Metadata make_color_attr(const std::string& a, const std::string& color_a, const std::string& b,
                          const std::string& color_b) {
   Metadata m;
   m.tag = "color_attr";
-  m.include = {{a, 1, color_a, "", -1}, {b, 1, color_b, "", -1}};
+  m.include = {clause(a, 1, color_a, "", -1), clause(b, 1, color_b, "", -1)};
   return finish(m);
 }
 
@@ -111,6 +129,8 @@ json Metadata::to_json() const {
     json o = {{"class", c.cls}, {"count", c.count}};
     if (!c.color.empty()) o["color"] = c.color;
     if (!c.relation.empty()) o["position"] = {c.relation, c.target};
+    if (!c.size.empty()) o["size"] = c.size;
+    if (!c.location.empty()) o["location"] = c.location;
     inc.push_back(o);
   }
   json j = {{"tag", tag}, {"include", inc}};
@@ -183,8 +203,24 @@ Metadata Metadata::from_json(const json& j, const WorldSpec* spec, const std::st
       if (t < 0 || t >= (long long)i) fail(f + ".position", "target index " + std::to_string(t) + " must refer to an earlier include clause");
       c.target = int(t);
     }
+    auto read_word = [&](const char* key, const std::vector<std::string>& words, const char* what) {
+      if (!inc[i].contains(key)) return std::string();
+      if (!inc[i][key].is_string()) fail(f + "." + key, "must be a string");
+      std::string w = inc[i][key].get<std::string>();
+      if (!contains(words, w)) {
+        std::string list;
+        for (auto& x : words) list += (list.empty() ? "" : ", ") + x;
+        fail(f + "." + key, "unknown " + std::string(what) + " '" + w + "' (known: " + list + ")");
+      }
+      if (spec && !spec->has_attributes())
+        fail(f + "." + key, "this world (version " + std::to_string(spec->version) + ") has no " + what + " words");
+      return w;
+    };
+    c.size = read_word("size", kSizes, "size");
+    c.location = read_word("location", location_names(), "location");
     for (auto k = inc[i].begin(); k != inc[i].end(); ++k)
-      if (k.key() != "class" && k.key() != "count" && k.key() != "color" && k.key() != "position")
+      if (k.key() != "class" && k.key() != "count" && k.key() != "color" && k.key() != "position" &&
+          k.key() != "size" && k.key() != "location")
         fail(f + "." + k.key(), "unknown field");
     m.include.push_back(c);
   }

@@ -19,6 +19,7 @@ namespace unigap {
 extern const std::vector<std::string> kTags;       // the six GenEval task families
 extern const std::vector<std::string> kRelations;  // "left of", "right of", "above", "below"
 extern const std::vector<std::string> kLevels;     // "easy", "medium", "hard"
+extern const std::vector<std::string> kSizes;      // "small", "large" (world version 2)
 
 struct IncludeClause {
   std::string cls;  // shape name
@@ -26,7 +27,17 @@ struct IncludeClause {
   std::string color;     // empty: any colour
   std::string relation;  // empty: no position constraint
   int target = -1;       // index of the include clause the relation refers to
+  // World version 2's attributes (unigap's additions to GenEval's schema):
+  std::string size;      // "small" | "large"; empty: any size
+  std::string location;  // one of location_names(); empty: anywhere
 };
+
+// A clause without the version 2 attributes.
+inline IncludeClause clause(std::string cls, int count, std::string color = "", std::string relation = "", int target = -1) {
+  IncludeClause c;
+  c.cls = std::move(cls), c.count = count, c.color = std::move(color), c.relation = std::move(relation), c.target = target;
+  return c;
+}
 
 struct ExcludeClause {
   std::string cls;
@@ -52,6 +63,9 @@ struct Metadata {
   int object_count() const;
 };
 
+// A shape's plural in prompt texts ("circles", "crosses").
+std::string plural(const std::string& shape);
+
 // The canonical prompt text for a metadata line (GenEval's templates:
 // "a photo of a red circle", "a photo of three squares", ...).
 std::string prompt_text(const Metadata& m);
@@ -68,6 +82,9 @@ Metadata make_position(const std::string& a, const std::string& relation, const 
                        const std::string& color_a = "", const std::string& color_b = "");
 Metadata make_color_attr(const std::string& a, const std::string& color_a, const std::string& b,
                          const std::string& color_b);
+// `m` with its prompt text and level recomputed from its clauses (after a builder's
+// clauses were given sizes or locations, or a mistake changed one).
+Metadata with_text(Metadata m);
 
 // Reads a metadata JSONL file. Strict: the first bad line throws (file:line: field: why).
 // `spec` null: the open vocabulary (from_json).

@@ -19,7 +19,7 @@ bool pick_negative(const Metadata& m, const Scene& scene, const WorldSpec& spec,
                    bool& hard) {
   if (rng.bernoulli(hard_share)) {
     for (int t = 0; t < 12; ++t) {
-      auto w = mutate(m, rng.pick(all_mistakes()), spec, rng);
+      auto w = mutate(m, rng.pick(mistakes_of(spec)), spec, rng);
       // A mutation that keeps the text (an extra object drawn for a two-object prompt) is no prompt.
       if (!w || w->prompt == m.prompt || w->prompt != prompt_text(*w)) continue;
       if (allowed && !allowed->count(w->prompt)) continue;

@@ -185,6 +185,8 @@ double best_template_iou(const std::string& shape, const std::vector<float>& a, 
   return best;
 }
 
+double side_of(const Detection& d) { return std::max(d.box[2] - d.box[0], d.box[3] - d.box[1]); }
+
 std::array<double, 4> box_of(const Component& c) { return {double(c.x0), double(c.y0), double(c.x1 + 1), double(c.y1 + 1)}; }
 
 }  // namespace
@@ -313,6 +315,33 @@ Verdict evaluate_metadata(const Metadata& m, const ParsedImage& parsed, const Wo
                             std::to_string(ok) + " " + req.color + "; and " + s);
         }
       }
+      // Version 2's attributes: every counted object must have the size word's side
+      // and sit in the asked location.
+      auto check_each = [&](bool (*ok_of)(const IncludeClause&, const Detection&, const WorldSpec&), const std::string& what,
+                            std::string (*show)(const Detection&, const WorldSpec&)) {
+        int ok = 0;
+        std::string seen;
+        for (auto* d : found) {
+          ok += ok_of(req, *d, spec);
+          seen += (seen.empty() ? "" : ", ") + show(*d, spec);
+        }
+        if (ok < req.count) {
+          matched = false;
+          reasons.push_back("expected " + what + " " + req.cls + ">=" + std::to_string(req.count) + ", found " +
+                            std::to_string(ok) + " (" + seen + ")");
+        }
+      };
+      if (!req.size.empty())
+        check_each([](const IncludeClause& r, const Detection& d, const WorldSpec& w) { return side_is(r.size, side_of(d), w); },
+                   req.size, [](const Detection& d, const WorldSpec&) { return "side " + std::to_string(int(side_of(d))); });
+      if (!req.location.empty())
+        check_each(
+            [](const IncludeClause& r, const Detection& d, const WorldSpec& w) {
+              return location_names()[size_t(location_of(d.box, w.canvas))] == r.location;
+            },
+            "in the " + req.location, [](const Detection& d, const WorldSpec& w) {
+              return "in the " + location_names()[size_t(location_of(d.box, w.canvas))];
+            });
       if (!req.relation.empty() && matched) {
         if (!group_ok[req.target]) {
           matched = false;

@@ -25,6 +25,14 @@ bool shape_contains(const std::string& shape, int w, int h, int i, int j) {
   if (shape == "diamond") {
     return std::abs(u - cx) / cx + std::abs(v - cy) / cy <= 1.0 + 1e-9;
   }
+  // World version 2's shapes, in the box's normalised coordinates (-1..1).
+  const double dx = (u - cx) / cx, dy = (v - cy) / cy;
+  if (shape == "cross") return std::abs(dx) <= 0.36 || std::abs(dy) <= 0.36;  // a plus sign, arms 0.36 of the box
+  if (shape == "ring") {
+    const double r2 = dx * dx + dy * dy;  // the hole's radius is 0.55 of the outer one
+    return r2 <= 1.0 && r2 >= 0.30;
+  }
+  if (shape == "frame") return std::max(std::abs(dx), std::abs(dy)) >= 0.5;  // a hollow square, walls a quarter of the side
   UNIGAP_ASSERT(false, "shape_contains: unknown shape " + shape);
   return false;
 }

@@ -1,5 +1,6 @@
 #include "world/scene.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -53,10 +54,36 @@ static bool relation_is_robust(const SceneObject& a, const SceneObject& b, const
   return true;
 }
 
+int location_of(const std::array<double, 4>& box, int canvas) {
+  const double cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+  const int col = std::clamp(int(std::floor(cx * 3 / canvas)), 0, 2), row = std::clamp(int(std::floor(cy * 3 / canvas)), 0, 2);
+  return row * 3 + col;
+}
+
+bool side_is(const std::string& size, double side, const WorldSpec& spec) {
+  const double mid = (spec.small_max + spec.large_min) / 2.0;
+  if (size == "small") return side <= mid;
+  if (size == "large") return side > mid;
+  return true;
+}
+
+// Like relations, a location must survive a detected box off by a pixel.
+static bool location_is_robust(const SceneObject& o, int loc, int canvas) {
+  for (int dy = -1; dy <= 1; ++dy)
+    for (int dx = -1; dx <= 1; ++dx)
+      for (int grow = -1; grow <= 1; ++grow) {
+        auto b = o.box();
+        b[0] += dx, b[1] += dy, b[2] += dx + grow, b[3] += dy + grow;
+        if (location_of(b, canvas) != loc) return false;
+      }
+  return true;
+}
+
 Scene layout_scene(const Metadata& m, const WorldSpec& spec, Rng& rng) {
-  // Objects per clause, with their colours (random where the prompt says none).
+  // Objects per clause, with their colours (random where the prompt says none), side
+  // ranges (the size word's, or the whole range) and locations (-1: anywhere).
   struct Want {
-    int clause, shape, color;
+    int clause, shape, color, lo, hi, loc;
   };
   std::vector<Want> want;
   for (size_t c = 0; c < m.include.size(); ++c) {
@@ -66,7 +93,11 @@ Scene layout_scene(const Metadata& m, const WorldSpec& spec, Rng& rng) {
     for (int k = 0; k < cl.count; ++k) {
       int color = cl.color.empty() ? int(rng.uniform_int(0, int(spec.colors.size()) - 1)) : spec.color_index(cl.color);
       if (color < 0) throw UserError("unknown color '" + cl.color + "'", "metadata include[" + std::to_string(c) + "]");
-      want.push_back({int(c), shape, color});
+      int lo = spec.min_size, hi = spec.max_size;
+      if (cl.size == "small") hi = spec.small_max;
+      if (cl.size == "large") lo = spec.large_min;
+      const int loc = cl.location.empty() ? -1 : location_index(cl.location);
+      want.push_back({int(c), shape, color, lo, hi, loc});
     }
   }
   const int margin = 1;  // keep shapes off the border so a blur does not cut them
@@ -79,9 +110,22 @@ Scene layout_scene(const Metadata& m, const WorldSpec& spec, Rng& rng) {
         SceneObject o;
         o.shape = w.shape;
         o.color = w.color;
-        o.size = int(rng.uniform_int(spec.min_size, spec.max_size));
-        o.x = int(rng.uniform_int(margin, spec.canvas - margin - o.size));
-        o.y = int(rng.uniform_int(margin, spec.canvas - margin - o.size));
+        o.size = int(rng.uniform_int(w.lo, w.hi));
+        int x0 = margin, x1 = spec.canvas - margin - o.size, y0 = x0, y1 = x1;
+        if (w.loc >= 0) {
+          // Corners whose box centre falls in the cell (a third of the canvas).
+          const double third = spec.canvas / 3.0;
+          auto range = [&](int cell, int& a, int& b) {
+            a = std::max(a, int(std::ceil(cell * third - o.size / 2.0)));
+            b = std::min(b, int(std::floor((cell + 1) * third - o.size / 2.0)));
+          };
+          range(w.loc % 3, x0, x1);
+          range(w.loc / 3, y0, y1);
+          if (x0 > x1 || y0 > y1) continue;
+        }
+        o.x = int(rng.uniform_int(x0, x1));
+        o.y = int(rng.uniform_int(y0, y1));
+        if (w.loc >= 0 && !location_is_robust(o, w.loc, spec.canvas)) continue;
         placed = true;
         for (auto& p : s.objects) {
           const int g = spec.min_gap;
@@ -121,14 +165,22 @@ const char* mistake_name(Mistake k) {
     case Mistake::AddObject: return "add_object";
     case Mistake::RemoveObject: return "remove_object";
     case Mistake::FlipRelation: return "flip_relation";
+    case Mistake::SizeSwap: return "size_swap";
+    case Mistake::Move: return "move";
   }
   return "?";
 }
 
 const std::vector<Mistake>& all_mistakes() {
-  static const std::vector<Mistake> k = {Mistake::ColorSwap, Mistake::ShapeSwap, Mistake::AddObject,
-                                         Mistake::RemoveObject, Mistake::FlipRelation};
+  static const std::vector<Mistake> k = {Mistake::ColorSwap, Mistake::ShapeSwap,    Mistake::AddObject, Mistake::RemoveObject,
+                                         Mistake::FlipRelation, Mistake::SizeSwap, Mistake::Move};
   return k;
+}
+
+const std::vector<Mistake>& mistakes_of(const WorldSpec& spec) {
+  static const std::vector<Mistake> v1 = {Mistake::ColorSwap, Mistake::ShapeSwap, Mistake::AddObject,
+                                          Mistake::RemoveObject, Mistake::FlipRelation};
+  return spec.has_attributes() ? all_mistakes() : v1;
 }
 
 namespace {
@@ -155,18 +207,33 @@ const char* opposite(const std::string& r) {
 }  // namespace
 
 std::optional<Metadata> mutate(const Metadata& m, Mistake k, const WorldSpec& spec, Rng& rng) {
+  // Each mistake edits a copy of `m` (keeping the attributes it does not touch) and
+  // recomputes the text. The random draws are those of version 1's builders, so a
+  // version 1 world's negatives are what they always were.
   const auto& in = m.include;
+  Metadata w = m;
+  auto one_object = [&](const IncludeClause& c) {  // a clause's object alone
+    Metadata o = c.color.empty() ? make_single_object(c.cls) : make_colors(c.cls, c.color);
+    o.include[0].size = c.size;
+    return with_text(o);
+  };
   switch (k) {
     case Mistake::ColorSwap: {
-      if (m.tag == "colors") return make_colors(in[0].cls, other_of(color_names(spec), {in[0].color}, rng));
+      if (m.tag == "colors" || (m.tag == "counting" && !in[0].color.empty())) {
+        w.include[0].color = other_of(color_names(spec), {in[0].color}, rng);
+        return with_text(w);
+      }
       if (m.tag == "color_attr") {
         // Either swap the two colours (a binding error) or replace one colour.
-        if (rng.bernoulli(0.5)) return make_color_attr(in[0].cls, in[1].color, in[1].cls, in[0].color);
+        if (rng.bernoulli(0.5)) {
+          std::swap(w.include[0].color, w.include[1].color);
+          return with_text(w);
+        }
         int which = int(rng.uniform_int(0, 1));
         std::string nc = other_of(color_names(spec), {in[0].color, in[1].color}, rng);
         if (nc.empty()) return std::nullopt;
-        return which == 0 ? make_color_attr(in[0].cls, nc, in[1].cls, in[1].color)
-                          : make_color_attr(in[0].cls, in[0].color, in[1].cls, nc);
+        w.include[which].color = nc;
+        return with_text(w);
       }
       if (m.tag == "position" && !in[0].color.empty()) {
         std::string ca = in[1].color, cb = in[0].color;
@@ -176,61 +243,77 @@ std::optional<Metadata> mutate(const Metadata& m, Mistake k, const WorldSpec& sp
         } else {
           ca = other_of(color_names(spec), {ca}, rng);
         }
-        return make_position(in[1].cls, in[1].relation, in[0].cls, ca, cb);
+        w.include[1].color = ca, w.include[0].color = cb;
+        return with_text(w);
       }
       return std::nullopt;
     }
     case Mistake::ShapeSwap: {
-      if (m.tag == "single_object") return make_single_object(other_of(spec.shapes, {in[0].cls}, rng));
-      if (m.tag == "colors") return make_colors(other_of(spec.shapes, {in[0].cls}, rng), in[0].color);
-      if (m.tag == "counting") return make_counting(other_of(spec.shapes, {in[0].cls}, rng), in[0].count);
+      if (m.tag == "single_object" || m.tag == "colors" || m.tag == "counting") {
+        w.include[0].cls = other_of(spec.shapes, {in[0].cls}, rng);
+        if (m.tag == "counting") w.exclude[0].cls = w.include[0].cls;
+        return with_text(w);
+      }
       // Two-object families: replace one shape by one that is in neither clause.
       std::string ns = other_of(spec.shapes, {in[0].cls, in[1].cls}, rng);
       if (ns.empty()) return std::nullopt;
-      int which = int(rng.uniform_int(0, 1));
-      std::string a = in[0].cls, b = in[1].cls;
-      (which == 0 ? a : b) = ns;
-      if (m.tag == "two_object") return make_two_object(a, b);
-      if (m.tag == "color_attr") return make_color_attr(a, in[0].color, b, in[1].color);
-      return make_position(b, in[1].relation, a, in[1].color, in[0].color);
+      w.include[int(rng.uniform_int(0, 1))].cls = ns;
+      return with_text(w);
     }
     case Mistake::AddObject: {
-      if (m.tag == "counting")
-        return in[0].count + 1 <= spec.max_count ? std::optional<Metadata>(make_counting(in[0].cls, in[0].count + 1))
-                                                 : std::nullopt;
+      if (m.tag == "counting") {
+        if (in[0].count + 1 > spec.max_count) return std::nullopt;
+        w.include[0].count++, w.exclude[0].count++;
+        return with_text(w);
+      }
       if (m.tag == "single_object" || m.tag == "colors") {
-        // Two of the asked object instead of one.
+        // Two of the asked object instead of one (anywhere: two objects fill no one cell).
         if (spec.min_count > 2) return std::nullopt;
-        Metadata w = make_counting(in[0].cls, 2);
-        w.include[0].color = in[0].color;
-        return w;
+        Metadata two = make_counting(in[0].cls, 2);
+        two.include[0].color = in[0].color;
+        two.include[0].size = in[0].size;
+        return with_text(two);
       }
       // Two-object families: a third object of any shape. The metadata keeps the
       // original prompt text; it only serves to draw the wrong scene.
       if (spec.max_objects() < 3) return std::nullopt;
-      Metadata w = m;
-      w.include.push_back({rng.pick(spec.shapes), 1, "", "", -1});
+      w.include.push_back(clause(rng.pick(spec.shapes), 1, "", "", -1));
       return w;
     }
     case Mistake::RemoveObject: {
       if (m.tag == "counting") {
-        if (in[0].count - 1 >= spec.min_count) return make_counting(in[0].cls, in[0].count - 1);
-        return make_single_object(in[0].cls);
+        if (in[0].count - 1 >= spec.min_count) {
+          w.include[0].count--, w.exclude[0].count--;
+          return with_text(w);
+        }
+        return one_object(in[0]);
       }
-      if (m.tag == "two_object") return make_single_object(in[int(rng.uniform_int(0, 1))].cls);
-      if (m.tag == "color_attr") {
-        int which = int(rng.uniform_int(0, 1));
-        return make_colors(in[which].cls, in[which].color);
-      }
-      if (m.tag == "position") {
-        int which = int(rng.uniform_int(0, 1));
-        return in[which].color.empty() ? make_single_object(in[which].cls) : make_colors(in[which].cls, in[which].color);
-      }
+      if (m.tag == "two_object" || m.tag == "color_attr" || m.tag == "position")
+        return one_object(in[int(rng.uniform_int(0, 1))]);
       return std::nullopt;
     }
     case Mistake::FlipRelation: {
       if (m.tag != "position") return std::nullopt;
-      return make_position(in[1].cls, opposite(in[1].relation), in[0].cls, in[1].color, in[0].color);
+      w.include[1].relation = opposite(in[1].relation);
+      return with_text(w);
+    }
+    case Mistake::SizeSwap: {
+      std::vector<size_t> sized;
+      for (size_t i = 0; i < in.size(); ++i)
+        if (!in[i].size.empty()) sized.push_back(i);
+      if (sized.empty()) return std::nullopt;
+      auto& c = w.include[rng.pick(sized)];
+      c.size = c.size == "small" ? "large" : "small";
+      return with_text(w);
+    }
+    case Mistake::Move: {
+      std::vector<size_t> placed;
+      for (size_t i = 0; i < in.size(); ++i)
+        if (!in[i].location.empty()) placed.push_back(i);
+      if (placed.empty()) return std::nullopt;
+      auto& c = w.include[rng.pick(placed)];
+      c.location = other_of(location_names(), {c.location}, rng);
+      return with_text(w);
     }
   }
   return std::nullopt;

@@ -37,9 +37,18 @@ Scene layout_scene(const Metadata& m, const WorldSpec& spec, Rng& rng);
 std::vector<std::string> relative_position(const std::array<double, 4>& a, const std::array<double, 4>& b,
                                            double threshold = 0.1);
 
-enum class Mistake { ColorSwap, ShapeSwap, AddObject, RemoveObject, FlipRelation };
+// The location (index into location_names()) of a box's centre on a canvas of side
+// `canvas`: a 3 x 3 grid of thirds.
+int location_of(const std::array<double, 4>& box, int canvas);
+// Whether a detected side of `side` pixels reads as the size word `size` ("small":
+// at most the midpoint between small_max and large_min; "large": above it).
+bool side_is(const std::string& size, double side, const WorldSpec& spec);
+
+// SizeSwap (small <-> large) and Move (another location) exist in world version 2.
+enum class Mistake { ColorSwap, ShapeSwap, AddObject, RemoveObject, FlipRelation, SizeSwap, Move };
 const char* mistake_name(Mistake k);
-const std::vector<Mistake>& all_mistakes();
+const std::vector<Mistake>& all_mistakes();                        // every kind, for parsing names
+const std::vector<Mistake>& mistakes_of(const WorldSpec& spec);    // the kinds of this world's version
 
 // A metadata line that differs from `m` by one mistake of kind `k` (so a scene
 // for it is a wrong image for `m`, and `m`'s image with its prompt is a hard

@@ -9,16 +9,45 @@
 namespace unigap {
 
 const std::vector<std::string>& known_shapes() {
-  static const std::vector<std::string> k = {"circle", "square", "triangle", "diamond"};
+  static const std::vector<std::string> k = {"circle", "square", "triangle", "diamond", "cross", "ring", "frame"};
   return k;
 }
 
-WorldSpec WorldSpec::defaults() {
+const std::vector<std::string>& location_names() {
+  static const std::vector<std::string> k = {"top left",    "top",    "top right",    "left",       "center",
+                                             "right",       "bottom left", "bottom",    "bottom right"};
+  return k;
+}
+
+int location_index(const std::string& name) {
+  const auto& k = location_names();
+  for (size_t i = 0; i < k.size(); ++i)
+    if (k[i] == name) return int(i);
+  return -1;
+}
+
+WorldSpec WorldSpec::defaults() { return v1(); }
+
+WorldSpec WorldSpec::v1() {
   WorldSpec s;
   // Six colours from GenEval's colour list, spread out in RGB (min pairwise distance ~90).
   s.colors = {{"red", {220, 30, 30}},    {"orange", {245, 140, 20}}, {"yellow", {240, 230, 40}},
               {"green", {30, 160, 60}},  {"blue", {30, 70, 220}},    {"purple", {140, 50, 180}}};
   s.shapes = {"circle", "square", "triangle", "diamond"};
+  return s;
+}
+
+WorldSpec WorldSpec::v2() {
+  WorldSpec s = v1();
+  s.version = 2;
+  s.shapes = known_shapes();
+  // Small 8-9 px, large 12-13 px: a detected box may lose a pixel to the blur, so the
+  // oracle's boundary at 10.5 px keeps a pixel and a half from either.
+  s.min_size = 8, s.small_max = 9, s.large_min = 12, s.max_size = 13;
+  // 21% eval and 11% validation: 189 two-object meaning groups give 40 eval, 21
+  // validation and 128 train (3.2x the eval).
+  s.eval_fraction = 0.21, s.val_fraction = 0.11;
+  s.split_seed = 20261206;
   return s;
 }
 
@@ -30,6 +59,7 @@ static double rgb_dist(const RGB& a, const RGB& b) {
 
 void WorldSpec::validate() const {
   auto fail = [](const std::string& field, const std::string& why) { throw UserError(why, "world spec field '" + field + "'"); };
+  if (version != 1 && version != 2) fail("version", "must be 1 or 2, found " + std::to_string(version));
   if (canvas < 8 || canvas > 1024) fail("canvas", "must be in [8, 1024], found " + std::to_string(canvas));
   if (colors.size() < 2) fail("colors", "need at least 2 colors, found " + std::to_string(colors.size()));
   if (shapes.size() < 2) fail("shapes", "need at least 2 shapes, found " + std::to_string(shapes.size()));
@@ -77,6 +107,17 @@ void WorldSpec::validate() const {
     fail("canvas", "too small for " + std::to_string(max_objects()) + " objects of size " + std::to_string(max_size) +
                        " (a " + std::to_string(k) + "x" + std::to_string(k) + " grid needs " + std::to_string(need) + " px)");
   if (!(eval_fraction > 0 && eval_fraction < 1)) fail("eval_fraction", "must be in (0, 1)");
+  if (version == 1 && val_fraction != 0) fail("val_fraction", "version 1 has no validation split (use version 2)");
+  if (version >= 2) {
+    if (!(val_fraction > 0 && val_fraction < 1 && eval_fraction + val_fraction < 1))
+      fail("val_fraction", "must be in (0, 1) with eval_fraction + val_fraction < 1");
+    if (small_max < min_size) fail("small_max", "must be >= min_size");
+    if (large_min > max_size) fail("large_min", "must be <= max_size");
+    // The oracle reads a size word at the midpoint; a detected box may be a pixel off.
+    if (large_min - small_max < 2)
+      fail("large_min", "must exceed small_max by at least 2 pixels (found " + std::to_string(small_max) + " and " +
+                            std::to_string(large_min) + ")");
+  }
   const auto& o = oracle;
   if (!(o.alpha_min > 0 && o.alpha_min < 1)) fail("oracle.alpha_min", "must be in (0, 1)");
   if (!(o.max_color_residual > 0)) fail("oracle.max_color_residual", "must be > 0");
@@ -100,7 +141,7 @@ int WorldSpec::shape_index(const std::string& name) const {
 json WorldSpec::to_json() const {
   json cs = json::array();
   for (auto& c : colors) cs.push_back({{"name", c.name}, {"rgb", {c.rgb[0], c.rgb[1], c.rgb[2]}}});
-  return {{"canvas", canvas},
+  json j = {{"canvas", canvas},
           {"background", {background[0], background[1], background[2]}},
           {"colors", cs},
           {"shapes", shapes},
@@ -122,6 +163,16 @@ json WorldSpec::to_json() const {
             {"min_iou_margin", oracle.min_iou_margin},
             {"size_slack", oracle.size_slack},
             {"max_aspect", oracle.max_aspect}}}};
+  // Version 1 writes exactly the fields it always wrote, so its fingerprint is unchanged.
+  if (version >= 2) {
+    j["version"] = version;
+    j["small_max"] = small_max;
+    j["large_min"] = large_min;
+    j["val_fraction"] = val_fraction;
+    j["sizes"] = {"small", "large"};
+    j["locations"] = location_names();
+  }
+  return j;
 }
 
 namespace {
@@ -146,10 +197,17 @@ WorldSpec WorldSpec::from_json(const json& j, const std::string& origin) {
   if (!j.is_object()) throw UserError("world spec must be a JSON object", origin);
   static const std::set<std::string> allowed = {"canvas",    "background", "colors",  "shapes",        "min_size",
                                                 "max_size",  "min_count",  "max_count", "min_gap",     "eval_fraction",
-                                                "split_seed", "oracle",    "relations", "tags"};
+                                                "split_seed", "oracle",    "relations", "tags",     "version",
+                                                "small_max", "large_min", "val_fraction", "sizes",  "locations"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!allowed.count(it.key())) throw UserError("unknown field '" + it.key() + "'", origin, "check spelling; see `unigap world spec --json`");
-  WorldSpec s = defaults();
+  int version = 1;
+  get_opt(j, "version", version, origin);
+  WorldSpec s = version == 2 ? v2() : v1();
+  s.version = version;
+  if (version == 1)
+    for (const char* k : {"small_max", "large_min", "sizes", "locations"})
+      if (j.contains(k)) throw UserError("field '" + std::string(k) + "' exists in version 2 only", origin, "add \"version\": 2");
   get_opt(j, "canvas", s.canvas, origin);
   if (j.contains("background")) s.background = get_rgb(j["background"], "background", origin);
   if (j.contains("colors")) {
@@ -170,6 +228,9 @@ WorldSpec WorldSpec::from_json(const json& j, const std::string& origin) {
   get_opt(j, "max_count", s.max_count, origin);
   get_opt(j, "min_gap", s.min_gap, origin);
   get_opt(j, "eval_fraction", s.eval_fraction, origin);
+  get_opt(j, "val_fraction", s.val_fraction, origin);
+  get_opt(j, "small_max", s.small_max, origin);
+  get_opt(j, "large_min", s.large_min, origin);
   get_opt(j, "split_seed", s.split_seed, origin);
   if (j.contains("oracle")) {
     const auto& o = j["oracle"];
@@ -199,6 +260,8 @@ std::string WorldSpec::fingerprint() const {
 
 WorldSpec load_world_spec(const std::string& path) {
   if (path.empty()) return WorldSpec::defaults();
+  if (path == "v1") return WorldSpec::v1();
+  if (path == "v2") return WorldSpec::v2();
   return WorldSpec::from_json(read_json(path), path);
 }
 

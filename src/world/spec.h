@@ -43,6 +43,10 @@ struct OracleThresholds {
 };
 
 struct WorldSpec {
+  // 1: the first world (4 shapes, GenEval's forms, train/eval split). 2: 7 shapes,
+  // size words and canvas locations added to the short templates, a validation split
+  // (docs/world.md). A spec file without "version" is version 1, as every file was.
+  int version = 1;
   int canvas = 32;                 // square canvas side, pixels
   RGB background{255, 255, 255};   // plain background
   std::vector<NamedColor> colors;  // palette (names as in GenEval where possible)
@@ -50,11 +54,19 @@ struct WorldSpec {
   int min_size = 8, max_size = 11; // object bounding-box side, pixels (7 px circles look like diamonds once blurred)
   int min_count = 2, max_count = 4;// counting task range
   int min_gap = 2;                 // empty pixels between object boxes (and canvas border >= 1)
+  // Version 2's size words: "small" objects have sides min_size..small_max, "large"
+  // ones large_min..max_size; an object without a size word may have any side.
+  int small_max = 9, large_min = 12;
   double eval_fraction = 0.25;     // share of unique prompts held out for evaluation
+  double val_fraction = 0;         // share held out for validation (tuning); version 2 only
   uint64_t split_seed = 20260716;  // which prompts are held out (fixed per world)
   OracleThresholds oracle;
 
   static WorldSpec defaults();
+  static WorldSpec v1();
+  static WorldSpec v2();
+  // Version 2's additions: size words, locations, the validation split.
+  bool has_attributes() const { return version >= 2; }
   // Throws UserError naming the field and why, e.g. "colors[2].rgb: too close to colors[1]".
   void validate() const;
 
@@ -69,10 +81,17 @@ struct WorldSpec {
   static WorldSpec from_json(const json& j, const std::string& origin);
 };
 
+// Version 2's canvas locations, row-major over a 3 x 3 grid of thirds: "top left",
+// "top", "top right", "left", "center", "right", "bottom left", "bottom", "bottom right".
+// An object is at a location when its box's centre lies in that cell.
+const std::vector<std::string>& location_names();
+int location_index(const std::string& name);  // -1 if unknown
+
 // Names of the shapes the renderer and oracle know.
 const std::vector<std::string>& known_shapes();
 
-// Loads a spec from a JSON file, or returns defaults when path is empty.
+// Loads a spec from a JSON file, or returns defaults when path is empty; "v1" and
+// "v2" name the built-in worlds.
 WorldSpec load_world_spec(const std::string& path);
 
 }  // namespace unigap

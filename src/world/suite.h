@@ -12,8 +12,9 @@
 
 namespace unigap {
 
-enum class Split { Train, Eval };
-Split parse_split(const std::string& s);  // "train" | "eval", UserError otherwise
+// Val (world version 2) is the split that tuning reads: epochs, learning rate, guidance.
+enum class Split { Train, Val, Eval };
+Split parse_split(const std::string& s);  // "train" | "val" | "eval", UserError otherwise
 const char* split_name(Split s);
 
 // Every distinct prompt of the world, in a fixed order (by tag, then enumeration).
@@ -28,8 +29,16 @@ Split split_of(const Metadata& m, const WorldSpec& spec);
 // land in the same split: the eval split is disjoint in meaning, not only in text.
 std::string canonical_key(const Metadata& m);
 
-// The unique prompts of one split, in universe order.
+// The unique prompts of one split, in universe order. UserError for Val in a world
+// without a validation split (version 1).
 std::vector<Metadata> split_prompts(const WorldSpec& spec, Split split);
+
+// The split every tuning decision reads (improve's held-out tracking, the evaluation's
+// guidance): Val. A version 1 world has none; its tuning read the eval split, and results
+// of version 1 are labelled so (docs/results.md).
+Split tuning_split(const WorldSpec& spec);
+// UserError naming the first prompt of `prompts` (read from `origin`) outside the tuning split.
+void refuse_outside_tuning_split(const std::vector<Metadata>& prompts, const WorldSpec& spec, const std::string& origin);
 
 // GenEval's tag proportions (553 prompts: 80 single_object, 99 two_object, 80 counting,
 // 94 colors, 100 position, 100 color_attr).

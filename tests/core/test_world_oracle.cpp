@@ -42,8 +42,8 @@ struct Tally {
 
 }  // namespace
 
-TEST(Oracle, AgreesWithSceneTruthOn10000RendersCleanAndDegraded) {
-  const WorldSpec spec = WorldSpec::defaults();
+// Both worlds: version 1 (the shipped base's) and version 2 (sizes, locations, 7 shapes).
+void agrees_with_scene_truth(const WorldSpec& spec) {
   const auto universe = prompt_universe(spec);
   Rng rng(20261128);
   std::map<std::string, Tally> clean, noisy;
@@ -82,19 +82,18 @@ TEST(Oracle, AgreesWithSceneTruthOn10000RendersCleanAndDegraded) {
   const double acc_clean = double(tc.verdict_ok) / tc.n, acc_noisy = double(tn.verdict_ok) / tn.n;
   std::printf("%-14s %6d %11.2f%% %11.2f%% %11.2f%% %11.2f%%\n", "all", tc.n, 100 * acc_clean,
               100.0 * tc.objects_ok / tc.n, 100 * acc_noisy, 100.0 * tn.objects_ok / tn.n);
-  RecordProperty("clean_agreement", std::to_string(acc_clean));
-  RecordProperty("noisy_agreement", std::to_string(acc_noisy));
+  ::testing::Test::RecordProperty("clean_agreement", std::to_string(acc_clean));
+  ::testing::Test::RecordProperty("noisy_agreement", std::to_string(acc_noisy));
   EXPECT_GE(acc_clean, 0.995);
   EXPECT_GE(acc_noisy, 0.98);
   EXPECT_GE(double(tc.objects_ok) / tc.n, 0.995);
 }
 
-TEST(Oracle, SaysIncorrectOnDeliberateMistakesWithReason) {
-  const WorldSpec spec = WorldSpec::defaults();
+void catches_deliberate_mistakes(const WorldSpec& spec) {
   const auto universe = prompt_universe(spec);
   Rng rng(7);
   std::printf("\n%-14s %6s %10s\n", "mistake", "n", "caught");
-  for (Mistake k : all_mistakes()) {
+  for (Mistake k : mistakes_of(spec)) {
     int n = 0, caught = 0;
     for (int i = 0; i < 3000 && n < 500; ++i) {
       std::vector<const Metadata*> pool;  // tags uniformly, so every applicable tag is exercised
@@ -121,6 +120,11 @@ TEST(Oracle, SaysIncorrectOnDeliberateMistakesWithReason) {
     EXPECT_GE(n, 100) << mistake_name(k) << " applies to too few prompts";
   }
 }
+
+TEST(Oracle, AgreesWithSceneTruthOn10000RendersCleanAndDegraded) { agrees_with_scene_truth(WorldSpec::v1()); }
+TEST(Oracle, V2AgreesWithSceneTruthOn10000RendersCleanAndDegraded) { agrees_with_scene_truth(WorldSpec::v2()); }
+TEST(Oracle, SaysIncorrectOnDeliberateMistakesWithReason) { catches_deliberate_mistakes(WorldSpec::v1()); }
+TEST(Oracle, V2SaysIncorrectOnDeliberateMistakesWithReason) { catches_deliberate_mistakes(WorldSpec::v2()); }
 
 TEST(Oracle, PureNoiseIsNeverCorrect) {
   const WorldSpec spec = WorldSpec::defaults();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "common/error.h"
 #include "common/image_resize.h"
@@ -151,4 +152,42 @@ TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
   EXPECT_THROW(ref_images_of(d.path + "/ref-eval", d.path + "/ref", config), UserError);
   std::filesystem::remove_all(d.path + "/ref-eval/images/00005");
   EXPECT_THROW(evaluate(m, oracle(), *m.world(), suite, r, d.path + "/read2", &ref), UserError);
+}
+
+TEST(TuningReadsValidationOnly, GuidanceIsChosenOnValidationPromptsAndRecorded) {
+  const WorldSpec v2 = WorldSpec::v2();
+  ShapesModel m(ModelConfig::preset_named("tiny"), v2, 4);
+  auto judge = make_oracle_judge(v2);
+  EvalOptions o;
+  o.samples_per_prompt = 1;
+  GuidanceChoice c = choose_guidance(m, *judge, v2, {3.0, 1.0}, 12, o);
+  EXPECT_EQ(c.split, "val");
+  ASSERT_EQ(c.suite.size(), 12u);
+  std::set<std::string> eval_keys;
+  for (auto& p : split_prompts(v2, Split::Eval)) eval_keys.insert(canonical_key(p));
+  for (auto& p : c.suite) {
+    EXPECT_EQ(split_of(p, v2), Split::Val) << p.prompt;
+    EXPECT_EQ(eval_keys.count(canonical_key(p)), 0u) << p.prompt;
+  }
+  // The chosen weight has the best validation Gen; ties go to the smaller weight.
+  ASSERT_EQ(c.gen.size(), 2u);
+  const auto best = c.gen[0].second > c.gen[1].second ? c.gen[0] : c.gen[1].second > c.gen[0].second ? c.gen[1] : c.gen[1];
+  EXPECT_EQ(c.chosen, best.first);
+  EXPECT_EQ(c.to_json()["split"], "val");
+  // A world without a validation split has nothing to tune on: refused, not tuned on eval.
+  ShapesModel m1(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 4);
+  EXPECT_THROW(choose_guidance(m1, oracle(), WorldSpec::v1(), {1.0, 3.0}, 6, o), UserError);
+  // The held-out tracking of improve draws from the same split, and a tracking file with an
+  // eval prompt is refused naming it.
+  EXPECT_EQ(tuning_split(v2), Split::Val);
+  EXPECT_EQ(tuning_split(WorldSpec::v1()), Split::Eval);  // version 1 has no other
+  const auto eval_prompts = split_prompts(v2, Split::Eval);
+  try {
+    refuse_outside_tuning_split({c.suite[0], eval_prompts[3]}, v2, "track.jsonl");
+    ADD_FAILURE() << "an eval prompt was accepted for tuning";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(eval_prompts[3].prompt), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("track.jsonl"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(refuse_outside_tuning_split(c.suite, v2, "track.jsonl"));
 }
