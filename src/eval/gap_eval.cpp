@@ -98,6 +98,7 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
   rate = todo.empty() ? 0.0 : double(todo.size() * K) / std::max(1e-9, since(t0));
   Images out;
   for (size_t i = 0; i < suite.size(); ++i) {
+    const std::string group = canonical_key(suite[i]);
     for (int k = 0; k < K; ++k) {
       ImageRecord r;
       r.prompt_index = int(i);
@@ -105,7 +106,7 @@ Images generate_suite(UnifiedMultimodal& model, const WorldSpec& spec, const std
       r.tag = suite[i].tag;
       r.level = suite[i].level;
       r.prompt = suite[i].prompt;
-      r.group = canonical_key(suite[i]);
+      r.group = group;
       r.file = dir.empty() ? "" : dir + "/" + sample_folder_name(int(i)) + "/samples/" + sample_file_name(k);
       out.records.push_back(r);
       out.images.push_back(imgs[i][k]);

@@ -105,6 +105,15 @@ std::string primary_endpoints(const Study& st, json& data) {
   return md;
 }
 
+// One seed's own images: its confusion added to `c`, its AUROC appended to `au`.
+void add_own(const std::vector<ImageRecord>& recs, Confusion& c, std::vector<double>& au) {
+  std::vector<const ImageRecord*> p;
+  for (auto& r : recs) p.push_back(&r);
+  const Confusion g = metrics_of(p).confusion;
+  c.tp += g.tp, c.fp += g.fp, c.tn += g.tn, c.fn += g.fn;
+  au.push_back(auroc(p));
+}
+
 // Non decomposed for every arm: was a fall in Non better images or a laxer judge?
 std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order, json& data) {
   if (st.base_recs.empty()) return "";
@@ -118,13 +127,7 @@ std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order
   {
     Confusion c;
     std::vector<double> au;
-    for (auto& [s, recs] : st.base_recs) {
-      std::vector<const ImageRecord*> p;
-      for (auto& r : recs) p.push_back(&r);
-      const GapMetrics g = metrics_of(p);
-      c.tp += g.confusion.tp, c.fp += g.confusion.fp, c.tn += g.confusion.tn, c.fn += g.confusion.fn;
-      au.push_back(auroc(p));
-    }
+    for (auto& [s, recs] : st.base_recs) add_own(recs, c, au);
     md += "| base | | | | " + rate_text(c.precision()) + " | " + fmt("%.3f", mean_std(au).mean) + " | | |\n";
   }
   for (auto* a : order) {
@@ -136,11 +139,7 @@ std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order
     int64_t fptn = 0, tnfp = 0, tpfn = 0, fntp = 0;
     for (auto& s : a->seeds) {
       if (s.recs.empty()) continue;
-      std::vector<const ImageRecord*> p;
-      for (auto& r : s.recs) p.push_back(&r);
-      const GapMetrics g = metrics_of(p);
-      c.tp += g.confusion.tp, c.fp += g.confusion.fp, c.tn += g.confusion.tn, c.fn += g.confusion.fn;
-      au.push_back(auroc(p));
+      add_own(s.recs, c, au);
       if (s.eval.contains("vs_ref")) {
         const json& v = s.eval["vs_ref"];
         fptn += v.value("fp_to_tn", int64_t(0)), tnfp += v.value("tn_to_fp", int64_t(0));

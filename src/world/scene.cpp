@@ -198,6 +198,14 @@ std::vector<std::string> color_names(const WorldSpec& spec) {
   for (auto& c : spec.colors) v.push_back(c.name);
   return v;
 }
+// A clause of `m` that has `pred`, drawn uniformly; null when none has it.
+template <class Pred>
+IncludeClause* pick_clause(Metadata& m, Pred pred, Rng& rng) {
+  std::vector<size_t> with;
+  for (size_t i = 0; i < m.include.size(); ++i)
+    if (pred(m.include[i])) with.push_back(i);
+  return with.empty() ? nullptr : &m.include[rng.pick(with)];
+}
 const char* opposite(const std::string& r) {
   if (r == "left of") return "right of";
   if (r == "right of") return "left of";
@@ -298,21 +306,15 @@ std::optional<Metadata> mutate(const Metadata& m, Mistake k, const WorldSpec& sp
       return with_text(w);
     }
     case Mistake::SizeSwap: {
-      std::vector<size_t> sized;
-      for (size_t i = 0; i < in.size(); ++i)
-        if (!in[i].size.empty()) sized.push_back(i);
-      if (sized.empty()) return std::nullopt;
-      auto& c = w.include[rng.pick(sized)];
-      c.size = c.size == "small" ? "large" : "small";
+      IncludeClause* c = pick_clause(w, [](const IncludeClause& x) { return !x.size.empty(); }, rng);
+      if (!c) return std::nullopt;
+      c->size = c->size == "small" ? "large" : "small";
       return with_text(w);
     }
     case Mistake::Move: {
-      std::vector<size_t> placed;
-      for (size_t i = 0; i < in.size(); ++i)
-        if (!in[i].location.empty()) placed.push_back(i);
-      if (placed.empty()) return std::nullopt;
-      auto& c = w.include[rng.pick(placed)];
-      c.location = other_of(location_names(), {c.location}, rng);
+      IncludeClause* c = pick_clause(w, [](const IncludeClause& x) { return !x.location.empty(); }, rng);
+      if (!c) return std::nullopt;
+      c->location = other_of(location_names(), {c->location}, rng);
       return with_text(w);
     }
   }
