@@ -345,6 +345,8 @@ json GuidanceChoice::to_json() const {
 GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec,
                                const std::vector<double>& grid, int prompts, const EvalOptions& opt) {
   if (grid.empty()) throw UserError("needs at least one guidance weight", "--cfg-grid");
+  for (double w : grid)  // all checked before any sampling
+    if (!(w >= 0)) throw UserError("guidance weights must be >= 0, found " + std::to_string(w), "--cfg-grid");
   if (tuning_split(spec) != Split::Val)
     throw UserError("this world (version " + std::to_string(spec.version) + ") has no validation split to choose guidance on",
                     "--cfg-grid", "use a version 2 world");
