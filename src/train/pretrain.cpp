@@ -55,6 +55,14 @@ void PretrainConfig::validate() const {
   if (warmup < 0) fail("warmup", "must be >= 0");
   if (!(prompt_dropout >= 0 && prompt_dropout < 1)) fail("prompt_dropout", "must be in [0, 1)");
   if (!(hard_negative_share >= 0 && hard_negative_share <= 1)) fail("hard_negative_share", "must be in [0, 1]");
+  double tag_total = 0;
+  for (auto& [tag, w] : tag_weights) {
+    if (std::find(kTags.begin(), kTags.end(), tag) == kTags.end())
+      fail("tag_weights", "names '" + tag + "', which is not a tag (one of single_object, two_object, counting, colors, position, color_attr)");
+    if (!(w >= 0 && std::isfinite(w))) fail("tag_weights", "weight of '" + tag + "' must be a finite number >= 0");
+    tag_total += w;
+  }
+  if (!tag_weights.empty() && !(tag_total > 0)) fail("tag_weights", "at least one tag needs a weight > 0");
   if (ckpt_every < 1 || log_every < 1 || vq_restart_every < 1) fail("ckpt_every", "periods must be >= 1");
   if (!(grad_clip > 0)) fail("grad_clip", "must be > 0");
 }
@@ -69,7 +77,7 @@ json PretrainConfig::to_json() const {
           {"grad_clip", grad_clip},   {"prompt_dropout", prompt_dropout},
           {"gen_weight", gen_weight}, {"und_weight", und_weight}, {"caption_weight", caption_weight},
           {"region_weight", region_weight},
-          {"hard_negative_share", hard_negative_share},
+          {"hard_negative_share", hard_negative_share}, {"tag_weights", tag_weights},
           {"model", model},           {"vq_from", vq_from},       {"ckpt_every", ckpt_every}, {"log_every", log_every}};
 }
 
@@ -93,6 +101,14 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
   GET(region_weight)
   GET(hard_negative_share) GET(ckpt_every) GET(log_every) GET(vq_from)
 #undef GET
+  if (j.contains("tag_weights")) {
+    const json& w = j["tag_weights"];
+    if (!w.is_object()) throw UserError("field 'tag_weights' must be an object of tag -> weight, found " + w.dump(), origin);
+    for (auto it = w.begin(); it != w.end(); ++it) {
+      if (!it->is_number()) throw UserError("field 'tag_weights." + it.key() + "' must be a number, found " + it->dump(), origin);
+      c.tag_weights[it.key()] = it->get<double>();
+    }
+  }
   if (j.contains("model")) {
     if (!j["model"].is_object()) throw UserError("field 'model' must be an object of model config fields", origin);
     c.model = j["model"];
@@ -356,7 +372,7 @@ PretrainResult pretrain(const PretrainConfig& c, const WorldSpec& world, const s
   mc.image_size = world.canvas;
   ShapesModel model(mc, world, derive_seed(c.seed, "init"));
   auto& net = model.net();
-  PretrainData data(world, c.seed, c.hard_negative_share);
+  PretrainData data(world, c.seed, c.hard_negative_share, c.tag_weights);
 
   // Optimizers: Adam for the VQ stage, AdamW for the unified stage (VQ frozen).
   net.train_only({"vq"});

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "io/jsonl.h"
@@ -37,6 +38,9 @@ struct PretrainConfig {
   double caption_weight = 1.0;   // caption loss weight (positives only)
   double region_weight = 1.0;    // grounding loss weight: object positions name their colour and shape
   double hard_negative_share = 0.75;  // understanding negatives that change one attribute
+  // Relative weights of the six task families in the batches (tag -> weight; tags not named
+  // weigh 0). Empty = every tag alike, the default.
+  std::map<std::string, double> tag_weights;
   json model = json::object();   // overrides of the preset's model config fields (model/config.h)
   std::string vq_from;           // reuse the VQ tokenizer of this checkpoint folder and skip stage 1 ("" = train it)
   // --- bookkeeping ---

@@ -30,7 +30,9 @@ struct PretrainExample {
 
 class PretrainData {
  public:
-  PretrainData(const WorldSpec& spec, uint64_t seed, double hard_negative_share);
+  // tag_weights: relative weight of each tag in the batches (empty = every tag alike).
+  PretrainData(const WorldSpec& spec, uint64_t seed, double hard_negative_share,
+               const std::map<std::string, double>& tag_weights = {});
   // `n` examples for training step `step` (deterministic).
   std::vector<PretrainExample> batch(int64_t step, int n, const std::string& stream = "pretrain") const;
   const std::vector<Metadata>& train_prompts() const { return train_; }
@@ -39,6 +41,7 @@ class PretrainData {
   WorldSpec spec_;
   uint64_t seed_;
   double hard_share_;
+  std::vector<double> tag_cdf_;  // cumulative tag weights over kTags, normalised; empty = uniform
   std::vector<Metadata> train_;
   std::map<std::string, std::vector<const Metadata*>> by_tag_;  // train prompts per tag
   std::unordered_set<std::string> train_texts_;                 // allowed negative texts
