@@ -42,7 +42,7 @@ void register_improve(CLI::App& app) {
   auto* cmd = app.add_subcommand("improve", "Self-improve generation from the model's own understanding (SFT/DPO)");
   cmd->add_option("--ckpt", a.ckpt, "Starting (base) model checkpoint folder")->required();
   cmd->add_option("--out,-o", a.out, "Run directory")->required();
-  cmd->add_option("--method", a.c.method, "sft | dpo")->capture_default_str();
+  cmd->add_option("--method", a.c.method, "sft | dpo | grpo (online RL: samples from the current policy every step)")->capture_default_str();
   cmd->add_option("--supervision", a.c.supervision,
                   "self | oracle (the external judge) | flip:P | inverted | ckpt:PATH | all (unfiltered: every candidate) | "
                   "render (ground-truth renders of the prompts: continued pretraining)")->capture_default_str();
@@ -61,7 +61,18 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--threshold", a.c.pool.threshold, "Verdict threshold of the supervision and the external judge on P(yes)/(P(yes)+P(no))")
       ->capture_default_str();
   cmd->add_option("--epochs", a.c.epochs, "Training epochs")->capture_default_str();
-  cmd->add_option("--batch", a.c.batch, "Samples (SFT) or pairs (DPO) per step")->capture_default_str();
+  cmd->add_option("--batch", a.c.batch, "Samples (SFT), pairs (DPO) or prompts (GRPO) per step")->capture_default_str();
+  cmd->add_option("--group", a.c.grpo.group, "GRPO: samples per prompt (G)")->capture_default_str();
+  cmd->add_option("--clip", a.c.grpo.clip, "GRPO: clip range of the policy ratio (epsilon)")->capture_default_str();
+  cmd->add_option("--kl", a.c.grpo.kl, "GRPO: weight of the KL penalty to the frozen base (k3 estimator)")->capture_default_str();
+  cmd->add_option("--inner-epochs", a.c.grpo.inner_epochs, "GRPO: optimizer steps on each sampled batch")->capture_default_str();
+  cmd->add_option("--reward", a.c.grpo.reward, "GRPO: score (the supervision's confidence) | verdict (1 accepted, 0 not)")
+      ->capture_default_str();
+  cmd->add_option("--reward-judge", a.c.grpo.reward_judge,
+                  "GRPO: whose understanding scores self, flip and inverted rewards: frozen (the base's) | policy (the model being trained)")
+      ->capture_default_str();
+  cmd->add_option("--rollout-log-every", a.c.grpo.rollout_log_every,
+                  "GRPO: steps between per-sample records (reward, advantage, oracle) in metrics.jsonl (0: none)")->capture_default_str();
   cmd->add_option("--lr", a.c.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--beta", a.c.beta, "DPO beta")->capture_default_str();
   cmd->add_option("--nll-weight", a.c.nll_weight, "DPO lambda on the chosen NLL")->capture_default_str();

@@ -26,9 +26,9 @@ class DataParallelModel : public UnifiedMultimodal {
   bool judges_any_size() const override { return inner_->judges_any_size(); }
   std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests, const SampleOptions& opt) override;
   std::vector<Image> decode_codes(const torch::Tensor& codes) override { return inner_->decode_codes(codes); }
-  torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                              const std::vector<bool>& unconditional = {}) override {
-    return inner_->image_logprob(prompts, codes, unconditional);
+  torch::Tensor image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                     const std::vector<bool>& unconditional = {}) override {
+    return inner_->image_token_logprobs(prompts, codes, unconditional);
   }
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override { return inner_->parameter_groups(); }
   std::vector<std::string> default_train_groups() const override { return inner_->default_train_groups(); }

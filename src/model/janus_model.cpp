@@ -441,8 +441,8 @@ torch::Tensor JanusModel::encode_images_sized(const std::vector<Image>& images) 
   return net_->vq->encode((x.permute({0, 3, 1, 2}).to(torch::kFloat32) / 127.5 - 1.0).to(opt_.device, opt_.dtype)).to(torch::kCPU);
 }
 
-torch::Tensor JanusModel::image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                                        const std::vector<bool>& unconditional) {
+torch::Tensor JanusModel::image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                               const std::vector<bool>& unconditional) {
   UNIGAP_ASSERT(unconditional.empty() || unconditional.size() == prompts.size(), "one unconditional flag per prompt");
   const int64_t N = codes.size(1);
   std::vector<std::vector<int64_t>> ids;
@@ -459,7 +459,7 @@ torch::Tensor JanusModel::image_logprob(const std::vector<std::string>& prompts,
     // Teacher forcing: the prompt, then codes 0 .. N-2; the hidden state at T-1+i predicts code i.
     auto embeds = torch::cat({net_->llm->embed(on_device(ids_tensor(rows))), net_->code_embeds(c.narrow(1, 0, N - 1))}, 1);
     auto h = net_->llm->forward(embeds).narrow(1, T - 1, N);
-    auto lp = torch::log_softmax(net_->gen_head->forward(h).to(torch::kFloat32), -1).gather(2, c.unsqueeze(-1)).squeeze(-1).sum(1);
+    auto lp = torch::log_softmax(net_->gen_head->forward(h).to(torch::kFloat32), -1).gather(2, c.unsqueeze(-1)).squeeze(-1);
     for (size_t r = 0; r < g.size(); ++r) out[g[r]] = lp[int64_t(r)];
   }
   return torch::stack(out);

@@ -59,11 +59,16 @@ class UnifiedMultimodal {
                                                 const SampleOptions& opt) = 0;
   // Codes (B, N) -> images of image_size().
   virtual std::vector<Image> decode_codes(const torch::Tensor& codes) = 0;
-  // log pi(x | y) summed over the image tokens, with autograd: codes (B, N) -> (B). A row
+  // log pi(x_i | y, x_<i) of each image token, with autograd: codes (B, N) -> (B, N). A row
   // whose `unconditional` entry is true reads the unconditional prompt (the second branch
   // of classifier-free guidance; prompt dropout trains it). Empty: every row conditional.
-  virtual torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                                      const std::vector<bool>& unconditional = {}) = 0;
+  virtual torch::Tensor image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                             const std::vector<bool>& unconditional = {}) = 0;
+  // log pi(x | y), their sum over the image tokens: (B).
+  torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                              const std::vector<bool>& unconditional = {}) {
+    return image_token_logprobs(prompts, codes, unconditional).sum(1);
+  }
 
   // ---- understanding, at any image size ----
   // The judge: s = P(yes) / (P(yes) + P(no)) for "does this image describe {prompt}?",

@@ -157,14 +157,14 @@ torch::Tensor ShapesModel::judge_logprob_yes_sized(const std::vector<Image>& ima
   return torch::log_softmax(und_answer(images, prompts), -1).select(1, tok_.yes());
 }
 
-torch::Tensor ShapesModel::image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                                         const std::vector<bool>& unconditional) {
+torch::Tensor ShapesModel::image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                                const std::vector<bool>& unconditional) {
   UNIGAP_ASSERT(unconditional.empty() || unconditional.size() == prompts.size(), "one unconditional flag per prompt");
   auto ids = prompt_ids(prompts);
   for (size_t b = 0; b < unconditional.size(); ++b)
     if (unconditional[b]) ids[int64_t(b)].fill_(net_->tok_pad);  // the all-<pad> slot: guidance's unconditional row
   auto logits = net_->gen_logits(ids, codes);  // (B, N, K)
-  return torch::log_softmax(logits, -1).gather(2, codes.unsqueeze(-1)).squeeze(-1).sum(1);
+  return torch::log_softmax(logits, -1).gather(2, codes.unsqueeze(-1)).squeeze(-1);
 }
 
 torch::Tensor ShapesModel::encode_images_sized(const std::vector<Image>& images) {

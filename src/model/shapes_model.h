@@ -31,8 +31,8 @@ class ShapesModel : public UnifiedMultimodal {
   std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>& requests,
                                         const SampleOptions& opt) override;
   std::vector<Image> decode_codes(const torch::Tensor& codes) override;  // (B, N) -> images
-  torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                              const std::vector<bool>& unconditional = {}) override;
+  torch::Tensor image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                     const std::vector<bool>& unconditional = {}) override;
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override { return net_->parameter_groups(); }
   std::vector<std::string> default_train_groups() const override { return {"backbone"}; }
   void train_only(const std::vector<std::string>& groups) override;

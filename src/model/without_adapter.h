@@ -24,10 +24,10 @@ class WithoutAdapter : public UnifiedMultimodal {
     return m_.generate(requests, opt);
   }
   std::vector<Image> decode_codes(const torch::Tensor& codes) override { return m_.decode_codes(codes); }
-  torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                              const std::vector<bool>& unconditional = {}) override {
+  torch::Tensor image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                     const std::vector<bool>& unconditional = {}) override {
     Off off(m_);
-    return m_.image_logprob(prompts, codes, unconditional);
+    return m_.image_token_logprobs(prompts, codes, unconditional);
   }
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override { return {}; }
   std::vector<std::string> default_train_groups() const override { return {}; }

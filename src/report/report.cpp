@@ -103,8 +103,21 @@ std::string confusion_box(const std::string& name, const json& e) {
 std::string curves(const std::string& dir, const std::string& title) {
   if (!file_exists(dir + "/metrics.jsonl")) return "<p>" + esc(title) + ": not run.</p>";
   Series gen{"Gen", {}, {}, "", false}, und{"Und", {}, {}, "", false}, non{"Non", {}, {}, "", true};
+  // Online RL (GRPO): the reward-hacking monitor, the self reward against the oracle's accuracy
+  // on the same samples, step by step; an alarm marks where their gap left its interval.
+  Series reward{"self reward", {}, {}, "", false}, oracle{"oracle accuracy", {}, {}, "", false},
+      precision{"precision of favoured", {}, {}, "", true}, alarms{"alarm", {}, {}, "#c0392b", false};
   for (auto& l : read_jsonl(dir + "/metrics.jsonl")) {
     const json& j = l.value;
+    if (j.value("kind", "") == "grpo" && j.contains("monitor") && j["monitor"].is_object()) {
+      const json& m = j["monitor"];
+      const double st = j.value("step", 0.0);
+      reward.x.push_back(st), reward.y.push_back(m.value("self_reward", NAN));
+      oracle.x.push_back(st), oracle.y.push_back(m.value("oracle_accuracy", NAN));
+      if (m.value("favoured_precision", json()).is_number())
+        precision.x.push_back(st), precision.y.push_back(m["favoured_precision"].get<double>());
+      if (m.value("alarm", false)) alarms.x.push_back(st), alarms.y.push_back(m.value("self_reward", NAN));
+    }
     if (j.value("kind", "") != "eval") continue;
     const double ep = j["epoch"].get<double>();
     gen.x.push_back(ep), gen.y.push_back(j["gen"].get<double>());
@@ -116,7 +129,16 @@ std::string curves(const std::string& dir, const std::string& title) {
   o.x_label = "epoch";
   o.y_label = "rate";
   o.width = 440;
-  return line_chart({gen, und, non}, o);
+  std::string h = line_chart({gen, und, non}, o);
+  if (!reward.x.empty()) {
+    ChartOptions m = o;
+    m.title = title + ": reward-hacking monitor";
+    m.x_label = "step";
+    std::vector<Series> s{reward, oracle, precision};
+    if (!alarms.x.empty()) s.push_back(alarms);
+    h += line_chart(s, m);
+  }
+  return h;
 }
 
 // Images up to this size are embedded as they are and shown enlarged with square pixels (the

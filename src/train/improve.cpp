@@ -16,11 +16,41 @@
 #include "model/without_adapter.h"
 #include "train/audit.h"
 #include "train/checkpointing.h"
+#include "train/losses.h"
 #include "train/objectives.h"
+#include "train/reward_monitor.h"
 #include "train/train_step.h"
 #include "world/suite.h"
 
 namespace unigap {
+
+RewardKind parse_reward(const std::string& s) {
+  if (s == "score") return RewardKind::Score;
+  if (s == "verdict") return RewardKind::Verdict;
+  throw UserError("must be score or verdict, found '" + s + "'", "improve option 'reward'");
+}
+
+RewardJudge parse_reward_judge(const std::string& s) {
+  if (s == "frozen") return RewardJudge::Frozen;
+  if (s == "policy") return RewardJudge::Policy;
+  throw UserError("must be frozen or policy, found '" + s + "'", "improve option 'reward_judge'");
+}
+
+void GrpoOptions::validate() const {
+  auto fail = [](const std::string& f, const std::string& why) { throw UserError(why, "improve option '" + f + "'"); };
+  if (group < 2) fail("group", "must be >= 2: advantages compare the samples of one prompt");
+  if (!(clip > 0 && clip < 1)) fail("clip", "must be in (0, 1)");
+  if (!(kl >= 0 && std::isfinite(kl))) fail("kl", "must be a finite number >= 0");
+  if (inner_epochs < 1) fail("inner_epochs", "must be >= 1");
+  if (rollout_log_every < 0) fail("rollout_log_every", "must be >= 0");
+  parse_reward(reward);
+  parse_reward_judge(reward_judge);
+}
+
+json GrpoOptions::to_json() const {
+  return {{"group", group}, {"clip", clip}, {"kl", kl}, {"inner_epochs", inner_epochs}, {"reward", reward},
+          {"reward_judge", reward_judge}, {"rollout_log_every", rollout_log_every}};
+}
 
 void ImproveConfig::validate() const {
   auto fail = [](const std::string& f, const std::string& why) { throw UserError(why, "improve option '" + f + "'"); };
@@ -37,7 +67,16 @@ void ImproveConfig::validate() const {
   if (!(beta > 0)) fail("beta", "must be > 0");
   if (!(prompt_dropout >= 0 && prompt_dropout < 1)) fail("prompt_dropout", "must be in [0, 1)");
   if (sft_samples < 0) fail("sft_samples", "must be >= 0");
-  if (sft_samples > 0 && m != Method::Sft) fail("sft_samples", "matches SFT budgets; DPO trains on pairs");
+  if (sft_samples > 0 && m != Method::Sft) fail("sft_samples", "matches SFT budgets; DPO trains on pairs, GRPO on its own samples");
+  if (m == Method::Grpo) {
+    grpo.validate();
+    const auto k = Supervision::parse(supervision).kind;
+    if (k == Supervision::Kind::All || k == Supervision::Kind::Render)
+      fail("supervision", "GRPO needs a reward; '" + supervision + "' accepts every candidate");
+    if (!pool_from.empty()) fail("pool_from", "GRPO samples from the current policy every step; it has no pool to reuse");
+    if (!curriculum_epochs.empty()) fail("curriculum_epochs", "replay is for a pool; GRPO samples every prompt every epoch");
+    if (audit_min_precision >= 0) fail("audit_min_precision", "GRPO has no pool to audit before training; its reward-hacking monitor checks every step");
+  }
   if (sft_samples > 0 && !curriculum_epochs.empty()) fail("sft_samples", "a fixed budget per epoch and replay's growing pool exclude each other");
   lora.validate();
   if (lora.enabled() && !train_groups.empty() && train_groups != std::vector<std::string>{"lora"})
@@ -85,6 +124,7 @@ json ImproveConfig::to_json() const {
   if (!train_suite.empty()) j["train_suite"] = train_suite;
   if (!eval_suite.empty()) j["eval_suite"] = eval_suite;
   if (sft_samples > 0) j["sft_samples"] = sft_samples;
+  if (parse_method(method) == Method::Grpo) j["grpo"] = grpo.to_json();
   return j;
 }
 
@@ -113,6 +153,8 @@ struct Setup {
   std::unique_ptr<ExternalJudge> judge;
   bool train_open = false, eval_open = false;  // the prompt files are read in the open vocabulary
   std::vector<Metadata> eval_suite;            // the held-out prompts of the tracking
+  RewardKind reward = RewardKind::Score;       // GRPO
+  RewardJudge reward_judge = RewardJudge::Frozen;
 };
 
 // Prompt text as compared for disjointness: lower case, single spaces.
@@ -142,6 +184,8 @@ void check_disjoint(const std::vector<Metadata>& train, const std::vector<Metada
 
 Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& dist) {
   Setup s{cfg, parse_method(cfg.method), Supervision::parse(cfg.supervision), nullptr, nullptr, nullptr, {}, nullptr};
+  s.reward = parse_reward(cfg.grpo.reward);
+  s.reward_judge = parse_reward_judge(cfg.grpo.reward_judge);
   ModelOptions mo;
   mo.adapter = s.c.adapter;
   s.policy = open_model(base_ckpt, dist, mo);
@@ -308,7 +352,7 @@ std::vector<Candidate> sample_round(Setup& s, const std::vector<Metadata>& promp
   s.policy->set_training(false);
   PoolOptions po = pool_options(s.c);
   po.world = &s.spec;
-  return sample_candidates(*s.policy, s.other.get(), s.sup, *s.judge, prompts, which, po, round);
+  return sample_candidates(*s.policy, *s.policy, s.other.get(), s.sup, *s.judge, prompts, which, po, round);
 }
 
 // The pool a run trains on: what a resumed run had at its checkpoint (`done_epochs`),
@@ -337,7 +381,7 @@ Pool initial_pool(Setup& s, const RunDir& run, const std::string& base_ckpt, std
     check_disjoint(pool.prompts, s.eval_suite, s.c);  // before any sampling
     std::vector<int> all(pool.prompts.size());
     std::iota(all.begin(), all.end(), 0);
-    pool.candidates = sample_round(s, pool.prompts, all, 0);
+    if (s.method != Method::Grpo) pool.candidates = sample_round(s, pool.prompts, all, 0);  // GRPO samples as it trains
   }
   pool.save(run.file("pool.jsonl"));
   return pool;
@@ -392,6 +436,143 @@ void train_epoch(Objective& obj, UnifiedMultimodal& policy, torch::optim::Optimi
   prog.finish();
 }
 
+// ---- GRPO ----
+
+// A sample's reward under the supervision: its confidence, or its verdict as 0/1. The
+// external judge has no confidence of its own: its verdict either way.
+double reward_of(const Candidate& c, const Setup& s) {
+  if (s.reward == RewardKind::Verdict || s.sup.kind == Supervision::Kind::External) return c.verdict ? 1.0 : 0.0;
+  return c.score;
+}
+
+// One step's rollouts: G samples of each prompt in `which` from the current policy (every
+// rank holds all of them: sampling and judging shard themselves), their rewards and their
+// advantages within each prompt's group.
+struct Rollouts {
+  std::vector<Candidate> samples;  // by prompt, then number: groups are consecutive
+  std::vector<double> rewards, advantages;
+};
+
+Rollouts sample_rollouts(Setup& s, const std::vector<Metadata>& prompts, const std::vector<int>& which, int64_t step) {
+  s.policy->set_training(false);
+  PoolOptions po = s.c.pool;
+  po.candidates = s.c.grpo.group;
+  po.seed = derive_seed(s.c.seed, "grpo");
+  po.world = &s.spec;
+  UnifiedMultimodal& own = s.reward_judge == RewardJudge::Frozen ? *s.base : *s.policy;
+  Rollouts r;
+  r.samples = sample_candidates(*s.policy, own, s.other.get(), s.sup, *s.judge, prompts, which, po, int(step) + 1);
+  for (auto& c : r.samples) r.rewards.push_back(reward_of(c, s));
+  r.advantages = group_advantages(r.rewards, s.c.grpo.group);
+  return r;
+}
+
+json rollouts_record(const Rollouts& r, const std::vector<Metadata>& prompts, int epoch, int64_t step) {
+  json samples = json::array();
+  for (size_t i = 0; i < r.samples.size(); ++i) {
+    const Candidate& c = r.samples[i];
+    samples.push_back({{"prompt", prompts[size_t(c.prompt_index)].prompt}, {"k", c.k}, {"reward", r.rewards[i]},
+                       {"advantage", r.advantages[i]}, {"own_score", c.own_score}, {"verdict", c.verdict},
+                       {"oracle", c.oracle}, {"reason", c.reason}});
+  }
+  return {{"kind", "rollouts"}, {"epoch", epoch}, {"step", step}, {"samples", samples}};
+}
+
+// This rank's rows of a step's rollouts with their frozen log-probs: the sampling policy's
+// (the ratio's denominator, fixed over the inner epochs) and the base's (the KL's reference).
+class GrpoRows {
+ public:
+  GrpoRows(Setup& s, const Rollouts& r, const std::vector<Metadata>& prompts, const Shard& sh) : sh_(sh) {
+    std::vector<const std::vector<int64_t>*> rows;
+    for (int64_t i = sh.lo; i < sh.lo + sh.n; ++i) {
+      const Candidate& c = r.samples[size_t(i)];
+      texts_.push_back(prompts[size_t(c.prompt_index)].prompt), rows.push_back(&c.codes);
+    }
+    if (sh.n == 0) return;
+    codes_ = codes_tensor(rows);
+    adv_ = torch::tensor(std::vector<double>(r.advantages.begin() + sh.lo, r.advantages.begin() + sh.lo + sh.n));
+    torch::NoGradGuard ng;
+    old_ = s.policy->image_token_logprobs(texts_, codes_);
+    ref_ = s.base->image_token_logprobs(texts_, codes_);
+  }
+
+  // The loss terms of these rows, each scaled to its share of the global batch mean.
+  LossTerms terms(UnifiedMultimodal& policy, const GrpoOptions& o) const {
+    LossTerms t{torch::zeros({}), {{"loss/grpo", 0.0}, {"grpo/policy", 0.0}, {"grpo/kl", 0.0},
+                                   {"grpo/clipped_low", 0.0}, {"grpo/clipped_high", 0.0}}};
+    if (sh_.n == 0) return t;
+    const GrpoTerms g = grpo_loss(policy.image_token_logprobs(texts_, codes_), old_, ref_, adv_, o.clip, o.kl);
+    const double f = sh_.frac();
+    t.loss = f * g.loss;
+    t.metrics = {{"loss/grpo", t.loss.item<double>()}, {"grpo/policy", f * g.policy.item<double>()},
+                 {"grpo/kl", f * g.kl.item<double>()}, {"grpo/clipped_low", f * g.clipped_low.item<double>()},
+                 {"grpo/clipped_high", f * g.clipped_high.item<double>()}};
+    return t;
+  }
+
+ private:
+  Shard sh_;
+  std::vector<std::string> texts_;
+  torch::Tensor codes_, adv_, old_, ref_;
+};
+
+// The monitor's point of a step and its record in metrics.jsonl.
+json grpo_record(const Rollouts& r, RewardMonitor& monitor, int epoch, int64_t step, double lr, const StepStats& st,
+                 const Metrics& metrics, Dist& dist) {
+  std::vector<Rollout> seen;
+  for (size_t i = 0; i < r.samples.size(); ++i) seen.push_back({r.samples[i].prompt_index, r.rewards[i], r.advantages[i], r.samples[i].oracle});
+  const MonitorPoint m = monitor.observe(step, MonitorSums::of(seen));
+  json rec = {{"kind", "grpo"}, {"epoch", epoch}, {"step", step}, {"lr", lr}, {"grad_norm", st.grad_norm}, {"monitor", m.to_json()}};
+  for (auto& [k, v] : metrics) rec[k] = v;
+  if (dist.active()) rec["dist/allreduce_ms"] = st.allreduce_ms;
+  if (m.alarm) {
+    rec["warning"] = "reward hacking: the reward runs ahead of the external judge beyond its interval";
+    log_warn("step " + std::to_string(step) + ": self reward " + std::to_string(m.self_reward) + " vs oracle accuracy " +
+             std::to_string(m.oracle_accuracy) + ": their divergence's 95% interval lies above its first value " +
+             std::to_string(*m.baseline) + ": possible reward hacking");
+  }
+  return rec;
+}
+
+// One GRPO epoch: the training prompts in a seeded order, c.batch per step. Each step: the
+// rollouts -> this rank's rows -> inner_epochs x (loss terms -> all-reduce -> step) -> the
+// log, with the reward-hacking monitor on the very samples the reward scored.
+void grpo_epoch(Setup& s, const std::vector<Metadata>& prompts, torch::optim::Optimizer& opt,
+                const std::vector<torch::Tensor>& params, int epoch, int64_t& global_step, const RunDir& run, Dist& dist,
+                RewardMonitor& monitor, int64_t& rollouts_done) {
+  const ImproveConfig& c = s.c;
+  std::vector<int> order(prompts.size());
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(derive_seed(c.seed, "grpo-epoch", uint64_t(epoch)));
+  torch::manual_seed(derive_seed(c.seed, "torch-epoch-rank", uint64_t(epoch) * 4096 + uint64_t(dist.rank())));
+  rng.shuffle(order);
+  Progress prog("grpo epoch " + std::to_string(epoch), int64_t((order.size() + c.batch - 1) / c.batch), "step");
+  for (size_t at = 0; at < order.size(); at += size_t(c.batch), ++global_step) {
+    const std::vector<int> which(order.begin() + at, order.begin() + std::min(order.size(), at + size_t(c.batch)));
+    const Rollouts r = sample_rollouts(s, prompts, which, global_step);
+    rollouts_done += int64_t(r.samples.size());
+    const auto [lo, hi] = dist.share(r.samples.size());
+    const GrpoRows rows(s, r, prompts, {int64_t(lo), int64_t(hi - lo), int64_t(r.samples.size())});
+    const double lr = c.lr * std::min(1.0, double(global_step + 1) / std::max(1, c.warmup));
+    set_learning_rate(opt, lr);
+    s.policy->set_training(true);
+    Metrics metrics;
+    StepStats st;
+    for (int inner = 0; inner < c.grpo.inner_epochs; ++inner) {
+      const LossTerms t = rows.terms(*s.policy, c.grpo);
+      metrics = all_reduce_metrics(t.metrics, dist);
+      st = optimizer_step(t.loss, opt, params, s.policy->named_parameters(), {"improve", int(global_step), c.grad_clip, {}});
+    }
+    const json rec = grpo_record(r, monitor, epoch, global_step, lr, st, metrics, dist);
+    run.append_metric(rec);
+    if (c.grpo.rollout_log_every > 0 && global_step % c.grpo.rollout_log_every == 0)
+      run.append_metric(rollouts_record(r, prompts, epoch, global_step));
+    prog.update(1, "reward " + std::to_string(rec["monitor"]["self_reward"].get<double>()) + " oracle " +
+                       std::to_string(rec["monitor"]["oracle_accuracy"].get<double>()));
+  }
+  prog.finish();
+}
+
 }  // namespace
 
 ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, const std::string& out_dir, bool resume) {
@@ -420,20 +601,24 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
       log_info("resume: removed " + std::to_string(orphans) + " incomplete checkpoint(s), " + std::to_string(dropped) +
                " metrics record(s) after the checkpoint");
   }
-  Pool pool = initial_pool(s, run, base_ckpt, done_epochs);
+  Pool pool = initial_pool(s, run, base_ckpt, done_epochs);  // GRPO: its prompts only
+  const bool online = s.method == Method::Grpo;
 
-  // ---- data-quality check before training ----
-  const AuditReport audit = audit_pool(pool, c.audit_sample, c.seed);
-  write_json(run.file("audit.json"), audit.to_json());
-  log_info(audit.text());
-  if (c.audit_min_precision >= 0 && (!audit.precision.value() || *audit.precision.value() < c.audit_min_precision))
-    throw UserError("refusing to train: estimated precision of the accepted data is " +
-                        (audit.precision.value() ? std::to_string(*audit.precision.value()) : std::string("undefined")) +
-                        ", below --audit-min-precision " + std::to_string(c.audit_min_precision),
-                    run.file("audit.json"), "the supervision accepts too many wrong images; see the audit");
+  // ---- data-quality check before training (GRPO has no data yet: its monitor checks every step) ----
+  std::optional<AuditReport> audit;
+  if (!online) {
+    audit = audit_pool(pool, c.audit_sample, c.seed);
+    write_json(run.file("audit.json"), audit->to_json());
+    log_info(audit->text());
+    if (c.audit_min_precision >= 0 && (!audit->precision.value() || *audit->precision.value() < c.audit_min_precision))
+      throw UserError("refusing to train: estimated precision of the accepted data is " +
+                          (audit->precision.value() ? std::to_string(*audit->precision.value()) : std::string("undefined")) +
+                          ", below --audit-min-precision " + std::to_string(c.audit_min_precision),
+                      run.file("audit.json"), "the supervision accepts too many wrong images; see the audit");
+  }
 
   ImproveResult res;
-  {  // prompts the initial round left without an accepted candidate
+  if (!online) {  // prompts the initial round left without an accepted candidate
     Pool initial = pool;
     initial.candidates.erase(std::remove_if(initial.candidates.begin(), initial.candidates.end(), [](const Candidate& x) { return x.round > 0; }),
                              initial.candidates.end());
@@ -446,6 +631,7 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
   int start_epoch = 1;
   int64_t global_step = 0;
+  RewardMonitor monitor;  // GRPO
   if (resume_from) {
     ckpt.restore(*resume_from, policy, opt);
     start_epoch = resume_from->step + 1;
@@ -453,12 +639,23 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
     const auto step = json_as<int64_t>(saved.value("global_step", json()));
     if (!step) throw UserError("missing or bad field 'global_step'", resume_from->dir + "/trainer.json", "the checkpoint is damaged");
     global_step = *step;
-    for (auto& l : read_jsonl(run.file("metrics.jsonl")))  // every record an object (rewind_metrics checked)
+    for (auto& l : read_jsonl(run.file("metrics.jsonl"))) {  // every record an object (rewind_metrics checked)
+      if (l.value.value("kind", json()) == "grpo") {  // the monitor's baseline and the rollouts so far
+        const json m = l.value.value("monitor", json());
+        const auto base = json_as<double>(m.is_object() ? m.value("divergence_baseline", json()) : json());
+        const auto n = json_as<int64_t>(m.is_object() ? m.value("samples", json()) : json());
+        if (!base || !n)
+          throw UserError("a grpo record without its monitor (divergence_baseline, samples)",
+                          run.file("metrics.jsonl") + ":" + std::to_string(l.line));
+        if (!monitor.baseline()) monitor.set_baseline(*base);
+        res.rollouts += *n;
+      }
       if (l.value.value("kind", json()) == "replay") {
         const auto joined = json_as<int>(l.value.value("joined", json()));
         if (!joined) throw UserError("a replay record without its count 'joined'", run.file("metrics.jsonl") + ":" + std::to_string(l.line));
         res.joined_at_replay.push_back(*joined);
       }
+    }
     log_info("resuming improve at epoch " + std::to_string(start_epoch));
   }
   if (dist.active()) {
@@ -472,16 +669,20 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   if (start_epoch == 1) tracker.track(0);
   else tracker.baseline_from_log();
 
-  std::unique_ptr<Objective> objective =
-      s.method == Method::Sft ? make_sft(c.prompt_dropout, c.sft_samples, derive_seed(c.seed, "sft-samples"))
-                              : make_dpo(*s.base, c.beta, c.nll_weight);
-  objective->refresh(pool);
+  std::unique_ptr<Objective> objective;
+  if (s.method == Method::Sft) objective = make_sft(c.prompt_dropout, c.sft_samples, derive_seed(c.seed, "sft-samples"));
+  if (s.method == Method::Dpo) objective = make_dpo(*s.base, c.beta, c.nll_weight);
+  if (objective) objective->refresh(pool);
   for (int epoch = start_epoch; epoch <= c.epochs; ++epoch) {
-    if (objective->size() == 0)
+    if (online) {
+      grpo_epoch(s, pool.prompts, opt, params, epoch, global_step, run, dist, monitor, res.rollouts);
+    } else if (objective->size() == 0) {
       throw UserError(s.method == Method::Dpo ? "no DPO pairs: no prompt has both an accepted and a rejected candidate"
                                               : "no training data: the supervision accepted no candidate",
                       out_dir);
-    train_epoch(*objective, policy, opt, params, c, epoch, global_step, run, dist);
+    } else {
+      train_epoch(*objective, policy, opt, params, c, epoch, global_step, run, dist);
+    }
     if (std::find(c.curriculum_epochs.begin(), c.curriculum_epochs.end(), epoch) != c.curriculum_epochs.end()) {
       res.joined_at_replay.push_back(replay(s, pool, run, epoch));
       objective->refresh(pool);  // rejoined prompts are training items from the next epoch on
@@ -495,15 +696,18 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   res.sft_samples = int(pool.accepted().size());
   res.dpo_pairs = int(pool.pairs().size());
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  run.write_summary({{"model_dir", res.model_dir},
-                     {"sft_samples", res.sft_samples},
-                     // What an epoch trained on: the accepted, or the --sft-samples budget (DPO: pairs).
-                     {"items_per_epoch", objective->size()},
-                     {"dpo_pairs", res.dpo_pairs},
-                     {"discarded_initially", res.discarded},
-                     {"joined_at_replay", res.joined_at_replay},
-                     {"audit", audit.to_json()},
-                     {"seconds", res.seconds}});
+  json summary = {{"model_dir", res.model_dir},
+                  {"sft_samples", res.sft_samples},
+                  // What an epoch trained on: the accepted, or the --sft-samples budget (DPO: pairs; GRPO: prompts).
+                  {"items_per_epoch", objective ? objective->size() : pool.prompts.size()},
+                  {"dpo_pairs", res.dpo_pairs},
+                  {"discarded_initially", res.discarded},
+                  {"joined_at_replay", res.joined_at_replay},
+                  {"optimizer_steps", global_step * (online ? c.grpo.inner_epochs : 1)},
+                  {"seconds", res.seconds}};
+  if (audit) summary["audit"] = audit->to_json();
+  if (online) summary["rollouts"] = res.rollouts;
+  run.write_summary(summary);
   return res;
 }
 

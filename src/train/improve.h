@@ -15,8 +15,30 @@
 
 namespace unigap {
 
+// Online RL of the generation branch (method "grpo", train/losses.h grpo_loss): per step,
+// `batch` training prompts, `group` samples of each from the current policy, rewarded by the
+// supervision, advantages within each prompt's group.
+struct GrpoOptions {
+  int group = 8;                        // G samples per prompt
+  double clip = 0.2;                    // epsilon of the ratio clip, both sides
+  double kl = 0.04;                     // beta of the k3 KL penalty to the frozen base
+  int inner_epochs = 1;                 // optimizer steps on each sampled batch (mu)
+  std::string reward = "score";         // score: the supervision's confidence (self: P(yes)/(P(yes)+P(no)); the
+                                        // oracle has none: its verdict); verdict: 1 accepted, 0 not
+  std::string reward_judge = "frozen";  // whose understanding scores self, flip and inverted rewards: frozen (the
+                                        // base's, the paper's setting) | policy (the network being trained)
+  int rollout_log_every = 10;           // steps between the per-sample records in metrics.jsonl (0: none)
+  void validate() const;
+  json to_json() const;
+};
+
+enum class RewardKind { Score, Verdict };
+enum class RewardJudge { Frozen, Policy };
+RewardKind parse_reward(const std::string& s);        // UserError naming --reward otherwise
+RewardJudge parse_reward_judge(const std::string& s);  // UserError naming --reward-judge otherwise
+
 struct ImproveConfig {
-  std::string method = "sft";          // sft | dpo
+  std::string method = "sft";          // sft | dpo | grpo
   std::string supervision = "self";    // self | oracle | flip:P | inverted | ckpt:PATH ("oracle": the external judge)
   std::string judge = "oracle";        // the external judge of the audit and tracking: oracle | ckpt:PATH
   std::string world;                   // world spec file for a model without a world of its own ("" = embedded)
@@ -29,7 +51,7 @@ struct ImproveConfig {
   int train_prompts = 2000;            // drawn from the train split (GenEval tag proportions)
   PoolOptions pool;                    // N candidates, sampling options of candidate generation
   int epochs = 20;                     // paper: SFT 20, DPO 30
-  int batch = 32;                      // samples (SFT) or pairs (DPO) per step
+  int batch = 32;                      // samples (SFT), pairs (DPO) or prompts (GRPO, each `grpo.group` samples) per step
   double lr = 1e-4;                    // AdamW, constant after warm-up
   int warmup = 20;                     // steps
   double weight_decay = 0.0;
@@ -41,6 +63,7 @@ struct ImproveConfig {
   int sft_samples = 0;
   double beta = 0.1;                   // DPO temperature (TRL's default)
   double nll_weight = 1.0;             // DPO lambda on the chosen per-token NLL (TRL rpo_alpha; 1.0 as the RPO paper)
+  GrpoOptions grpo;                    // method grpo: an epoch is one pass over the training prompts
   std::vector<std::string> train_groups;  // empty: the backend's default (the shared LLM, as the paper)
   // rank > 0: train a fresh LoRA adapter (its group "lora") instead of the groups; the run's
   // model/ is then the adapter in PEFT's format.
@@ -64,6 +87,7 @@ struct ImproveConfig {
 struct ImproveResult {
   std::string model_dir;
   int sft_samples = 0, dpo_pairs = 0, discarded = 0;  // training items at the end (after replays)
+  int64_t rollouts = 0;                               // GRPO: images sampled and rewarded
   std::vector<int> joined_at_replay;  // prompts that left the discard pool at each replay
   double seconds = 0;
 };

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace unigap {
 
 // logits (B, N, K), targets (B, N) -> (B): sum_t log softmax(logits)[t, target_t].
@@ -29,5 +31,27 @@ struct DpoTerms {
 DpoTerms dpo_loss(const torch::Tensor& policy_chosen, const torch::Tensor& policy_rejected,
                   const torch::Tensor& ref_chosen, const torch::Tensor& ref_rejected, double beta, double lambda,
                   int64_t nll_tokens);
+
+// GRPO (DeepSeekMath's group-relative policy optimisation, as TRL's GRPOTrainer computes it).
+// Advantages within each group of `group` consecutive rewards (one prompt's samples):
+// A_i = (r_i - mean) / (std + eps), std the sample standard deviation (n - 1), as torch's
+// .std() in TRL. A group whose rewards are all equal gets A = 0: it carries no signal.
+std::vector<double> group_advantages(const std::vector<double>& rewards, int group, double eps = 1e-4);
+
+struct GrpoTerms {
+  torch::Tensor loss;          // scalar: mean over rows and tokens of the clipped surrogate + beta * KL
+  torch::Tensor policy;        // scalar: the clipped surrogate's part
+  torch::Tensor kl;            // scalar: mean k3 estimate of KL(pi || pi_ref) per token (detached)
+  torch::Tensor clipped_low;   // scalar: share of tokens with ratio < 1 - clip and A < 0 (detached)
+  torch::Tensor clipped_high;  // scalar: share of tokens with ratio > 1 + clip and A > 0 (detached)
+};
+
+// Per token t of row i, with ratio rho = exp(logp - old_logp) and d = ref_logp - logp:
+//   l = -min(rho * A_i, clip(rho, 1 - clip, 1 + clip) * A_i) + beta * (exp(d) - d - 1)
+// (the k3 estimator of the KL to the reference), averaged over tokens and rows (every row has
+// the same N image tokens, so TRL's per-sequence and per-token means agree). logp, old_logp,
+// ref_logp (B, N); advantages (B). old_logp and ref_logp carry no gradient.
+GrpoTerms grpo_loss(const torch::Tensor& logp, const torch::Tensor& old_logp, const torch::Tensor& ref_logp,
+                    const torch::Tensor& advantages, double clip, double beta);
 
 }  // namespace unigap

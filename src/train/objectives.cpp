@@ -10,20 +10,20 @@ namespace unigap {
 Method parse_method(const std::string& s) {
   if (s == "sft") return Method::Sft;
   if (s == "dpo") return Method::Dpo;
-  throw UserError("must be sft or dpo, found '" + s + "'", "improve option 'method'");
+  if (s == "grpo") return Method::Grpo;
+  throw UserError("must be sft, dpo or grpo, found '" + s + "'", "improve option 'method'");
 }
 
-std::string method_name(Method m) { return m == Method::Sft ? "sft" : "dpo"; }
+std::string method_name(Method m) { return m == Method::Sft ? "sft" : m == Method::Dpo ? "dpo" : "grpo"; }
 
-namespace {
-
-// Codes (B, N) of the rows `rows` of `codes`.
 torch::Tensor codes_tensor(const std::vector<const std::vector<int64_t>*>& rows) {
   const int64_t B = int64_t(rows.size()), N = B ? int64_t(rows[0]->size()) : 0;
   auto t = torch::empty({B, N}, torch::kLong);
   for (int64_t b = 0; b < B; ++b) std::memcpy(t[b].data_ptr<int64_t>(), rows[size_t(b)]->data(), size_t(N) * sizeof(int64_t));
   return t;
 }
+
+namespace {
 
 class Sft : public Objective {
  public:

@@ -33,8 +33,9 @@ struct LossTerms {
   Metrics metrics;     // this rank's share of each global batch mean; the same keys on every rank
 };
 
-enum class Method { Sft, Dpo };
-Method parse_method(const std::string& s);  // "sft" | "dpo"; UserError naming --method otherwise
+// Grpo is online: no pool, so no Objective class; improve's grpo_epoch samples every step.
+enum class Method { Sft, Dpo, Grpo };
+Method parse_method(const std::string& s);  // "sft" | "dpo" | "grpo"; UserError naming --method otherwise
 std::string method_name(Method m);
 
 class Objective {
@@ -49,6 +50,9 @@ class Objective {
   // whole global batch (the same draws on every rank).
   virtual LossTerms batch_loss(UnifiedMultimodal& policy, const std::vector<size_t>& items, const Shard& shard, Rng& rng) = 0;
 };
+
+// Codes (B, N) of candidates' code rows.
+torch::Tensor codes_tensor(const std::vector<const std::vector<int64_t>*>& rows);
 
 // SFT on the accepted candidates: the mean NLL per image token; a share of the rows
 // (prompt dropout) trains the unconditional branch of guidance.

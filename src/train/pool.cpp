@@ -221,7 +221,8 @@ std::vector<GeneratedSample> renders(UnifiedMultimodal& model, const std::vector
 }
 }  // namespace
 
-std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
+std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal& own_judge, UnifiedMultimodal* other,
+                                         const Supervision& sup,
                                          ExternalJudge& judge, const std::vector<Metadata>& prompts,
                                          const std::vector<int>& which, const PoolOptions& opt, int round) {
   std::vector<GenerationRequest> req;
@@ -244,7 +245,7 @@ std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultim
     std::vector<Metadata> meta;
     for (size_t j = 0; j < samples.size(); ++j)
       images.push_back(samples[j].image), texts.push_back(part[j].prompt), meta.push_back(prompts[id[s + j].first]);
-    auto own = model.judge(images, texts);
+    auto own = own_judge.judge(images, texts);
     const auto truth = judge.verdicts(images, meta);
     std::vector<double> ext;
     if (sup.kind == Supervision::Kind::Checkpoint) {

@@ -89,10 +89,12 @@ struct PoolOptions {
 // relabeled under another supervision gets the labels that sampling under it would have given.
 void label_candidate(Candidate& c, const Supervision& sup, double ext, const PoolOptions& opt);
 
-// Samples `opt.candidates` images for each prompt in `which`, scores them with the
-// supervision (`model`'s own judge for self, `other` for ckpt:PATH) and the external
-// judge, and returns the new candidates (round `round`).
-std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal* other, const Supervision& sup,
+// Samples `opt.candidates` images for each prompt in `which` from `model`, scores them with
+// the supervision (`own`'s judge for self, flip and inverted: the sampling model itself, or
+// a frozen copy of it; `other` for ckpt:PATH) and the external judge, and returns the new
+// candidates (round `round`), by prompt, then number.
+std::vector<Candidate> sample_candidates(UnifiedMultimodal& model, UnifiedMultimodal& own, UnifiedMultimodal* other,
+                                         const Supervision& sup,
                                          ExternalJudge& judge, const std::vector<Metadata>& prompts,
                                          const std::vector<int>& which, const PoolOptions& opt, int round);
 

@@ -502,6 +502,34 @@ for arm, all_right in (("render", True), ("all", False)):
 
 # The full `demo --quick` runs in the report test (tests/report); here only its start-up:
 # the run directory's config with provenance (commit and machine), and a clear error for a bad --base.
+# Online RL on the shipped base: every step's monitor and per-sample records in metrics.jsonl,
+# the rollouts counted in summary.json; a supervision that rewards nothing is refused.
+case_improve_grpo() {
+  local common=(--ckpt "$ROOT/models/base-small" --method grpo --prompts 4 --batch 2 --group 2 --epochs 1
+                --rollout-log-every 1 --eval-every 0 --eval-prompts 4 --eval-k 1 -q)
+  expect_ok improve "${common[@]}" -o grpo || return 1
+  pycheck '
+import json, sys
+recs = [json.loads(l) for l in open(f"{sys.argv[1]}/grpo/metrics.jsonl") if l.strip()]
+steps = [r for r in recs if r.get("kind") == "grpo"]
+dumps = [r for r in recs if r.get("kind") == "rollouts"]
+if len(steps) != 2 or len(dumps) != 2: sys.exit(f"{len(steps)} grpo and {len(dumps)} rollouts records, expected 2 and 2")
+for r in steps:
+    m = r["monitor"]
+    for k in ("samples", "self_reward", "oracle_accuracy", "divergence", "divergence_baseline", "alarm"):
+        if k not in m: sys.exit(f"monitor lacks {k}: {m}")
+    if abs(m["divergence"] - (m["self_reward"] - m["oracle_accuracy"])) > 1e-12: sys.exit(f"divergence is not reward - accuracy: {m}")
+    if "loss/grpo" not in r or "grpo/kl" not in r: sys.exit(f"loss terms missing: {r}")
+for d in dumps:
+    n = len(d["samples"])
+    if n != 4: sys.exit(f"{n} samples in a step, expected 2 prompts x 2")
+s = json.load(open(f"{sys.argv[1]}/grpo/summary.json"))
+if s.get("rollouts") != 8 or s.get("optimizer_steps") != 2: sys.exit(f"summary: {s}")
+' "$CASE_DIR" || return 1
+  run improve "${common[@]}" --supervision all -o all
+  expect_user_error "GRPO needs a reward" "supervision"
+}
+
 case_demo_bad_base() {
   run demo --quick --out demo --base "$CASE_DIR/no-such-model"
   expect_user_error "not a checkpoint folder" "no-such-model" || return 1
@@ -747,6 +775,7 @@ run_case world_v2_size_swap                 case_world_v2_size_swap
 run_case world_v2_move                      case_world_v2_move
 run_case eval_cfg_grid_needs_validation     case_eval_cfg_grid_needs_validation
 run_case improve_baselines                  case_improve_baselines
+run_case improve_grpo                       case_improve_grpo
 run_case demo_bad_base                      case_demo_bad_base
 run_case demo_rerun_needs_resume            case_demo_rerun_needs_resume
 run_case janus_eval_geneval                 case_janus_eval_geneval

@@ -75,9 +75,10 @@ print(f"  metrics: {len(a)} records, same steps, largest relative loss differenc
       f"(2 threads vs 1: {scale:.2e})")
 EOF
 
-echo "== 2. improve: sharded candidate pool, SFT with curriculum replay, DPO =="
+echo "== 2. improve: sharded candidate pool, SFT with curriculum replay, DPO; GRPO (sharded rollouts, rows per rank) =="
 IMP=("$BIN" --threads 1 improve --ckpt p1/model --prompts 12 -n 4 --batch 8 --eval-prompts 6 --eval-k 2 --audit-sample 20 -q)
-for arm in "sft --epochs 2 --curriculum-epochs 1 --supervision self" "dpo --epochs 1 --supervision flip:0.5"; do
+for arm in "sft --epochs 2 --curriculum-epochs 1 --supervision self" "dpo --epochs 1 --supervision flip:0.5" \
+           "grpo --epochs 1 --supervision self --group 2"; do
   name=${arm%% *}
   # shellcheck disable=SC2086
   "${IMP[@]}" --method $arm -o "i1-$name" > "i1-$name.log" 2>&1 || { fail "1-rank improve $name"; tail -n 5 "i1-$name.log"; }

@@ -106,14 +106,14 @@ class PixelModel : public UnifiedMultimodal {
     return out;
   }
 
-  torch::Tensor image_logprob(const std::vector<std::string>& prompts, const torch::Tensor& codes,
-                              const std::vector<bool>& unconditional) override {
+  torch::Tensor image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,
+                                     const std::vector<bool>& unconditional) override {
     const int64_t B = codes.size(0);
     auto y = prompt_rows(prompts, unconditional);                                           // (B, d)
     auto prev = torch::cat({torch::full({B, 1}, int64_t(kCodes)), codes.narrow(1, 0, kTokens - 1)}, 1);
     auto h = torch::tanh(y.unsqueeze(1) + net_->code->forward(prev) + net_->pos->forward(torch::arange(kTokens)).unsqueeze(0));
     auto lp = torch::log_softmax(net_->gen_head->forward(h), -1);                           // (B, N, K)
-    return lp.gather(2, codes.unsqueeze(-1)).squeeze(-1).sum(1);
+    return lp.gather(2, codes.unsqueeze(-1)).squeeze(-1);
   }
 
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override {

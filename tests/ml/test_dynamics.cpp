@@ -105,8 +105,8 @@ class ScriptedJudge : public UnifiedMultimodal {
   int codebook_size() const override { return 4; }
   std::vector<GeneratedSample> generate(const std::vector<GenerationRequest>&, const SampleOptions&) override { return {}; }
   std::vector<Image> decode_codes(const torch::Tensor& codes) override { return std::vector<Image>(size_t(codes.size(0)), Image(8, 8)); }
-  torch::Tensor image_logprob(const std::vector<std::string>& p, const torch::Tensor&, const std::vector<bool>&) override {
-    return torch::zeros({int64_t(p.size())});
+  torch::Tensor image_token_logprobs(const std::vector<std::string>& p, const torch::Tensor& c, const std::vector<bool>&) override {
+    return torch::zeros({int64_t(p.size()), c.size(1)});
   }
   std::map<std::string, std::vector<torch::Tensor>> parameter_groups() override { return {}; }
   std::vector<std::string> default_train_groups() const override { return {}; }

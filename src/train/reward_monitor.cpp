@@ -1,0 +1,71 @@
+#include "train/reward_monitor.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace unigap {
+
+MonitorSums MonitorSums::of(const std::vector<Rollout>& rollouts) {
+  MonitorSums s;
+  std::map<int, std::pair<double, double>> by_prompt;  // prompt -> (sum reward - oracle, count)
+  for (const Rollout& r : rollouts) {
+    s.samples += 1, s.reward += r.reward, s.oracle += r.oracle ? 1 : 0;
+    if (r.advantage > 0) s.favoured += 1, s.favoured_right += r.oracle ? 1 : 0;
+    auto& p = by_prompt[r.prompt];
+    p.first += r.reward - (r.oracle ? 1.0 : 0.0), p.second += 1;
+  }
+  for (auto& [prompt, p] : by_prompt) {
+    const double d = p.first / p.second;
+    s.prompts += 1, s.div += d, s.div_sq += d * d;
+  }
+  return s;
+}
+
+std::map<std::string, double> MonitorSums::to_metrics() const {
+  return {{"monitor/samples", samples}, {"monitor/reward_sum", reward},       {"monitor/oracle_sum", oracle},
+          {"monitor/favoured", favoured}, {"monitor/favoured_right", favoured_right}, {"monitor/prompts", prompts},
+          {"monitor/div_sum", div},       {"monitor/div_sq_sum", div_sq}};
+}
+
+MonitorSums MonitorSums::from_metrics(const std::map<std::string, double>& m) {
+  MonitorSums s;
+  s.samples = m.at("monitor/samples"), s.reward = m.at("monitor/reward_sum"), s.oracle = m.at("monitor/oracle_sum");
+  s.favoured = m.at("monitor/favoured"), s.favoured_right = m.at("monitor/favoured_right");
+  s.prompts = m.at("monitor/prompts"), s.div = m.at("monitor/div_sum"), s.div_sq = m.at("monitor/div_sq_sum");
+  return s;
+}
+
+json MonitorPoint::to_json() const {
+  json j = {{"step", step},
+            {"samples", samples},
+            {"prompts", prompts},
+            {"self_reward", self_reward},
+            {"oracle_accuracy", oracle_accuracy},
+            {"favoured_precision", favoured_precision ? json(*favoured_precision) : json()},
+            {"divergence", divergence},
+            {"divergence_ci95", interval_json(divergence_ci)},
+            {"divergence_baseline", baseline ? json(*baseline) : json()},
+            {"alarm", alarm}};
+  return j;
+}
+
+MonitorPoint RewardMonitor::observe(int64_t step, const MonitorSums& s) {
+  MonitorPoint p;
+  p.step = step;
+  p.samples = int(s.samples), p.prompts = int(s.prompts);
+  if (s.samples > 0) p.self_reward = s.reward / s.samples, p.oracle_accuracy = s.oracle / s.samples;
+  if (s.favoured > 0) p.favoured_precision = s.favoured_right / s.favoured;
+  p.divergence = p.self_reward - p.oracle_accuracy;
+  // Over prompts: the mean of the per-prompt differences and their sample sd.
+  MeanStd m;
+  m.n = int(s.prompts);
+  if (m.n > 0) m.mean = s.div / s.prompts;
+  if (m.n > 1) m.std = std::sqrt(std::max(0.0, (s.div_sq - s.prompts * m.mean * m.mean) / (s.prompts - 1)));
+  p.divergence_ci = mean_ci95(m);
+  if (!baseline_) baseline_ = p.divergence;
+  p.baseline = baseline_;
+  p.alarm = std::isfinite(p.divergence_ci.lo) && p.divergence_ci.lo > *baseline_;
+  return p;
+}
+
+}  // namespace unigap
