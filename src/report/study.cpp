@@ -325,7 +325,7 @@ Estimate estimate(const Study& st, const Arm& arm, const Arm* versus, Endpoint e
 }
 
 std::string Arm::description() const {
-  std::string d = method == "dpo" ? "DPO" : "SFT";
+  std::string d = method == "dpo" ? "DPO" : method == "grpo" ? "GRPO" : "SFT";
   d += ", " + supervision + " supervision";
   if (!replay.empty()) {
     d += ", replay after epoch";

@@ -122,6 +122,13 @@ TEST(SecondBackend, EvalImproveAuditDynamicsAndReportEndToEnd) {
   dpo.curriculum_epochs = {1};
   const ImproveResult rd = improve(dpo, base, D + "/dpo-self", false);
   EXPECT_GT(rd.dpo_pairs, 0);
+  // Online RL on the same backend: its own rollouts, rewarded by the frozen base's judge.
+  ImproveConfig grpo = small_improve(judge_ckpt);
+  grpo.method = "grpo";
+  grpo.grpo.group = 2;
+  grpo.batch = 4;
+  const ImproveResult rg = improve(grpo, base, D + "/grpo-self", false);
+  EXPECT_GT(rg.rollouts, 0);
 
   // Only the backend's default group (its "llm") moved.
   auto before = read_safetensors(base + "/model.safetensors"), after = read_safetensors(D + "/sft-self/model/model.safetensors");
@@ -134,7 +141,7 @@ TEST(SecondBackend, EvalImproveAuditDynamicsAndReportEndToEnd) {
   EXPECT_EQ(moved, 1);
   EXPECT_EQ(load_model(D + "/sft-self/model")->name(), "test-pixel");  // the improved model reloads through the registry
 
-  for (auto arm : {"sft-self", "sft-plain", "dpo-self"}) write_eval(D + "/" + arm + "/model", base, *judge, D + "/eval-" + arm);
+  for (auto arm : {"sft-self", "sft-plain", "dpo-self", "grpo-self"}) write_eval(D + "/" + arm + "/model", base, *judge, D + "/eval-" + arm);
 
   // The audit names the judge the pool was labelled against.
   const Pool pool = Pool::load(D + "/sft-self/pool.jsonl", WorldSpec::defaults());
@@ -165,7 +172,8 @@ TEST(SecondBackend, EvalImproveAuditDynamicsAndReportEndToEnd) {
   // The report finds the arms by their config and names the judge.
   const std::string html = read_file(write_report(D));
   for (const char* s : {"sft-self: SFT, self supervision, replay after epoch 1", "sft-plain: SFT, self supervision",
-                        "dpo-self: DPO, self supervision", "External judge: ckpt:", "2a. SFT (self) raises Gen",
+                        "dpo-self: DPO, self supervision", "grpo-self: GRPO, self supervision",
+                        "grpo-self: GRPO, self supervision: reward-hacking monitor", "External judge: ckpt:", "2a. SFT (self) raises Gen",
                         "6a. Curriculum replay grows the training set", "4. First-order eNTK prediction"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
 }
