@@ -212,8 +212,11 @@ ResultsTable build_results(const std::string& runs_dir) {
     Rate win;
     int64_t fptn = 0, tnfp = 0;
     for (auto& s : a->seeds) win.k += s.win_k, win.n += s.win_n, fptn += s.fp_to_tn, tnfp += s.tn_to_fp;
-    std::vector<double> items = column(*a, [&](const ArmSeed& s) { return double(a->method == "dpo" ? s.dpo_pairs : s.sft_samples); });
-    const std::string unit = a->method == "dpo" ? " pairs" : " samples";
+    // What the arm trained on: DPO pairs, GRPO's rollouts, else SFT samples.
+    std::vector<double> items = column(*a, [&](const ArmSeed& s) {
+      return double(a->method == "dpo" ? s.dpo_pairs : a->method == "grpo" ? s.rollouts : s.sft_samples);
+    });
+    const std::string unit = a->method == "dpo" ? " pairs" : a->method == "grpo" ? " rollouts" : " samples";
     md += "| " + a->name + ": " + a->description() + (a->method == "dpo" ? " (" + std::to_string(a->config.value("epochs", 0)) + " epochs)" : "") +
           " | " + std::to_string(a->seeds.size()) + " | " + pct_ms(column(*a, [](auto& s) { return s.gen; })) + " | " +
           pct_ms(column(*a, [](auto& s) { return s.und; })) + " | " + pct_ms(column(*a, [](auto& s) { return s.non; })) + " | " +
@@ -230,7 +233,7 @@ ResultsTable build_results(const std::string& runs_dir) {
                                 {"d_und_ci95", s.has_und_ci ? json{s.ci_und.lo, s.ci_und.hi} : json()},
                                 {"win_k", s.win_k}, {"win_n", s.win_n},
                                 {"fp_to_tn", s.fp_to_tn}, {"tn_to_fp", s.tn_to_fp}, {"sft_samples", s.sft_samples},
-                                {"dpo_pairs", s.dpo_pairs}, {"discarded", s.discarded}, {"joined", s.joined},
+                                {"dpo_pairs", s.dpo_pairs}, {"discarded", s.discarded}, {"joined", s.joined}, {"rollouts", s.rollouts},
                                 {"audit_precision", s.audit_precision.to_json()}, {"seconds", s.seconds},
                                 {"gen_by_tag", s.gen_by_tag}});
     data["arms"][a->name] = ja;

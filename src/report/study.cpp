@@ -82,7 +82,7 @@ ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& bas
   }
   for (auto& [tag, g] : ev["gap"]["by_tag"].items()) r.gen_by_tag[tag] = num(g["gen"]["value"]);
   r.sft_samples = sum.value("sft_samples", int64_t(0)), r.dpo_pairs = sum.value("dpo_pairs", int64_t(0));
-  r.discarded = sum.value("discarded_initially", int64_t(0));
+  r.discarded = sum.value("discarded_initially", int64_t(0)), r.rollouts = sum.value("rollouts", int64_t(0));
   for (auto& j : sum.value("joined_at_replay", json::array())) r.joined += j.get<int64_t>();
   if (sum.contains("audit")) {
     r.audit = sum["audit"];

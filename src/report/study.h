@@ -31,6 +31,7 @@ struct ArmSeed {
   double d_gen = NAN, d_und = NAN, d_non = NAN;                    // minus the base, same seed
   int64_t win_k = 0, win_n = 0, fp_to_tn = 0, tn_to_fp = 0;        // on the base's images
   int64_t sft_samples = 0, dpo_pairs = 0, discarded = 0, joined = 0;
+  int64_t rollouts = 0;                                            // GRPO: images sampled and rewarded
   Rate audit_precision, audit_accept;
   json audit;                                                      // the audit as the run wrote it (null: none)
   double seconds = NAN;

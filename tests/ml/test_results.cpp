@@ -84,6 +84,13 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
     write_arm(D, "sft-replay", "self", {2}, eval_summary(base_gen[s] + 0.040 + 0.001 * s, base_und[s], base_non[s] - 0.05, 10, 20, 5, 5), 60, 100);
     // Inverted: Gen and Und fall, Non falls; precision 5/100 is flagged.
     write_arm(D, "sft-inverted", "inverted", {}, eval_summary(base_gen[s] - 0.10, base_und[s] - 0.05 - 0.001 * s, base_non[s] - 0.2, 2, 20, 1, 9), 5, 100);
+    // GRPO: no pool and no audit; what it trained on is its rollouts.
+    write_arm(D, "grpo-self", "self", {}, eval_summary(base_gen[s] + 0.01, base_und[s], base_non[s] - 0.02, 5, 10, 2, 2), 60, 100);
+    json cfg = read_json(D + "/grpo-self/config.json"), sum = read_json(D + "/grpo-self/summary.json");
+    cfg["improve"]["method"] = "grpo";
+    sum["sft_samples"] = 0, sum["rollouts"] = 1600;
+    sum.erase("audit");
+    write_json(D + "/grpo-self/config.json", cfg), write_json(D + "/grpo-self/summary.json", sum);
   }
   std::filesystem::create_directories(R + "/s0/notes");  // not a run: ignored
   ResultsTable r = build_results(R);
@@ -108,6 +115,9 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
   // The page: the base row and the paired difference of self SFT with its interval.
   EXPECT_NE(r.markdown.find("| base | 2 | 21.0 &plusmn; 1.4 |"), std::string::npos) << r.markdown;
   EXPECT_NE(r.markdown.find("+3.1 [+1.8, +4.4]"), std::string::npos) << r.markdown;
+  EXPECT_NE(r.markdown.find("| grpo-self: GRPO, self supervision |"), std::string::npos) << r.markdown;
+  EXPECT_NE(r.markdown.find("1600 rollouts"), std::string::npos) << r.markdown;
+  EXPECT_EQ(r.data["arms"]["grpo-self"]["per_seed"][0]["rollouts"], 1600);
 }
 
 TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
