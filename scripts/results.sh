@@ -56,6 +56,10 @@ DOC="${DOC:-docs/results.md}"
 #                      sft-self's number of samples per epoch (--sft-samples): matched budgets
 #   BASE=... SEEDS=... one pretraining seed's base per invocation; `unigap results` nests the
 #                      seeds of one base under it (e.g. BASE=models/base-small-p1 SEEDS="100 101 102")
+#   ARMS=".. grpo-self grpo-oracle grpo-inverted"  online RL (improve --method grpo) at sft-self's
+#                      budget: 2,000 prompts x G = 10 = the same 20,000 generated images, 16 prompts
+#                      per step (125 steps), each sampled batch trained for as many inner epochs as
+#                      make sft-self's number of optimizer steps
 CFG_GRID="${CFG_GRID:-}"
 ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
@@ -139,6 +143,17 @@ for s in $SEEDS; do
   arm sft-all "${SFT[@]}" --supervision all --pool-from "$D/sft-self" "${budget[@]}"
   arm sft-render "${SFT[@]}" --supervision render "${budget[@]}"
   arm sft-oracle-matched "${SFT[@]}" --supervision oracle --pool-from "$D/sft-self" "${budget[@]}"
+  # Online RL at sft-self's budget in images and optimizer steps.
+  inner=()
+  if wanted grpo-self || wanted grpo-oracle || wanted grpo-inverted; then
+    [ -f "$D/sft-self/summary.json" ] || { echo "[results] seed $s: the GRPO arms need sft-self first" >&2; exit 1; }
+    inner=(--inner-epochs "$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["optimizer_steps"] / 125)))' \
+      "$D/sft-self/summary.json")")
+  fi
+  GRPO=(--method grpo --group 10 --batch 16 --epochs 1)
+  arm grpo-self "${GRPO[@]}" --supervision self "${inner[@]}"
+  arm grpo-oracle "${GRPO[@]}" --supervision oracle "${inner[@]}"
+  arm grpo-inverted "${GRPO[@]}" --supervision inverted "${inner[@]}"
   # The data-quality gate must refuse the inverted pool before any training step.
   if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
