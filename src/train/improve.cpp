@@ -404,6 +404,15 @@ int replay(Setup& s, Pool& pool, const RunDir& run, int epoch) {
   return int(joined.size());
 }
 
+// The learning rate of a step: linear warm-up, then constant.
+double step_lr(const ImproveConfig& c, int64_t step) { return c.lr * std::min(1.0, double(step + 1) / std::max(1, c.warmup)); }
+
+// Dropout inside the model (LoRA's) draws from torch's generator: seeded per epoch and rank,
+// so that a run resumed at an epoch boundary draws the same masks.
+void seed_torch_for_epoch(const ImproveConfig& c, int epoch, const Dist& dist) {
+  torch::manual_seed(derive_seed(c.seed, "torch-epoch-rank", uint64_t(epoch) * 4096 + uint64_t(dist.rank())));
+}
+
 // One epoch of the objective over its items in a seeded order. Each step: the batch, its
 // loss terms, the all-reduce, the optimizer step, the log.
 void train_epoch(Objective& obj, UnifiedMultimodal& policy, torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params,
@@ -411,15 +420,13 @@ void train_epoch(Objective& obj, UnifiedMultimodal& policy, torch::optim::Optimi
   std::vector<size_t> order(obj.size());
   std::iota(order.begin(), order.end(), size_t(0));
   Rng rng(derive_seed(c.seed, "epoch", uint64_t(epoch)));
-  // Dropout inside the model (LoRA's) draws from torch's generator: seeded per epoch and rank,
-  // so that a run resumed at an epoch boundary draws the same masks.
-  torch::manual_seed(derive_seed(c.seed, "torch-epoch-rank", uint64_t(epoch) * 4096 + uint64_t(dist.rank())));
+  seed_torch_for_epoch(c, epoch, dist);
   rng.shuffle(order);
   policy.set_training(true);
   Progress prog(obj.name() + " epoch " + std::to_string(epoch), int64_t((order.size() + c.batch - 1) / c.batch), "step");
   for (size_t s = 0; s < order.size(); s += size_t(c.batch), ++global_step) {
     const std::vector<size_t> batch(order.begin() + s, order.begin() + std::min(order.size(), s + size_t(c.batch)));
-    const double lr = c.lr * std::min(1.0, double(global_step + 1) / std::max(1, c.warmup));
+    const double lr = step_lr(c, global_step);
     set_learning_rate(opt, lr);
     const auto [lo, hi] = dist.share(batch.size());
     const LossTerms terms = obj.batch_loss(policy, batch, {int64_t(lo), int64_t(hi - lo), int64_t(batch.size())}, rng);
@@ -516,12 +523,16 @@ class GrpoRows {
   torch::Tensor codes_, adv_, old_, ref_;
 };
 
-// The monitor's point of a step and its record in metrics.jsonl.
-json grpo_record(const Rollouts& r, RewardMonitor& monitor, int epoch, int64_t step, double lr, const StepStats& st,
-                 const Metrics& metrics, Dist& dist) {
+// The monitor's point of a step, on the samples the reward scored.
+MonitorPoint observe(RewardMonitor& monitor, const Rollouts& r, int64_t step) {
   std::vector<Rollout> seen;
   for (size_t i = 0; i < r.samples.size(); ++i) seen.push_back({r.samples[i].prompt_index, r.rewards[i], r.advantages[i], r.samples[i].oracle});
-  const MonitorPoint m = monitor.observe(step, MonitorSums::of(seen));
+  return monitor.observe(step, MonitorSums::of(seen));
+}
+
+// A step's record in metrics.jsonl, with the monitor's point (a warning when its alarm fires).
+json grpo_record(const MonitorPoint& m, int epoch, int64_t step, double lr, const StepStats& st, const Metrics& metrics,
+                 const Dist& dist) {
   json rec = {{"kind", "grpo"}, {"epoch", epoch}, {"step", step}, {"lr", lr}, {"grad_norm", st.grad_norm}, {"monitor", m.to_json()}};
   for (auto& [k, v] : metrics) rec[k] = v;
   if (dist.active()) rec["dist/allreduce_ms"] = st.allreduce_ms;
@@ -544,7 +555,7 @@ void grpo_epoch(Setup& s, const std::vector<Metadata>& prompts, torch::optim::Op
   std::vector<int> order(prompts.size());
   std::iota(order.begin(), order.end(), 0);
   Rng rng(derive_seed(c.seed, "grpo-epoch", uint64_t(epoch)));
-  torch::manual_seed(derive_seed(c.seed, "torch-epoch-rank", uint64_t(epoch) * 4096 + uint64_t(dist.rank())));
+  seed_torch_for_epoch(c, epoch, dist);
   rng.shuffle(order);
   Progress prog("grpo epoch " + std::to_string(epoch), int64_t((order.size() + c.batch - 1) / c.batch), "step");
   for (size_t at = 0; at < order.size(); at += size_t(c.batch), ++global_step) {
@@ -553,7 +564,7 @@ void grpo_epoch(Setup& s, const std::vector<Metadata>& prompts, torch::optim::Op
     rollouts_done += int64_t(r.samples.size());
     const auto [lo, hi] = dist.share(r.samples.size());
     const GrpoRows rows(s, r, prompts, {int64_t(lo), int64_t(hi - lo), int64_t(r.samples.size())});
-    const double lr = c.lr * std::min(1.0, double(global_step + 1) / std::max(1, c.warmup));
+    const double lr = step_lr(c, global_step);
     set_learning_rate(opt, lr);
     s.policy->set_training(true);
     Metrics metrics;
@@ -563,12 +574,11 @@ void grpo_epoch(Setup& s, const std::vector<Metadata>& prompts, torch::optim::Op
       metrics = all_reduce_metrics(t.metrics, dist);
       st = optimizer_step(t.loss, opt, params, s.policy->named_parameters(), {"improve", int(global_step), c.grad_clip, {}});
     }
-    const json rec = grpo_record(r, monitor, epoch, global_step, lr, st, metrics, dist);
-    run.append_metric(rec);
+    const MonitorPoint m = observe(monitor, r, global_step);
+    run.append_metric(grpo_record(m, epoch, global_step, lr, st, metrics, dist));
     if (c.grpo.rollout_log_every > 0 && global_step % c.grpo.rollout_log_every == 0)
       run.append_metric(rollouts_record(r, prompts, epoch, global_step));
-    prog.update(1, "reward " + std::to_string(rec["monitor"]["self_reward"].get<double>()) + " oracle " +
-                       std::to_string(rec["monitor"]["oracle_accuracy"].get<double>()));
+    prog.update(1, "reward " + std::to_string(m.self_reward) + " oracle " + std::to_string(m.oracle_accuracy));
   }
   prog.finish();
 }

@@ -1,6 +1,7 @@
 #include "train/reward_monitor.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 
 namespace unigap {
@@ -21,18 +22,10 @@ MonitorSums MonitorSums::of(const std::vector<Rollout>& rollouts) {
   return s;
 }
 
-std::map<std::string, double> MonitorSums::to_metrics() const {
-  return {{"monitor/samples", samples}, {"monitor/reward_sum", reward},       {"monitor/oracle_sum", oracle},
-          {"monitor/favoured", favoured}, {"monitor/favoured_right", favoured_right}, {"monitor/prompts", prompts},
-          {"monitor/div_sum", div},       {"monitor/div_sq_sum", div_sq}};
-}
-
-MonitorSums MonitorSums::from_metrics(const std::map<std::string, double>& m) {
-  MonitorSums s;
-  s.samples = m.at("monitor/samples"), s.reward = m.at("monitor/reward_sum"), s.oracle = m.at("monitor/oracle_sum");
-  s.favoured = m.at("monitor/favoured"), s.favoured_right = m.at("monitor/favoured_right");
-  s.prompts = m.at("monitor/prompts"), s.div = m.at("monitor/div_sum"), s.div_sq = m.at("monitor/div_sq_sum");
-  return s;
+MonitorSums& MonitorSums::operator+=(const MonitorSums& o) {
+  samples += o.samples, reward += o.reward, oracle += o.oracle, favoured += o.favoured, favoured_right += o.favoured_right;
+  prompts += o.prompts, div += o.div, div_sq += o.div_sq;
+  return *this;
 }
 
 json MonitorPoint::to_json() const {

@@ -5,14 +5,12 @@
 // the paper in online form, and the alarm fires when the divergence's 95% interval lies
 // above its value at the first step.
 //
-// Figures are built from additive sums (MonitorSums), so that data-parallel ranks, each
-// with its share of the prompts, all-reduce them and read the same point.
+// Figures are built from additive sums (MonitorSums): samples may be gathered in parts.
+// (In a data-parallel run every rank holds all of a step's rollouts and observes them alike.)
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "eval/stats.h"
@@ -28,14 +26,13 @@ struct Rollout {
   bool oracle = false;     // the external judge's verdict (never read by training)
 };
 
-// Additive over samples and ranks (all prompts of a group on one rank).
+// Additive over samples (all samples of a prompt in one part).
 struct MonitorSums {
   double samples = 0, reward = 0, oracle = 0;   // counts and sums over samples
   double favoured = 0, favoured_right = 0;      // samples with advantage > 0, and those right
   double prompts = 0, div = 0, div_sq = 0;      // per prompt: mean(reward) - mean(oracle), summed and squared
   static MonitorSums of(const std::vector<Rollout>& rollouts);
-  std::map<std::string, double> to_metrics() const;  // "monitor/..." keys, for the all-reduce
-  static MonitorSums from_metrics(const std::map<std::string, double>& m);
+  MonitorSums& operator+=(const MonitorSums& o);
 };
 
 struct MonitorPoint {

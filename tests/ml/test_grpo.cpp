@@ -125,10 +125,10 @@ TEST(RewardMonitor, FiguresOnAHandMadeLog) {
   EXPECT_NEAR(*p.baseline, p.divergence, 1e-15);  // the first point is the baseline
   EXPECT_FALSE(p.alarm);
 
-  // Sums are additive: two halves all-reduced give the whole.
-  auto a = MonitorSums::of({log.begin(), log.begin() + 2}).to_metrics(), b = MonitorSums::of({log.begin() + 2, log.end()}).to_metrics();
-  for (auto& [k, v] : b) a[k] += v;
-  const MonitorPoint q = RewardMonitor().observe(0, MonitorSums::from_metrics(a));
+  // Sums are additive: two halves summed give the whole.
+  MonitorSums a = MonitorSums::of({log.begin(), log.begin() + 2});
+  a += MonitorSums::of({log.begin() + 2, log.end()});
+  const MonitorPoint q = RewardMonitor().observe(0, a);
   EXPECT_NEAR(q.divergence_ci.lo, p.divergence_ci.lo, 1e-12);
   EXPECT_NEAR(q.self_reward, p.self_reward, 1e-12);
 
