@@ -17,6 +17,14 @@ torch::Tensor sft_loss_from_logprobs(const torch::Tensor& logprobs, int64_t toke
   return -logprobs.mean() / double(tokens);
 }
 
+torch::Tensor yes_no_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& is_no,
+                          int64_t P, double negative_weight) {
+  namespace F = torch::nn::functional;
+  const auto ce = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const auto w = torch::where(is_no, torch::full_like(ce, negative_weight), torch::ones_like(ce));
+  return (w * ce).sum() / (double(P) * (1.0 + negative_weight));
+}
+
 DpoTerms dpo_loss(const torch::Tensor& pc, const torch::Tensor& pr, const torch::Tensor& rc, const torch::Tensor& rr,
                   double beta, double lambda, int64_t nll_tokens) {
   DpoTerms t;

@@ -17,6 +17,13 @@ torch::Tensor sft_loss(const torch::Tensor& logits, const torch::Tensor& targets
 // model's image_logprob() gives it: mean over samples of -logprob / tokens.
 torch::Tensor sft_loss_from_logprobs(const torch::Tensor& logprobs, int64_t tokens);
 
+// Pretraining's yes/no answer loss over one rank's rows of a global batch of P "yes" and P
+// "no" rows: sum_i w_i CE(logits_i, label_i) / (P * (1 + negative_weight)), w_i = 1 on a "yes"
+// row and negative_weight on a "no" row (`is_no`). The ranks' terms add up to the global
+// weighted mean; negative_weight 1 is the plain mean over the 2P rows.
+torch::Tensor yes_no_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& is_no,
+                          int64_t P, double negative_weight);
+
 struct DpoTerms {
   torch::Tensor loss;            // scalar: mean over pairs
   torch::Tensor margin;          // (B): (pi_c - ref_c) - (pi_r - ref_r)

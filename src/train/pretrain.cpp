@@ -55,6 +55,7 @@ void PretrainConfig::validate() const {
   if (warmup < 0) fail("warmup", "must be >= 0");
   if (!(prompt_dropout >= 0 && prompt_dropout < 1)) fail("prompt_dropout", "must be in [0, 1)");
   if (!(hard_negative_share >= 0 && hard_negative_share <= 1)) fail("hard_negative_share", "must be in [0, 1]");
+  if (!(negative_weight > 0 && std::isfinite(negative_weight))) fail("negative_weight", "must be a finite number > 0");
   double tag_total = 0;
   for (auto& [tag, w] : tag_weights) {
     if (std::find(kTags.begin(), kTags.end(), tag) == kTags.end())
@@ -77,7 +78,8 @@ json PretrainConfig::to_json() const {
           {"grad_clip", grad_clip},   {"prompt_dropout", prompt_dropout},
           {"gen_weight", gen_weight}, {"und_weight", und_weight}, {"caption_weight", caption_weight},
           {"region_weight", region_weight},
-          {"hard_negative_share", hard_negative_share}, {"tag_weights", tag_weights},
+          {"hard_negative_share", hard_negative_share}, {"negative_weight", negative_weight},
+          {"tag_weights", tag_weights},
           {"model", model},           {"vq_from", vq_from},       {"ckpt_every", ckpt_every}, {"log_every", log_every}};
 }
 
@@ -99,7 +101,7 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
   GET(vq_steps) GET(vq_batch) GET(vq_lr) GET(vq_restart_every) GET(steps) GET(batch) GET(lr) GET(min_lr_ratio)
   GET(warmup) GET(weight_decay) GET(grad_clip) GET(prompt_dropout) GET(gen_weight) GET(und_weight) GET(caption_weight)
   GET(region_weight)
-  GET(hard_negative_share) GET(ckpt_every) GET(log_every) GET(vq_from)
+  GET(hard_negative_share) GET(negative_weight) GET(ckpt_every) GET(log_every) GET(vq_from)
 #undef GET
   if (j.contains("tag_weights")) {
     const json& w = j["tag_weights"];
@@ -264,7 +266,8 @@ torch::Tensor region_term(ShapesModel& m, const std::vector<PretrainExample>& ex
 // twice, with its own prompt ("yes", plus a caption loss) and with a wrong one ("no"), so
 // the only difference between the two answers is the prompt. Measured on understanding
 // alone: these pairs learn the hard negatives faster than a "yes" image and a "no" image
-// drawn separately. Rows 0..P-1 are the "yes" sequences, P..2P-1 the "no" ones.
+// drawn separately. Rows 0..P-1 are the "yes" sequences, P..2P-1 the "no" ones; the "no"
+// rows weigh negative_weight in the loss (yes_no_loss).
 void und_terms(ShapesModel& m, const std::vector<PretrainExample>& ex, const PretrainConfig& c, Dist& d, UnifiedTerms& t) {
   auto& net = m.net();
   const auto& tok = m.tokenizer();
@@ -284,7 +287,7 @@ void und_terms(ShapesModel& m, const std::vector<PretrainExample>& ex, const Pre
   auto und = net.und_forward(visual, torch::cat({pos_ids, neg_ids}).narrow(0, lo, n));
   auto labels = torch::cat({torch::full({P}, int64_t(tok.yes()), torch::kLong), torch::full({P}, int64_t(tok.no()), torch::kLong)})
                     .narrow(0, lo, n);
-  t.und = double(n) / double(2 * P) * torch::nn::functional::cross_entropy(und.answer, labels);
+  t.und = yes_no_loss(und.answer, labels, labels == int64_t(tok.no()), P, c.negative_weight);
   // Caption (image_first only): the prompt's tokens predicted from the image, "yes" rows
   // only, averaged over the non-pad tokens of the global batch's positives.
   t.caption = torch::zeros({});

@@ -38,6 +38,7 @@ struct PretrainConfig {
   double caption_weight = 1.0;   // caption loss weight (positives only)
   double region_weight = 1.0;    // grounding loss weight: object positions name their colour and shape
   double hard_negative_share = 0.75;  // understanding negatives that change one attribute
+  double negative_weight = 1.0;  // weight of the "no" rows in the yes/no loss, against 1 for the "yes" rows
   // Relative weights of the six task families in the batches (tag -> weight; tags not named
   // weigh 0). Empty = every tag alike, the default.
   std::map<std::string, double> tag_weights;

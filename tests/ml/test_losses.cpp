@@ -20,6 +20,29 @@ TEST(Losses, SequenceLogprobSumsImageTokens) {
   EXPECT_NEAR(sft_loss_from_logprobs(two, 4).item<double>(), (1.0 + 2.0) / 2, 1e-12);
 }
 
+TEST(Losses, YesNoLossWeighsTheNoRowsAndItsShardsAddUp) {
+  // Global batch P = 2: rows 0-1 "yes" (label 0), rows 2-3 "no" (label 1), vocabulary 2.
+  auto logits = torch::tensor({{0.0, 0.0}, {std::log(3.0), 0.0}, {0.0, std::log(3.0)}, {std::log(3.0), 0.0}}, torch::kFloat64);
+  auto labels = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  auto is_no = labels == 1;
+  const double ce[4] = {-std::log(0.5), -std::log(0.75), -std::log(0.75), -std::log(0.25)};
+  // Weight 1: the plain mean of the four cross entropies, as cross_entropy gives it.
+  EXPECT_NEAR(yes_no_loss(logits, labels, is_no, 2, 1.0).item<double>(),
+              torch::nn::functional::cross_entropy(logits, labels).item<double>(), 1e-12);
+  // Weight 3: (ce0 + ce1 + 3 ce2 + 3 ce3) / (2 * (1 + 3)).
+  const double by_hand = (ce[0] + ce[1] + 3 * ce[2] + 3 * ce[3]) / 8;
+  EXPECT_NEAR(yes_no_loss(logits, labels, is_no, 2, 3.0).item<double>(), by_hand, 1e-12);
+  // Two ranks holding rows 0-2 and 3: their terms sum to the global loss.
+  auto part = [&](int64_t lo, int64_t n) {
+    return yes_no_loss(logits.narrow(0, lo, n), labels.narrow(0, lo, n), is_no.narrow(0, lo, n), 2, 3.0).item<double>();
+  };
+  EXPECT_NEAR(part(0, 3) + part(3, 1), by_hand, 1e-12);
+  // The gradient of a "no" row is negative_weight times that of a "yes" row with the same error.
+  auto x = torch::zeros({2, 2}, torch::dtype(torch::kFloat64).requires_grad(true));
+  yes_no_loss(x, torch::tensor({0, 1}, torch::kLong), torch::tensor({false, true}), 1, 3.0).backward();
+  EXPECT_NEAR(x.grad()[1][1].item<double>() / x.grad()[0][0].item<double>(), 3.0, 1e-12);
+}
+
 TEST(Losses, DpoStartsAtLn2WhenPolicyEqualsReference) {
   auto pc = torch::tensor({-10.0, -20.0}, torch::kFloat64), pr = torch::tensor({-12.0, -15.0}, torch::kFloat64);
   auto t = dpo_loss(pc, pr, pc.clone(), pr.clone(), 0.1, 0.0, 64);

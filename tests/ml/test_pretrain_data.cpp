@@ -56,4 +56,8 @@ TEST(PretrainData, BadTagWeightsAreRefusedNamingThem) {
             std::string::npos);
   EXPECT_NE(error_of({{"tag_weights", json::array({1, 2})}}).find("'tag_weights' must be an object"), std::string::npos);
   EXPECT_EQ(error_of({{"tag_weights", {{"counting", 2.0}, {"colors", 0.5}}}}), "no error");
+  // The weight of the "no" rows in the yes/no loss (a sibling knob of the same recipe).
+  EXPECT_NE(error_of({{"negative_weight", 0.0}}).find("'negative_weight': must be a finite number > 0"), std::string::npos);
+  EXPECT_NE(error_of({{"negative_weight", "two"}}).find("negative_weight"), std::string::npos);
+  EXPECT_EQ(PretrainConfig::from_json({{"negative_weight", 2.0}}, "cfg.json").to_json()["negative_weight"], 2.0);
 }
