@@ -472,6 +472,21 @@ case_eval_cfg_grid_needs_validation() {
   expect_user_error "no validation split" "--cfg-grid"
 }
 
+# The shipped version 2 base is a version 2 model: it evaluates on version 2's eval split with
+# its guidance chosen on validation, and its judge answers.
+case_base_small_v2_evaluates_on_its_world() {
+  expect_ok eval --ckpt "$ROOT/models/base-small-v2" --cfg-grid 1,2 --cfg-prompts 6 --prompts 6 -k 1 -o ev -q || return 1
+  pycheck '
+import json, sys
+c = json.load(open(f"{sys.argv[1]}/ev/config.json"))
+if json.load(open(sys.argv[2]))["world"].get("version") != 2: sys.exit("models/base-small-v2 is not a version 2 model")
+g = c.get("guidance") or {}
+if g.get("split") != "val" or g.get("chosen") not in (1.0, 2.0): sys.exit(f"guidance not chosen on validation: {g}")
+rows = [json.loads(l) for l in open(f"{sys.argv[1]}/ev/results.jsonl") if l.strip()]
+if len(rows) != 6 or not all("verdict" in r and 0 <= r["score"] <= 1 for r in rows): sys.exit(f"{len(rows)} results, expected 6 judged images")
+' "$CASE_DIR" "$ROOT/models/base-small-v2/config.json"
+}
+
 # The study's baselines on the shipped base: continued pretraining on renders (every candidate
 # a ground-truth render: all accepted and all right) and unfiltered SFT (all accepted), both
 # with a fixed budget of SFT samples; the budget is refused for DPO.
@@ -774,6 +789,7 @@ run_case world_v2_splits                    case_world_v2_splits
 run_case world_v2_size_swap                 case_world_v2_size_swap
 run_case world_v2_move                      case_world_v2_move
 run_case eval_cfg_grid_needs_validation     case_eval_cfg_grid_needs_validation
+run_case base_small_v2_evaluates_on_its_world case_base_small_v2_evaluates_on_its_world
 run_case improve_baselines                  case_improve_baselines
 run_case improve_grpo                       case_improve_grpo
 run_case demo_bad_base                      case_demo_bad_base
