@@ -14,10 +14,14 @@
 # is byte-identical to the uninterrupted run's; no temp file remains; metrics.jsonl
 # parses and holds each step exactly once.
 #
-# Usage: kill_resume.sh UNIGAP_BINARY [MIN_KILLS]
+# Each chain makes KILLS_PER_KIND kills of each kind (default 5: 20 kills over the two
+# commands; CTest passes 5, the sanitizer build 2).
+# Usage: kill_resume.sh UNIGAP_BINARY [KILLS_PER_KIND]
 set -euo pipefail
 BIN=$(realpath "$1")
-MIN_KILLS=${2:-20}
+KILLS_PER_KIND=${2:-5}
+((KILLS_PER_KIND >= 1)) || { echo "kill_resume: KILLS_PER_KIND must be >= 1" >&2; exit 2; }
+MIN_KILLS=$((4 * KILLS_PER_KIND))
 WORK=$(mktemp -d /tmp/unigap-kill-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 RANDOM=20261128
@@ -116,10 +120,10 @@ pretrain_bytes=$(( $(du -sb "$WORK/pretrain-ref/checkpoints" | cut -f1) * 10 + $
 improve_bytes=$(( $(du -sb "$WORK/improve-ref/checkpoints" | cut -f1) * 4 + $(du -sb "$WORK/improve-ref/model" | cut -f1) ))
 
 echo "== pretrain under kills"
-run_chain pretrain 6 "$pretrain_bytes" "${PRETRAIN[@]}"
+run_chain pretrain "$KILLS_PER_KIND" "$pretrain_bytes" "${PRETRAIN[@]}"
 check_run pretrain "$WORK/pretrain-ref"
 echo "== improve under kills"
-run_chain improve 5 "$improve_bytes" "$BIN" --threads 1 improve --ckpt "$WORK/pretrain-ref/model" "${IMPROVE_ARGS[@]}"
+run_chain improve "$KILLS_PER_KIND" "$improve_bytes" "$BIN" --threads 1 improve --ckpt "$WORK/pretrain-ref/model" "${IMPROVE_ARGS[@]}"
 check_run improve "$WORK/improve-ref"
 
 echo "kill points: $KILLS (wanted >= $MIN_KILLS)"
