@@ -52,7 +52,7 @@ cat > pre.json <<'EOF'
 EOF
 PRE=("$BIN" --threads 1 pretrain --preset tiny --config pre.json -q)
 
-echo "== 1. pretraining: 1 rank vs 2 ranks, global batch 16/32 =="
+echo "== 1. pretraining: 1 rank vs 2 ranks, global batch 16/32 == (at ${SECONDS} s)"
 "${PRE[@]}" -o p1 > p1.log 2>&1 || { fail "1-rank pretrain"; cat p1.log; }
 LOG=p2 two_ranks "${PRE[@]}" -o p2
 "$BIN" --threads 2 pretrain --preset tiny --config pre.json -q -o p1t2 > p1t2.log 2>&1 || fail "2-thread pretrain"
@@ -82,13 +82,14 @@ print(f"  metrics: {len(a)} records, same steps, largest relative loss differenc
       f"(2 threads vs 1: {scale:.2e})")
 EOF
 
-echo "== 2. improve: sharded candidate pool, SFT with curriculum replay, DPO; GRPO (sharded rollouts, rows per rank) =="
+echo "== 2. improve: sharded candidate pool, SFT with curriculum replay, DPO; GRPO (sharded rollouts, rows per rank) == (at ${SECONDS} s)"
 IMP=("$BIN" --threads 1 improve --ckpt p1/model --prompts 12 -n 4 --batch 8 --eval-prompts 6 --eval-k 2 --audit-sample 20 -q)
 ARMS=("sft --epochs 2 --curriculum-epochs 1 --supervision self" "dpo --epochs 1 --supervision flip:0.5"
       "grpo --epochs 1 --supervision self --group 2")
 ((QUICK)) && ARMS=("${ARMS[0]}") && echo "  (UNIGAP_DIST_QUICK=1: the SFT arm only)"
 for arm in "${ARMS[@]}"; do
   name=${arm%% *}
+  echo "  arm $name (at ${SECONDS} s)"
   # shellcheck disable=SC2086
   "${IMP[@]}" --method $arm -o "i1-$name" > "i1-$name.log" 2>&1 || { fail "1-rank improve $name"; tail -n 5 "i1-$name.log"; }
   # shellcheck disable=SC2086
@@ -98,7 +99,7 @@ for arm in "${ARMS[@]}"; do
     || fail "$name models differ"
 done
 
-echo "== 2b. improve of a Janus-Pro folder through a LoRA adapter (the tiny fixture) =="
+echo "== 2b. improve of a Janus-Pro folder through a LoRA adapter (the tiny fixture) == (at ${SECONDS} s)"
 # LoRA dropout off: its masks come from each rank's generator, so with dropout a 2-rank run
 # draws other (equally valid) masks than one process, and the adapters differ by that noise
 # (measured: 8e-5 after 6 steps, against 4e-9 without dropout).
@@ -110,7 +111,7 @@ LOG=j2 two_ranks "${JIMP[@]}" -o j2
 $PY "$HERE/compare_pools.py" j1/pool.jsonl j2/pool.jsonl || fail "Janus LoRA pools differ"
 $PY "$HERE/compare_models.py" j1/model j2/model --max-abs 1e-4 --mean-abs 1e-6 --label "Janus LoRA adapter" || fail "Janus LoRA adapters differ"
 
-echo "== 3. eval: sharded sampling and judging =="
+echo "== 3. eval: sharded sampling and judging == (at ${SECONDS} s)"
 EV=("$BIN" --threads 1 eval --ckpt p1/model --prompts 10 -k 3 -q)
 "${EV[@]}" -o e1 > e1.log 2>&1 || fail "1-rank eval"
 LOG=e2 two_ranks "${EV[@]}" -o e2
@@ -130,11 +131,12 @@ assert worst <= 1e-5, worst
 print(f"  results: {len(a)} records, equal verdicts and oracle labels, largest score difference {worst:.1e}")
 EOF
 
-echo "== 4. failures =="
+echo "== 4. failures == (at ${SECONDS} s)"
 if ((QUICK)); then echo "  4a-4c skipped (UNIGAP_DIST_QUICK=1)"; else
-# 4a. A rank killed mid-run: the other exits with an error, promptly.
+# 4a. A rank killed mid-run: the other exits with an error, promptly. (100 steps: each run of 4a-4c
+# is killed, stopped or resumed after its first unified checkpoint, at step 10.)
 cat > long.json <<'EOF'
-{"vq_steps": 10, "steps": 400, "ckpt_every": 10, "log_every": 10}
+{"vq_steps": 10, "steps": 100, "ckpt_every": 10, "log_every": 10}
 EOF
 LONG=("$BIN" --threads 1 --dist-timeout 60 pretrain --preset tiny --config long.json -q)
 next_port
@@ -169,6 +171,7 @@ if ((rc == 1)) && grep -q "Timed out" h.r0 && $PY -c "import sys; sys.exit(not f
   echo "  stopped rank 1: rank 0 exited 1 after ${dt} s (--dist-timeout 5)"
 else fail "rank 0 beside a hung peer: exit $rc after $dt s, log: $(tail -2 h.r0)"; fi
 fi
+echo "  4d, 4e (at ${SECONDS} s)"
 # 4d. A rank that never joins.
 next_port
 t0=$(date +%s.%N)
@@ -183,4 +186,4 @@ if ((rc == 1)) && grep -q "RANK is not set" bad.log; then echo "  WORLD_SIZE wit
 else fail "WORLD_SIZE without RANK: exit $rc: $(cat bad.log)"; fi
 
 if ((FAILED)); then echo "dist_test: FAILED"; exit 1; fi
-echo "dist_test: all passed"
+echo "dist_test: all passed in ${SECONDS} s"
