@@ -65,7 +65,8 @@ ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
 # (the paper's 30:20 ratio).
-TRAIN=(--prompts 2000 -n 10 --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
+PROMPTS=2000
+TRAIN=(--prompts "$PROMPTS" -n 10 --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
 SFT=(--epochs 4)
 DPO=(--method dpo --epochs 6 --nll-weight 1)
 
@@ -144,13 +145,14 @@ for s in $SEEDS; do
   arm sft-render "${SFT[@]}" --supervision render "${budget[@]}"
   arm sft-oracle-matched "${SFT[@]}" --supervision oracle --pool-from "$D/sft-self" "${budget[@]}"
   # Online RL at sft-self's budget in images and optimizer steps.
+  GRPO_BATCH=16  # prompts per step: PROMPTS / GRPO_BATCH sampled batches in the one epoch
   inner=()
   if wanted grpo-self || wanted grpo-oracle || wanted grpo-inverted; then
     [ -f "$D/sft-self/summary.json" ] || { echo "[results] seed $s: the GRPO arms need sft-self first" >&2; exit 1; }
-    inner=(--inner-epochs "$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["optimizer_steps"] / 125)))' \
-      "$D/sft-self/summary.json")")
+    inner=(--inner-epochs "$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["optimizer_steps"] / int(sys.argv[2]))))' \
+      "$D/sft-self/summary.json" "$(( (PROMPTS + GRPO_BATCH - 1) / GRPO_BATCH ))")")
   fi
-  GRPO=(--method grpo --group 10 --batch 16 --epochs 1)
+  GRPO=(--method grpo --group 10 --batch "$GRPO_BATCH" --epochs 1)
   arm grpo-self "${GRPO[@]}" --supervision self "${inner[@]}"
   arm grpo-oracle "${GRPO[@]}" --supervision oracle "${inner[@]}"
   arm grpo-inverted "${GRPO[@]}" --supervision inverted "${inner[@]}"

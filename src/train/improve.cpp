@@ -650,7 +650,8 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
     if (!step) throw UserError("missing or bad field 'global_step'", resume_from->dir + "/trainer.json", "the checkpoint is damaged");
     global_step = *step;
     for (auto& l : read_jsonl(run.file("metrics.jsonl"))) {  // every record an object (rewind_metrics checked)
-      if (l.value.value("kind", json()) == "grpo") {  // the monitor's baseline and the rollouts so far
+      const json kind = l.value.value("kind", json());
+      if (kind == "grpo") {  // the monitor's baseline and the rollouts so far
         const json m = l.value.value("monitor", json());
         const auto base = json_as<double>(m.is_object() ? m.value("divergence_baseline", json()) : json());
         const auto n = json_as<int64_t>(m.is_object() ? m.value("samples", json()) : json());
@@ -660,7 +661,7 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
         if (!monitor.baseline()) monitor.set_baseline(*base);
         res.rollouts += *n;
       }
-      if (l.value.value("kind", json()) == "replay") {
+      if (kind == "replay") {
         const auto joined = json_as<int>(l.value.value("joined", json()));
         if (!joined) throw UserError("a replay record without its count 'joined'", run.file("metrics.jsonl") + ":" + std::to_string(l.line));
         res.joined_at_replay.push_back(*joined);

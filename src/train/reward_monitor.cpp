@@ -29,17 +29,16 @@ MonitorSums& MonitorSums::operator+=(const MonitorSums& o) {
 }
 
 json MonitorPoint::to_json() const {
-  json j = {{"step", step},
-            {"samples", samples},
-            {"prompts", prompts},
-            {"self_reward", self_reward},
-            {"oracle_accuracy", oracle_accuracy},
-            {"favoured_precision", favoured_precision ? json(*favoured_precision) : json()},
-            {"divergence", divergence},
-            {"divergence_ci95", interval_json(divergence_ci)},
-            {"divergence_baseline", baseline ? json(*baseline) : json()},
-            {"alarm", alarm}};
-  return j;
+  return {{"step", step},
+          {"samples", samples},
+          {"prompts", prompts},
+          {"self_reward", self_reward},
+          {"oracle_accuracy", oracle_accuracy},
+          {"favoured_precision", favoured_precision ? json(*favoured_precision) : json()},
+          {"divergence", divergence},
+          {"divergence_ci95", interval_json(divergence_ci)},
+          {"divergence_baseline", baseline ? json(*baseline) : json()},
+          {"alarm", alarm}};
 }
 
 MonitorPoint RewardMonitor::observe(int64_t step, const MonitorSums& s) {
