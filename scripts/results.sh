@@ -50,7 +50,8 @@ ARMS="${ARMS:-sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-
 DOC="${DOC:-docs/results.md}"
 # World version 2's study (docs/metrics.md, "Study-level intervals"):
 #   CFG_GRID=1,2,3,4   every model's evaluation guidance chosen on the validation split (eval
-#                      --cfg-grid), the arms' win rates on the base's images at the base's guidance
+#                      --cfg-grid), the arms' win rates on the base's images at the base's guidance;
+#                      the arms' tracking chooses its guidance per epoch likewise (--eval-cfg-grid)
 #   ARMS=".. sft-all sft-render sft-oracle-matched"  the baselines (unfiltered SFT on every
 #                      candidate, continued pretraining on renders) and oracle SFT, each on exactly
 #                      sft-self's number of samples per epoch (--sft-samples): matched budgets
@@ -67,6 +68,9 @@ ARCHIVE="${ARCHIVE:-results/study}"
 # (the paper's 30:20 ratio).
 PROMPTS=2000
 TRAIN=(--prompts "$PROMPTS" -n 10 --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
+# With a guidance grid, each arm's tracking chooses its guidance on validation at every epoch too
+# (fine-tuning moves the best guidance: docs/results.md).
+[ -n "$CFG_GRID" ] && TRAIN+=(--eval-cfg-grid "$CFG_GRID")
 SFT=(--epochs 4)
 DPO=(--method dpo --epochs 6 --nll-weight 1)
 

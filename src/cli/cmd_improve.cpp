@@ -94,6 +94,10 @@ void register_improve(CLI::App& app) {
   cmd->add_option("--eval-prompts", a.c.eval_prompts, "Held-out prompts for tracking, from the validation split (the eval split in a version 1 world, which has none)")->capture_default_str();
   cmd->add_option("--eval-k", a.c.eval.samples_per_prompt, "Images per held-out prompt")->capture_default_str();
   cmd->add_option("--eval-cfg", a.c.eval.sampling.cfg_weight, "Guidance of evaluation sampling")->capture_default_str();
+  cmd->add_option("--eval-cfg-grid", a.c.eval_cfg_grid,
+                  "Choose the tracking's guidance at every evaluation among these weights, on as many other validation prompts "
+                  "(fine-tuning moves the best guidance); replaces --eval-cfg")
+      ->delimiter(',');
   cmd->add_option("--pool-from", a.c.pool_from,
                   "Train on the round-0 candidates of this earlier improve run (same base, seed, prompts, sampling; relabeled if its supervision differs)");
   cmd->add_flag("--resume", a.resume, "Continue the run in --out");

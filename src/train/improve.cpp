@@ -83,6 +83,8 @@ void ImproveConfig::validate() const {
     fail("train_groups", "with a LoRA adapter (--lora-rank) only the group 'lora' trains");
   for (int e : curriculum_epochs)
     if (e < 1 || e >= epochs) fail("curriculum_epochs", "replay epoch " + std::to_string(e) + " must be in [1, epochs)");
+  for (double w : eval_cfg_grid)
+    if (!(w >= 0)) fail("eval_cfg_grid", "guidance weights must be >= 0, found " + std::to_string(w));
   pool.sampling.validate();
   eval.validate();
 }
@@ -124,6 +126,7 @@ json ImproveConfig::to_json() const {
   if (!train_suite.empty()) j["train_suite"] = train_suite;
   if (!eval_suite.empty()) j["eval_suite"] = eval_suite;
   if (sft_samples > 0) j["sft_samples"] = sft_samples;
+  if (!eval_cfg_grid.empty()) j["eval_cfg_grid"] = eval_cfg_grid;
   if (parse_method(method) == Method::Grpo) j["grpo"] = grpo.to_json();
   return j;
 }
@@ -209,6 +212,11 @@ Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& d
   s.eval_suite = s.c.eval_suite.empty() ? sample_suite(s.spec, tuning_split(s.spec), s.c.eval_prompts, derive_seed(s.c.seed, "track"))
                                         : read_metadata_file(s.c.eval_suite, s.eval_open ? nullptr : &s.spec);
   if (!s.c.eval_suite.empty() && !s.eval_open) refuse_outside_tuning_split(s.eval_suite, s.spec, s.c.eval_suite);
+  if (!s.c.eval_cfg_grid.empty() && (s.eval_open || tuning_split(s.spec) != Split::Val))
+    throw UserError("chooses the tracking's guidance on the validation split, which " +
+                        std::string(s.eval_open ? "an open-vocabulary suite" : "a version " + std::to_string(s.spec.version) + " world") +
+                        " does not have",
+                    "--eval-cfg-grid", "use --eval-cfg");
   s.judge = make_judge(judge_spec, s.spec, dist, s.c.pool.threshold, ModelOptions{});
   if (s.sup.kind == Supervision::Kind::Checkpoint) {
     s.other = open_model(s.sup.ckpt, dist);
@@ -267,8 +275,16 @@ class Tracker {
 
   void track(int epoch) {
     s_.policy->set_training(false);
-    auto r = evaluate(*s_.policy, *s_.judge, s_.spec, suite_, opt_, "", epoch == 0 ? nullptr : s_.base.get());
+    EvalOptions o = opt_;
+    std::optional<GuidanceChoice> g;
+    if (!s_.c.eval_cfg_grid.empty()) {  // on validation prompts of their own, at the tracking's K
+      g = choose_guidance(*s_.policy, *s_.judge, s_.spec, s_.c.eval_cfg_grid, int(suite_.size()), opt_);
+      o.sampling.cfg_weight = g->chosen;
+    }
+    // The base's images for the win rate are sampled at the same guidance.
+    auto r = evaluate(*s_.policy, *s_.judge, s_.spec, suite_, o, "", epoch == 0 ? nullptr : s_.base.get());
     json rec = eval_record(r, epoch);
+    if (g) rec["guidance"] = g->to_json();
     const double non = *r.gap.pooled.non.value(), gen = r.gap.gen_overall, und = r.und.overall.accuracy.value().value_or(NAN);
     if (epoch == 0) {
       non0_ = non, gen0_ = gen, und0_ = und;

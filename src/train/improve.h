@@ -75,6 +75,10 @@ struct ImproveConfig {
   int audit_sample = 400;              // pool candidates audited against the oracle
   int eval_every = 1;                  // epochs between held-out evaluations (0: only at the end)
   int eval_prompts = 120;              // held-out suite size for tracking
+  // Non-empty: each tracking evaluation first chooses its guidance among these weights on the
+  // validation split (choose_guidance), since fine-tuning moves the best guidance; empty: the
+  // fixed eval.sampling.cfg_weight.
+  std::vector<double> eval_cfg_grid;
   // Start from the round-0 pool of an earlier improve run (its directory) instead of sampling
   // one: methods compared on one seed then train on the same candidates. That run must have
   // used the same base, supervision, seed, prompts and candidate sampling (checked). "" = sample.

@@ -104,6 +104,38 @@ TEST(Improve, FrozenGroupsDoNotMoveAndTheRunResumes) {
   EXPECT_EQ(evals, 3);
 }
 
+TEST(Improve, TrackingChoosesItsGuidanceOnValidationAtEveryEpoch) {
+  TempDir d;
+  PretrainConfig c = tiny_config();
+  c.steps = 10;
+  pretrain(c, WorldSpec::v2(), d.path + "/base", false);
+  ImproveConfig ic = small_improve("flip:0.5", 6, 2, 1);  // random labels: some accepted
+  ic.eval_cfg_grid = {3.0, 0.0};
+  improve(ic, d.path + "/base/model", d.path + "/imp", false);
+  int evals = 0;
+  for (auto& l : read_jsonl(d.path + "/imp/metrics.jsonl")) {
+    if (l.value.value("kind", "") != "eval") continue;
+    ++evals;
+    const json g = l.value.at("guidance");
+    EXPECT_EQ(g["split"], "val");
+    ASSERT_EQ(g["gen_by_cfg"].size(), 2u);
+    // The chosen weight is the one with the best validation Gen (ties: the smaller).
+    const double g3 = g["gen_by_cfg"][0]["gen"], g0 = g["gen_by_cfg"][1]["gen"];
+    EXPECT_EQ(g["chosen"].get<double>(), g3 > g0 ? 3.0 : 0.0) << g.dump();
+  }
+  EXPECT_EQ(evals, 2);
+  EXPECT_EQ(read_json(d.path + "/imp/config.json")["improve"]["eval_cfg_grid"], json::array({3.0, 0.0}));
+  // A version 1 world has no validation split: refused before any work, naming the option.
+  pretrain(c, WorldSpec::v1(), d.path + "/base1", false);
+  try {
+    improve(ic, d.path + "/base1/model", d.path + "/imp1", false);
+    ADD_FAILURE() << "a guidance grid was chosen without a validation split";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("--eval-cfg-grid"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(d.path + "/imp1/pool.jsonl"));
+}
+
 TEST(Improve, AuditRefusesLowPrecisionData) {
   TempDir d;
   PretrainConfig c = tiny_config();
