@@ -47,8 +47,8 @@ class DataParallelModel : public UnifiedMultimodal {
 
  protected:
   std::vector<double> judge_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts, int batch) override;
-  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
-    return inner_->judge_logprob_yes_sized(images, prompts);
+  torch::Tensor judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
+    return inner_->judge_answer_logprobs_sized(images, prompts);
   }
   torch::Tensor encode_images_sized(const std::vector<Image>& images) override { return inner_->encode_images_sized(images); }
 

@@ -38,6 +38,16 @@ FitStats fit(const std::vector<double>& x, const std::vector<double>& y) {
   return f;
 }
 
+std::vector<std::string> hard_negative_prompts(const Metadata& m, const WorldSpec& spec, int k, Rng& rng) {
+  std::vector<std::string> out;
+  for (int t = 0; t < 40 && int(out.size()) < k; ++t) {
+    auto w = mutate(m, rng.pick(mistakes_of(spec)), spec, rng);
+    if (!w || w->prompt == m.prompt || w->prompt != prompt_text(*w)) continue;
+    if (std::find(out.begin(), out.end(), w->prompt) == out.end()) out.push_back(w->prompt);
+  }
+  return out;
+}
+
 torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Tensor>& params) {
   auto grads = torch::autograd::grad({scalar}, params, {}, /*retain_graph=*/false, /*create_graph=*/false,
                                      /*allow_unused=*/true);
@@ -50,17 +60,6 @@ torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Te
 namespace {
 
 torch::Tensor codes_of(const Candidate& c) { return torch::tensor(c.codes, torch::kLong).unsqueeze(0); }
-
-// Alternative prompts for a probe: hard negatives of its prompt (one attribute changed).
-std::vector<std::string> alternatives_for(const Metadata& m, const WorldSpec& spec, int k, Rng& rng) {
-  std::vector<std::string> out;
-  for (int t = 0; t < 40 && int(out.size()) < k; ++t) {
-    auto w = mutate(m, rng.pick(mistakes_of(spec)), spec, rng);
-    if (!w || w->prompt == m.prompt || w->prompt != prompt_text(*w)) continue;
-    if (std::find(out.begin(), out.end(), w->prompt) == out.end()) out.push_back(w->prompt);
-  }
-  return out;
-}
 
 // For a pool in the open vocabulary (no world to mutate a prompt in): other prompts of the pool.
 std::vector<std::string> other_prompts(const Pool& pool, const Metadata& m, int k, Rng& rng) {
@@ -131,7 +130,7 @@ DynamicsReport measure_dynamics(UnifiedMultimodal& m, const WorldSpec& spec, con
     const Metadata& meta = pool.prompts[c.prompt_index];
     const auto codes = codes_of(c);
     images[p] = m.decode_codes(codes)[0];
-    alts[p] = pool.open_vocabulary ? other_prompts(pool, meta, cfg.alternatives, rng) : alternatives_for(meta, spec, cfg.alternatives, rng);
+    alts[p] = pool.open_vocabulary ? other_prompts(pool, meta, cfg.alternatives, rng) : hard_negative_prompts(meta, spec, cfg.alternatives, rng);
     ProbeDynamics pd;
     pd.candidate = probe_idx[p];
     pd.oracle = c.oracle;

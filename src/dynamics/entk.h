@@ -55,6 +55,10 @@ struct DynamicsReport {
   json to_json() const;  // per-eta fits for dG, dU, dU_bayes; kernel proxies; per-probe rows
 };
 
+class Rng;
+// Up to k prompts of `spec` one attribute away from m's (hard negatives), seeded by rng.
+std::vector<std::string> hard_negative_prompts(const Metadata& m, const WorldSpec& spec, int k, Rng& rng);
+
 // Flattened gradient of a scalar w.r.t. params (zeros where a parameter gets none).
 torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Tensor>& params);
 

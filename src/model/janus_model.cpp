@@ -355,8 +355,11 @@ std::vector<double> JanusModel::judge_sized(const std::vector<Image>& images, co
   return out;
 }
 
-torch::Tensor JanusModel::judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
-  return torch::logsumexp(answer_logprobs(images, prompts).index_select(1, on_device(torch::tensor(yes_ids_))), 1);
+torch::Tensor JanusModel::judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
+  auto lp = answer_logprobs(images, prompts);
+  return torch::stack({torch::logsumexp(lp.index_select(1, on_device(torch::tensor(yes_ids_))), 1),
+                       torch::logsumexp(lp.index_select(1, on_device(torch::tensor(no_ids_))), 1)},
+                      1);
 }
 
 // ---- generation ----

@@ -110,7 +110,7 @@ class JanusModel : public UnifiedMultimodal {
 
  protected:
   std::vector<double> judge_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts, int batch) override;
-  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override;
+  torch::Tensor judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override;
   torch::Tensor encode_images_sized(const std::vector<Image>& images) override;
 
  private:

@@ -28,9 +28,19 @@ std::vector<double> UnifiedMultimodal::judge(const std::vector<Image>& images, c
   return judge_sized(judges_any_size() ? images : fit_images(images, image_size()), prompts, batch);
 }
 
+torch::Tensor UnifiedMultimodal::judge_answer_logprobs(const std::vector<Image>& images, const std::vector<std::string>& prompts,
+                                                        const char* caller) {
+  if (images.size() != prompts.size()) throw UserError(std::string(caller) + ": one prompt per image is needed");
+  return judge_answer_logprobs_sized(judges_any_size() ? images : fit_images(images, image_size()), prompts);
+}
+
 torch::Tensor UnifiedMultimodal::judge_logprob_yes(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
-  if (images.size() != prompts.size()) throw UserError("judge_logprob_yes: one prompt per image is needed");
-  return judge_logprob_yes_sized(judges_any_size() ? images : fit_images(images, image_size()), prompts);
+  return judge_answer_logprobs(images, prompts, "judge_logprob_yes").select(1, 0);
+}
+
+torch::Tensor UnifiedMultimodal::judge_log_odds(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
+  auto lp = judge_answer_logprobs(images, prompts, "judge_log_odds");
+  return lp.select(1, 0) - lp.select(1, 1);
 }
 
 torch::Tensor UnifiedMultimodal::encode_images(const std::vector<Image>& images) {

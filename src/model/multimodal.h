@@ -76,6 +76,9 @@ class UnifiedMultimodal {
   std::vector<double> judge(const std::vector<Image>& images, const std::vector<std::string>& prompts, int batch = 128);
   // log P(yes | image, prompt), with autograd (learning dynamics): (B).
   torch::Tensor judge_logprob_yes(const std::vector<Image>& images, const std::vector<std::string>& prompts);
+  // log P(yes) - log P(no) = logit of the judge's score, with autograd and without the
+  // saturation of a score near 0 or 1: (B).
+  torch::Tensor judge_log_odds(const std::vector<Image>& images, const std::vector<std::string>& prompts);
   // Image codes of existing images (B, N), for training on images made elsewhere.
   torch::Tensor encode_images(const std::vector<Image>& images);
   // True when the backend's own image processor takes any size (Janus-Pro resizes keeping the
@@ -126,7 +129,9 @@ class UnifiedMultimodal {
   // The judge and the encoder on images already at image_size().
   virtual std::vector<double> judge_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts,
                                           int batch) = 0;
-  virtual torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) = 0;
+  // (B, 2): log P(yes), log P(no) of the answer, with autograd.
+  torch::Tensor judge_answer_logprobs(const std::vector<Image>& images, const std::vector<std::string>& prompts, const char* caller);
+  virtual torch::Tensor judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) = 0;
   virtual torch::Tensor encode_images_sized(const std::vector<Image>& images) = 0;
   friend class DataParallelModel;  // forwards the sized calls of the model it wraps
   friend class WithoutAdapter;     // likewise

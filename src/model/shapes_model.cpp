@@ -153,8 +153,8 @@ std::vector<double> ShapesModel::judge_sized(const std::vector<Image>& images, c
   return out;
 }
 
-torch::Tensor ShapesModel::judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
-  return torch::log_softmax(und_answer(images, prompts), -1).select(1, tok_.yes());
+torch::Tensor ShapesModel::judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) {
+  return torch::log_softmax(und_answer(images, prompts), -1).index_select(1, torch::tensor({tok_.yes(), tok_.no()}, torch::kLong));
 }
 
 torch::Tensor ShapesModel::image_token_logprobs(const std::vector<std::string>& prompts, const torch::Tensor& codes,

@@ -43,9 +43,9 @@ class WithoutAdapter : public UnifiedMultimodal {
     Off off(m_);
     return m_.judge_sized(images, prompts, batch);
   }
-  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
+  torch::Tensor judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
     Off off(m_);
-    return m_.judge_logprob_yes_sized(images, prompts);
+    return m_.judge_answer_logprobs_sized(images, prompts);
   }
   torch::Tensor encode_images_sized(const std::vector<Image>& images) override { return m_.encode_images_sized(images); }
 

@@ -487,6 +487,32 @@ if len(rows) != 6 or not all("verdict" in r and 0 <= r["score"] <= 1 for r in ro
 ' "$CASE_DIR" "$ROOT/models/base-small-v2/config.json"
 }
 
+# On the shipped version 2 base: an improve run whose tracking chooses its guidance on validation
+# at every epoch (--eval-cfg-grid), then the held-out dynamics of its model (dynamics
+# --held-out): probes of the eval split, both judges, the run's update; the train split and a
+# missing --improved are refused.
+case_dynamics_held_out() {
+  expect_ok improve --ckpt "$ROOT/models/base-small-v2" --prompts 6 -n 2 --epochs 1 --batch 4 --supervision all \
+    --eval-prompts 4 --eval-k 1 --eval-cfg-grid 1,2 --audit-sample 0 -o imp -q || return 1
+  expect_ok dynamics --ckpt "$ROOT/models/base-small-v2" --improved imp/model --pool imp/pool.jsonl --held-out eval \
+    --held-out-prompts 6 --held-out-k 1 --neighbours 4 -o ho -q || return 1
+  expect_stdout_contains "bayes" || return 1
+  pycheck '
+import json, sys
+d = sys.argv[1]
+evals = [json.loads(l) for l in open(f"{d}/imp/metrics.jsonl") if l.strip() and json.loads(l).get("kind") == "eval"]
+if len(evals) != 2 or not all(e.get("guidance", {}).get("split") == "val" for e in evals): sys.exit(f"tracking did not choose its guidance on val: {evals}")
+s = json.load(open(f"{d}/ho/summary.json"))
+if s["images"] != 6 or set(s["judges"]) != {"yes_no", "bayes"}: sys.exit(f"held-out summary: {s}")
+if s["kernel"]["training_examples"] != 4: sys.exit("the kernels did not read 4 training examples")
+if len([l for l in open(f"{d}/ho/probes.jsonl") if l.strip()]) != 6: sys.exit("probes.jsonl does not hold 6 probes")
+' "$CASE_DIR" || return 1
+  run dynamics --ckpt "$ROOT/models/base-small-v2" --improved imp/model --held-out train -o ho-train -q
+  expect_user_error "held out" "--held-out" || return 1
+  run dynamics --ckpt "$ROOT/models/base-small-v2" --held-out eval -o ho-none -q
+  expect_user_error "--improved"
+}
+
 # The study's baselines on the shipped base: continued pretraining on renders (every candidate
 # a ground-truth render: all accepted and all right) and unfiltered SFT (all accepted), both
 # with a fixed budget of SFT samples; the budget is refused for DPO.
@@ -790,6 +816,7 @@ run_case world_v2_size_swap                 case_world_v2_size_swap
 run_case world_v2_move                      case_world_v2_move
 run_case eval_cfg_grid_needs_validation     case_eval_cfg_grid_needs_validation
 run_case base_small_v2_evaluates_on_its_world case_base_small_v2_evaluates_on_its_world
+run_case dynamics_held_out                  case_dynamics_held_out
 run_case improve_baselines                  case_improve_baselines
 run_case improve_grpo                       case_improve_grpo
 run_case demo_bad_base                      case_demo_bad_base

@@ -154,8 +154,8 @@ class PixelModel : public UnifiedMultimodal {
     auto s = torch::sigmoid(a.select(1, 0) - a.select(1, 1)).to(torch::kFloat64).contiguous();
     return {s.data_ptr<double>(), s.data_ptr<double>() + s.numel()};
   }
-  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
-    return torch::log_softmax(answer(images, prompts), -1).select(1, 0);
+  torch::Tensor judge_answer_logprobs_sized(const std::vector<Image>& images, const std::vector<std::string>& prompts) override {
+    return torch::log_softmax(answer(images, prompts), -1).narrow(1, 0, 2);
   }
   torch::Tensor encode_images_sized(const std::vector<Image>& images) override {
     auto out = torch::empty({int64_t(images.size()), kTokens}, torch::kLong);

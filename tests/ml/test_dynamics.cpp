@@ -123,8 +123,9 @@ class ScriptedJudge : public UnifiedMultimodal {
     for (auto& x : p) s.push_back(scores_.at(x));
     return s;
   }
-  torch::Tensor judge_logprob_yes_sized(const std::vector<Image>&, const std::vector<std::string>& p) override {
-    return torch::log(torch::tensor(judge_sized({}, p, 1)));
+  torch::Tensor judge_answer_logprobs_sized(const std::vector<Image>&, const std::vector<std::string>& p) override {
+    auto s = torch::tensor(judge_sized({}, p, 1));
+    return torch::stack({torch::log(s), torch::log1p(-s)}, 1);
   }
   torch::Tensor encode_images_sized(const std::vector<Image>& im) override { return torch::zeros({int64_t(im.size()), 4}, torch::kLong); }
 
