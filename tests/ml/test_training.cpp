@@ -106,12 +106,12 @@ TEST(Improve, FrozenGroupsDoNotMoveAndTheRunResumes) {
 
 TEST(Improve, TrackingChoosesItsGuidanceOnValidationAtEveryEpoch) {
   TempDir d;
-  PretrainConfig c = tiny_config();
-  c.steps = 10;
-  pretrain(c, WorldSpec::v2(), d.path + "/base", false);
+  // Untrained tiny models are enough: random labels give accepted candidates, and the choice
+  // only has to follow the Gen it measured.
+  ShapesModel(ModelConfig::preset_named("tiny"), WorldSpec::v2(), 3).save(d.path + "/base");
   ImproveConfig ic = small_improve("flip:0.5", 6, 2, 1);  // random labels: some accepted
   ic.eval_cfg_grid = {3.0, 0.0};
-  improve(ic, d.path + "/base/model", d.path + "/imp", false);
+  improve(ic, d.path + "/base", d.path + "/imp", false);
   int evals = 0;
   for (auto& l : read_jsonl(d.path + "/imp/metrics.jsonl")) {
     if (l.value.value("kind", "") != "eval") continue;
@@ -126,9 +126,9 @@ TEST(Improve, TrackingChoosesItsGuidanceOnValidationAtEveryEpoch) {
   EXPECT_EQ(evals, 2);
   EXPECT_EQ(read_json(d.path + "/imp/config.json")["improve"]["eval_cfg_grid"], json::array({3.0, 0.0}));
   // A version 1 world has no validation split: refused before any work, naming the option.
-  pretrain(c, WorldSpec::v1(), d.path + "/base1", false);
+  ShapesModel(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 3).save(d.path + "/base1");
   try {
-    improve(ic, d.path + "/base1/model", d.path + "/imp1", false);
+    improve(ic, d.path + "/base1", d.path + "/imp1", false);
     ADD_FAILURE() << "a guidance grid was chosen without a validation split";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("--eval-cfg-grid"), std::string::npos) << e.what();
