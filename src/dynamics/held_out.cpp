@@ -129,10 +129,11 @@ json judge_summary(const std::vector<HeldOutProbe>& ps, const JudgeView& v, uint
   };
   auto num = [](double x) { return std::isfinite(x) ? json(x) : json(); };
   // The mean change over the probes in a base group, with a bootstrap over prompt meaning groups.
-  auto change = [&](bool oracle_right, const char* what) {
+  auto change = [&](bool oracle_right, const char* what, const std::string& tag) {
     std::map<std::string, std::vector<double>> by_group;
     for (auto& p : ps)
-      if (p.oracle == oracle_right && p.*v.before > v.cut) by_group[p.group].push_back(p.*v.after - p.*v.before);
+      if (p.oracle == oracle_right && p.*v.before > v.cut && (tag.empty() || p.tag == tag))
+        by_group[p.group].push_back(p.*v.after - p.*v.before);
     std::vector<std::vector<double>> clusters;
     int n = 0;
     for (auto& [g, d] : by_group) clusters.push_back(d), n += int(d.size());
@@ -145,19 +146,26 @@ json judge_summary(const std::vector<HeldOutProbe>& ps, const JudgeView& v, uint
     };
     std::vector<int> all(clusters.size());
     std::iota(all.begin(), all.end(), 0);
-    json j = {{"images", n}, {"prompts", clusters.size()}, {"mean", num(mean_of(all))}, {"ci95", nullptr}, {"what", what}};
-    if (clusters.size() >= 2) j["ci95"] = interval_json(bootstrap(int(clusters.size()), mean_of, 2000, derive_seed(seed, v.name)));
+    json j = {{"images", n}, {"prompts", clusters.size()}, {"mean", num(mean_of(all))}, {"ci95", nullptr}};
+    if (*what) j["what"] = what;
+    if (clusters.size() >= 2)
+      j["ci95"] = interval_json(bootstrap(int(clusters.size()), mean_of, 2000, derive_seed(seed, std::string(v.name) + "/" + tag)));
     return j;
   };
   json t = json::object();
   for (auto& [g, n] : transitions) t[g] = n;
+  std::set<std::string> tags;
+  for (auto& p : ps) tags.insert(p.tag);
+  json by_tag = json::object();
+  for (auto& tag : tags) by_tag[tag] = change(false, "", tag);
   return {{"auroc_base", num(auroc(ptrs(rb)))},
           {"auroc_now", num(auroc(ptrs(rn)))},
           {"accuracy_base", ps.empty() ? json() : json(double(right_b) / double(ps.size()))},
           {"accuracy_now", ps.empty() ? json() : json(double(right_n) / double(ps.size()))},
           {"transitions", t},
-          {"change_on_base_fp", change(false, "wrong images the base accepted: a fall is co-improvement")},
-          {"change_on_base_tp", change(true, "right images the base accepted: a fall is a stricter judge")}};
+          {"change_on_base_fp", change(false, "wrong images the base accepted: a fall is co-improvement", "")},
+          {"change_on_base_fp_by_tag", by_tag},
+          {"change_on_base_tp", change(true, "right images the base accepted: a fall is a stricter judge", "")}};
 }
 
 }  // namespace

@@ -123,9 +123,14 @@ TEST(HeldOut, AModelAgainstItselfChangesNothingAndASmallMoveIsPredicted) {
     EXPECT_EQ(std::count(p.alternatives.begin(), p.alternatives.end(), probes.prompts[size_t(probes.candidates[size_t(p.candidate)].prompt_index)].prompt), 0);
   }
   const json j = rep.to_json();
-  for (const char* judge : {"yes_no", "bayes"})
+  for (const char* judge : {"yes_no", "bayes"}) {
     for (auto& [g, n] : j["judges"][judge]["transitions"].items())
       EXPECT_TRUE(g == "fp_kept" || g == "tn_kept" || g == "tp_kept" || g == "fn_kept") << judge << ": " << g;
+    // The per-tag changes on the base's false positives partition the overall one.
+    int by_tag = 0;
+    for (auto& [tag, v] : j["judges"][judge]["change_on_base_fp_by_tag"].items()) by_tag += v["images"].get<int>();
+    EXPECT_EQ(by_tag, j["judges"][judge]["change_on_base_fp"]["images"].get<int>()) << judge;
+  }
 
   // A small move of the trainable weights: the measured changes follow <grad, d theta>.
   ShapesModel moved = tiny();
