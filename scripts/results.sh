@@ -62,6 +62,9 @@ DOC="${DOC:-docs/results.md}"
 #                      per step (125 steps), each sampled batch trained for as many inner epochs as
 #                      make sft-self's number of optimizer steps
 CFG_GRID="${CFG_GRID:-}"
+# The arms whose models `dynamics --held-out eval` compares with the base after their evaluation
+# (the paper's mechanism on images no arm trained on: docs/dynamics.md); none: HELDOUT_ARMS=none.
+HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted}"
 ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
@@ -90,7 +93,7 @@ for s in $SEEDS; do
       gunzip "$OUT/s$s.tmp/sft-self/pool.jsonl.gz"
     fi
     # Per-image results (what the study's intervals resample), archived gzipped.
-    find "$OUT/s$s.tmp" -name '*results.jsonl.gz' -exec gunzip {} +
+    find "$OUT/s$s.tmp" \( -name '*results.jsonl.gz' -o -name probes.jsonl.gz \) -exec gunzip {} +
     mv "$OUT/s$s.tmp" "$OUT/s$s"
   fi
 done
@@ -129,6 +132,21 @@ for s in $SEEDS; do
       "$U" improve --ckpt "$BASE" -o "$D/$name" --seed "$s" "${TRAIN[@]}" "$@" "${resume[@]}" > "$D/$name.txt"
     fi
     evaluate "$name" "$D/$name/model" "$BASE"
+    held_out "$name"
+  }
+  held_out() {  # held_out NAME: the arm's model on the base's images of eval prompts
+    local name=$1
+    [[ " $HELDOUT_ARMS " == *" $name "* ]] || return 0
+    [ -f "$D/heldout-$name/summary.json" ] && return 0
+    rm -rf "$D/heldout-$name"  # minutes long, no resume: an interrupted one starts again
+    # At the base's evaluation guidance (chosen on validation), as its images were sampled.
+    local cfg
+    cfg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("guidance", {}).get("chosen", 2))' "$D/eval-base/config.json")
+    local pool=()
+    [ -f "$D/$name/pool.jsonl" ] && pool=(--pool "$D/$name/pool.jsonl")
+    echo "[results] seed $s: held-out dynamics of $name"
+    "$U" dynamics --ckpt "$BASE" --improved "$D/$name/model" "${pool[@]}" --held-out eval --held-out-prompts 200 --held-out-k 2 \
+      --cfg "$cfg" --seed "$s" -q -o "$D/heldout-$name" > "$D/heldout-$name.txt"
   }
   evaluate base "$BASE"  # every arm's evaluation reads its images
   arm sft-self "${SFT[@]}" --supervision self
@@ -195,9 +213,10 @@ for s in $SEEDS; do
       mv "$ARCHIVE/s$s/$f.tmp" "$ARCHIVE/s$s/$f"
     done
   # Per-image results of every evaluation (results.jsonl: each image's prompt group, own score
-  # and verdict, the oracle's verdict; ref_results.jsonl: both judges on the base's images),
-  # gzipped: a later analysis of the study needs no re-run.
-  (cd "$OUT/s$s" && find . -maxdepth 2 -type f \( -name results.jsonl -o -name ref_results.jsonl \)) |
+  # and verdict, the oracle's verdict; ref_results.jsonl: both judges on the base's images;
+  # probes.jsonl: each held-out probe's judges before and after), gzipped: a later analysis of
+  # the study needs no re-run.
+  (cd "$OUT/s$s" && find . -maxdepth 2 -type f \( -name results.jsonl -o -name ref_results.jsonl -o -name probes.jsonl \)) |
     while read -r f; do
       [ -f "$ARCHIVE/s$s/$f.gz" ] && [ "$ARCHIVE/s$s/$f.gz" -nt "$OUT/s$s/$f" ] && continue
       mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"

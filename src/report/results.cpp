@@ -157,6 +157,53 @@ std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order
   }
   return md;
 }
+// The paper's mechanism on images no arm trained on (`dynamics --held-out`, docs/dynamics.md):
+// per arm and seed, both judges' change on the base's false positives, their transitions and
+// AUROC, the gradient alignment and the first-order fit of the run's update.
+std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json& data) {
+  std::string md;
+  json out = json::object();
+  auto f = [](const json& v, const char* format) { return v.is_number() ? fmt(format, v.get<double>()) : std::string("-"); };
+  auto change = [&](const json& c) {
+    std::string t = f(c.value("mean", json()), "%+.2f");
+    if (c.value("ci95", json()).is_array()) t += " [" + f(c["ci95"][0], "%+.2f") + ", " + f(c["ci95"][1], "%+.2f") + "]";
+    return t + " (" + std::to_string(c.value("images", 0)) + ")";
+  };
+  auto flips = [](const json& t) {
+    return std::to_string(t.value("fp_corrected", 0)) + " / " + std::to_string(t.value("newly_wrong_tn_to_fp", 0));
+  };
+  for (auto* a : order)
+    for (auto& s : a->seeds) {
+      if (!s.held_out.is_object() || !s.held_out.contains("judges")) continue;
+      if (md.empty()) {
+        md += "\n## Held-out dynamics: does fine-tuning generation move the judge on unseen images?\n\n";
+        md += "`unigap dynamics --held-out eval` of each arm's model against the base (docs/dynamics.md): the base's own images "
+              "of eval prompts, which no arm trained on. Change on FP: the mean change of the judge's statistic on the images "
+              "the base's judge wrongly accepted (yes/no: log-odds; Bayes: log posterior of the prompt), 95% bootstrap over "
+              "prompts, (images); a fall is co-improvement. FP&rarr;TN / TN&rarr;FP: transitions on these images. cos: mean "
+              "cosine of the generation gradient with the judge's at the base. r: measured change of the log-odds against "
+              "<gradient, theta_arm - theta_base>.\n\n";
+        md += "| arm | seed | yes/no: change on FP | FP&rarr;TN / TN&rarr;FP | AUROC | Bayes: change on FP | FP&rarr;TN / TN&rarr;FP | AUROC "
+              "| cos(G, yes/no) | cos(G, Bayes) | r (log-odds) |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+      }
+      const json& j = s.held_out["judges"];
+      const json& yn = j.value("yes_no", json::object());
+      const json& by = j.value("bayes", json::object());
+      const json& k = s.held_out.value("kernel", json::object());
+      const json& fo = s.held_out.value("first_order", json::object());
+      md += "| " + a->name + " | " + std::to_string(s.seed) + " | " + change(yn.value("change_on_base_fp", json::object())) + " | " +
+            flips(yn.value("transitions", json::object())) + " | " + f(yn.value("auroc_base", json()), "%.3f") + " &rarr; " +
+            f(yn.value("auroc_now", json()), "%.3f") + " | " + change(by.value("change_on_base_fp", json::object())) + " | " +
+            flips(by.value("transitions", json::object())) + " | " + f(by.value("auroc_base", json()), "%.3f") + " &rarr; " +
+            f(by.value("auroc_now", json()), "%.3f") + " | " + f(k.value("mean_cos_gen_und", json()), "%.4f") + " | " +
+            f(k.value("mean_cos_gen_bayes", json()), "%.4f") + " | " +
+            f(fo.value("log_odds", json::object()).value("pearson", json()), "%.2f") + " |\n";
+      out[a->name][std::to_string(s.seed)] = s.held_out;
+    }
+  if (!out.empty()) data["held_out_dynamics"] = out;
+  return md;
+}
+
 }  // namespace
 
 ResultsTable build_results(const std::string& runs_dir) {
@@ -301,6 +348,7 @@ ResultsTable build_results(const std::string& runs_dir) {
 
   md += primary_endpoints(st, data);
   md += non_decomposed(st, order, data);
+  md += held_out_dynamics_section(order, data);
 
   const std::vector<Claim> claims = judge_claims(st, nullptr);
   md += "\n## The paper's claims (docs/method.md section 7), over these seeds\n\n| claim | verdict | evidence |\n|---|---|---|\n";

@@ -158,6 +158,8 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
                           cfg_path, "every seed of an arm needs the same options");
     }
     a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
+    const std::string held = D + "/heldout-" + name + "/summary.json";
+    if (file_exists(held)) a.seeds.back().held_out = read_json(held);
   }
   std::sort(st.failed.begin(), st.failed.end());
 }

@@ -246,3 +246,34 @@ TEST(Results, TheReportAndResultsGiveTheSameVerdicts) {
     EXPECT_EQ(from_results[i]["evidence"], from_report[i].evidence);
   }
 }
+
+// An arm's `dynamics --held-out` summary (heldout-<arm>/) becomes one row per seed of the
+// held-out section, with both judges' change on the base's false positives; an arm without
+// one has no row, and a study with none has no section.
+TEST(Results, HeldOutDynamicsOfAnArmAreTabulatedPerSeed) {
+  TempDir t;
+  write_two_seeds_of_self_sft(t.path + "/runs");
+  EXPECT_EQ(build_results(t.path + "/runs").markdown.find("## Held-out dynamics"), std::string::npos);
+  auto judge = [](double mean, double lo, double hi, int fptn, int tnfp, double au0, double au1) {
+    return json{{"change_on_base_fp", {{"mean", mean}, {"ci95", {lo, hi}}, {"images", 40}, {"prompts", 31}}},
+                {"transitions", {{"fp_corrected", fptn}, {"newly_wrong_tn_to_fp", tnfp}, {"tn_kept", 100}}},
+                {"auroc_base", au0},
+                {"auroc_now", au1}};
+  };
+  const std::string H = t.path + "/runs/s1/heldout-sft-self";
+  std::filesystem::create_directories(H);
+  write_json(H + "/config.json", {{"command", "dynamics"}});
+  write_json(H + "/summary.json", {{"judges", {{"yes_no", judge(-0.75, -1.25, -0.25, 7, 3, 0.9, 0.91)},
+                                               {"bayes", judge(0.5, 0.1, 0.9, 2, 4, 0.6, 0.62)}}},
+                                   {"kernel", {{"mean_cos_gen_und", 0.0012}, {"mean_cos_gen_bayes", 0.21}}},
+                                   {"first_order", {{"log_odds", {{"pearson", 0.33}}}}}});
+  ResultsTable r = build_results(t.path + "/runs");
+  const auto at = r.markdown.find("## Held-out dynamics");
+  ASSERT_NE(at, std::string::npos) << r.markdown;
+  const std::string section = r.markdown.substr(at);
+  EXPECT_NE(section.find("| sft-self | 1 | -0.75 [-1.25, -0.25] (40) | 7 / 3 | 0.900 &rarr; 0.910 | +0.50 [+0.10, +0.90] (40) | 2 / 4 |"),
+            std::string::npos) << section;
+  EXPECT_NE(section.find("| 0.0012 | 0.2100 | 0.33 |"), std::string::npos) << section;
+  EXPECT_EQ(section.find("| sft-self | 0 |"), std::string::npos) << section;  // seed 0 has no held-out run
+  EXPECT_EQ(r.data["held_out_dynamics"]["sft-self"]["1"]["judges"]["yes_no"]["change_on_base_fp"]["mean"], -0.75);
+}
