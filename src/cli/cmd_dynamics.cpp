@@ -136,7 +136,11 @@ void register_dynamics(CLI::App& app) {
       if (!(a.h.threshold > 0 && a.h.threshold < 1)) throw UserError("must be in (0, 1)", "--threshold");
       Dist& dist = Dist::current();
       auto base = open_model(a.ckpt, dist);
-      const WorldSpec spec = world_of(*base, a.world);
+      if (!base->world())
+        throw UserError("the held-out probes are the model's images of its own world's prompts, judged by that world's oracle; "
+                        "this model has no world",
+                        a.ckpt, "--held-out runs on a shapes model");
+      const WorldSpec spec = world_of(*base, a.world);  // a --world describing another world is refused
       RunDir run(a.out);
       run.start({{"command", "dynamics"}, {"ckpt", a.ckpt}, {"improved", a.improved}, {"pool", a.pool}, {"held_out", a.h.to_json()}},
                 {});
