@@ -61,16 +61,19 @@ DOC="${DOC:-docs/results.md}"
 #                      budget: 2,000 prompts x G = 10 = the same 20,000 generated images, 16 prompts
 #                      per step (125 steps), each sampled batch trained for as many inner epochs as
 #                      make sft-self's number of optimizer steps
+#   ARMS=".. e4-render e4-all"  the mechanism study's E4 (docs/mechanism.md): renders of train counting and
+#                      position prompts against unfiltered own samples of them, at sft-self's budget
 CFG_GRID="${CFG_GRID:-}"
 # The arms whose models `dynamics --held-out eval` compares with the base after their evaluation
 # (the paper's mechanism on images no arm trained on: docs/dynamics.md); none: HELDOUT_ARMS=none.
-HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted}"
+HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted e4-render e4-all}"
 ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
 # (the paper's 30:20 ratio).
 PROMPTS=2000
-TRAIN=(--prompts "$PROMPTS" -n 10 --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
+CANDIDATES=10  # N per prompt; an arm may set its own (CANDIDATES=4 arm ...)
+TRAIN=(--prompts "$PROMPTS" --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
 # With a guidance grid, each arm's tracking chooses its guidance on validation at every epoch too
 # (fine-tuning moves the best guidance: docs/results.md).
 [ -n "$CFG_GRID" ] && TRAIN+=(--eval-cfg-grid "$CFG_GRID")
@@ -129,7 +132,7 @@ for s in $SEEDS; do
       local resume=()
       [ -f "$D/$name/config.json" ] && resume=(--resume)
       echo "[results] seed $s: improve $name ($*)"
-      "$U" improve --ckpt "$BASE" -o "$D/$name" --seed "$s" "${TRAIN[@]}" "$@" "${resume[@]}" > "$D/$name.txt"
+      "$U" improve --ckpt "$BASE" -o "$D/$name" --seed "$s" "${TRAIN[@]}" -n "$CANDIDATES" "$@" "${resume[@]}" > "$D/$name.txt"
     fi
     evaluate "$name" "$D/$name/model" "$BASE"
     held_out "$name"
@@ -159,13 +162,38 @@ for s in $SEEDS; do
   # Baselines no judge selects: unfiltered SFT on every candidate, and continued pretraining on
   # ground-truth renders of the same prompts; with oracle SFT, at sft-self's budget.
   budget=()
-  if wanted sft-all || wanted sft-render || wanted sft-oracle-matched; then
+  if wanted sft-all || wanted sft-render || wanted sft-oracle-matched || wanted e4-render || wanted e4-all; then
     [ -f "$D/sft-self/summary.json" ] || { echo "[results] seed $s: the matched arms need sft-self first" >&2; exit 1; }
     budget=(--sft-samples "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sft_samples"])' "$D/sft-self/summary.json")")
   fi
   arm sft-all "${SFT[@]}" --supervision all --pool-from "$D/sft-self" "${budget[@]}"
   arm sft-render "${SFT[@]}" --supervision render "${budget[@]}"
   arm sft-oracle-matched "${SFT[@]}" --supervision oracle --pool-from "$D/sft-self" "${budget[@]}"
+  # E4 of the mechanism study (docs/mechanism.md): clean data aimed at the judge's blind spot.
+  # Generation-only SFT on ground-truth renders of train counting and position prompts (every
+  # counting prompt and as many position prompts, seeded), against unfiltered SFT on the
+  # model's own samples of the same prompts (-n 4), both at sft-self's budget; their held-out
+  # dynamics read the change on eval counting and position false positives.
+  if wanted e4-render || wanted e4-all; then
+    if [ ! -f "$D/e4-prompts.jsonl" ]; then
+      python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["world"], open(sys.argv[2], "w"))' \
+        "$BASE/config.json" "$D/e4-world.json"
+      "$U" world sample --world "$D/e4-world.json" --split train --all -q -o "$D/e4-train.jsonl"
+      python3 - "$D/e4-train.jsonl" "$s" > "$D/e4-prompts.jsonl.tmp" <<'PY'
+import json, random, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+counting = [r for r in rows if r["tag"] == "counting"]
+position = [r for r in rows if r["tag"] == "position"]
+random.Random(int(sys.argv[2])).shuffle(position)
+for r in counting + position[: len(counting)]:
+    print(json.dumps(r))
+PY
+      mv "$D/e4-prompts.jsonl.tmp" "$D/e4-prompts.jsonl"
+      rm -f "$D/e4-train.jsonl"
+    fi
+  fi
+  CANDIDATES=4 arm e4-render "${SFT[@]}" --supervision render --train-suite "$D/e4-prompts.jsonl" "${budget[@]}"
+  CANDIDATES=4 arm e4-all "${SFT[@]}" --supervision all --train-suite "$D/e4-prompts.jsonl" "${budget[@]}"
   # Online RL at sft-self's budget in images and optimizer steps.
   GRPO_BATCH=16  # prompts per step: PROMPTS / GRPO_BATCH sampled batches in the one epoch
   inner=()
@@ -182,7 +210,7 @@ for s in $SEEDS; do
   if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
     set +e
-    msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" "${SFT[@]}" --supervision inverted \
+    msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" -n "$CANDIDATES" "${SFT[@]}" --supervision inverted \
       --pool-from "$D/sft-inverted" --audit-min-precision 0.5 2>&1 >/dev/null)
     rc=$?
     set -e
