@@ -111,22 +111,29 @@ struct JudgeView {
   double cut;  // accepts when the statistic exceeds it
 };
 
-json judge_summary(const std::vector<HeldOutProbe>& ps, const JudgeView& v, uint64_t seed) {
+JudgeView view_of(HeldOutJudge j, double threshold) {
+  if (j == HeldOutJudge::YesNo) return {"yes_no", &HeldOutProbe::lo_base, &HeldOutProbe::lo_now, std::log(threshold / (1 - threshold))};
+  return {"bayes", &HeldOutProbe::bayes_base, &HeldOutProbe::bayes_now, std::log(0.5)};
+}
+
+double auroc_of(const std::vector<const HeldOutProbe*>& ps, double HeldOutProbe::*score) {
+  std::vector<ImageRecord> r(ps.size());
+  std::vector<const ImageRecord*> ptrs;
+  for (size_t i = 0; i < ps.size(); ++i) r[i].score = ps[i]->*score, r[i].oracle = ps[i]->oracle, ptrs.push_back(&r[i]);
+  return auroc(ptrs);
+}
+
+json judge_summary(const std::vector<HeldOutProbe>& ps, HeldOutJudge judge, double threshold, uint64_t seed) {
+  const JudgeView v = view_of(judge, threshold);
   std::map<std::string, int> transitions;
-  std::vector<ImageRecord> rb(ps.size()), rn(ps.size());
+  std::vector<const HeldOutProbe*> all_probes;
   int right_b = 0, right_n = 0;
-  for (size_t i = 0; i < ps.size(); ++i) {
-    const auto& p = ps[i];
+  for (auto& p : ps) {
     const bool ab = p.*v.before > v.cut, an = p.*v.after > v.cut;
     transitions[fp_group(p.oracle, ab, an)]++;
-    rb[i].score = p.*v.before, rn[i].score = p.*v.after, rb[i].oracle = rn[i].oracle = p.oracle;
     right_b += ab == p.oracle, right_n += an == p.oracle;
+    all_probes.push_back(&p);
   }
-  auto ptrs = [](const std::vector<ImageRecord>& r) {
-    std::vector<const ImageRecord*> out;
-    for (auto& x : r) out.push_back(&x);
-    return out;
-  };
   auto num = [](double x) { return std::isfinite(x) ? json(x) : json(); };
   // The mean change over the probes in a base group, with a bootstrap over prompt meaning groups.
   auto change = [&](bool oracle_right, const char* what, const std::string& tag) {
@@ -158,8 +165,9 @@ json judge_summary(const std::vector<HeldOutProbe>& ps, const JudgeView& v, uint
   for (auto& p : ps) tags.insert(p.tag);
   json by_tag = json::object();
   for (auto& tag : tags) by_tag[tag] = change(false, "", tag);
-  return {{"auroc_base", num(auroc(ptrs(rb)))},
-          {"auroc_now", num(auroc(ptrs(rn)))},
+  return {{"auroc_base", num(auroc_of(all_probes, v.before))},
+          {"auroc_change", auroc_change(ps, judge, seed)},
+          {"auroc_now", num(auroc_of(all_probes, v.after))},
           {"accuracy_base", ps.empty() ? json() : json(double(right_b) / double(ps.size()))},
           {"accuracy_now", ps.empty() ? json() : json(double(right_n) / double(ps.size()))},
           {"transitions", t},
@@ -169,6 +177,41 @@ json judge_summary(const std::vector<HeldOutProbe>& ps, const JudgeView& v, uint
 }
 
 }  // namespace
+
+const char* judge_name(HeldOutJudge j) { return j == HeldOutJudge::YesNo ? "yes_no" : "bayes"; }
+
+json auroc_change(const std::vector<HeldOutProbe>& probes, HeldOutJudge judge, uint64_t seed) {
+  const JudgeView v = view_of(judge, 0.5);  // AUROC reads no threshold
+  std::map<std::string, std::vector<const HeldOutProbe*>> by_group;
+  for (auto& p : probes) by_group[p.group].push_back(&p);
+  std::vector<std::vector<const HeldOutProbe*>> clusters;
+  for (auto& [g, ps] : by_group) clusters.push_back(ps);
+  auto change = [&](const std::vector<int>& idx) {
+    std::vector<const HeldOutProbe*> ps;
+    for (int c : idx) ps.insert(ps.end(), clusters[size_t(c)].begin(), clusters[size_t(c)].end());
+    return auroc_of(ps, v.after) - auroc_of(ps, v.before);
+  };
+  std::vector<int> all(clusters.size());
+  std::iota(all.begin(), all.end(), 0);
+  const double d = change(all);
+  json j = {{"mean", std::isfinite(d) ? json(d) : json()}, {"ci95", nullptr}};
+  if (clusters.size() >= 2 && std::isfinite(d))
+    j["ci95"] = interval_json(bootstrap(int(clusters.size()), change, 2000, derive_seed(seed, std::string("auroc/") + v.name)));
+  return j;
+}
+
+HeldOutProbe HeldOutProbe::from_json(const json& j, const std::string& where) {
+  HeldOutProbe p;
+  auto field = [&](const char* k, auto& v) { read_required_field(j, k, v, where); };
+  field("candidate", p.candidate), field("group", p.group), field("tag", p.tag), field("oracle", p.oracle);
+  field("lo_base", p.lo_base), field("lo_now", p.lo_now), field("g_base", p.g_base), field("g_now", p.g_now);
+  field("bayes_base", p.bayes_base), field("bayes_now", p.bayes_now);
+  field("pred_dlo", p.pred_dlo), field("pred_dg", p.pred_dg), field("pred_dbayes", p.pred_dbayes);
+  field("cos_gen_und", p.cos_gen_und), field("cos_gen_bayes", p.cos_gen_bayes);
+  field("kernel_gen", p.kernel_gen), field("kernel_und", p.kernel_und);
+  read_field(j, "alternatives", p.alternatives, "field ", where);
+  return p;
+}
 
 HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& improved, const WorldSpec& spec, const Pool& probes,
                                 const Pool* train, const HeldOutConfig& c) {
@@ -186,14 +229,16 @@ HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& impr
   HeldOutReport rep;
   rep.threshold = c.threshold;
   rep.seed = c.seed;
-  Rng rng(derive_seed(c.seed, "held-out-dynamics"));
+  // Two streams: the Bayes judge's alternatives are the same whatever the training pool (every
+  // arm of a seed is compared on the same probes and the same alternatives).
+  Rng rng_train(derive_seed(c.seed, "held-out-neighbours")), rng(derive_seed(c.seed, "held-out-alternatives"));
 
   // The kernels' training examples: accepted candidates of the arm's pool, their normalised
   // generation gradients at the base, one row each.
   torch::Tensor train_dirs;
   if (train && c.neighbours > 0) {
     auto acc = train->accepted();
-    rng.shuffle(acc);
+    rng_train.shuffle(acc);
     acc.resize(std::min(acc.size(), size_t(c.neighbours)));
     std::vector<torch::Tensor> rows;
     for (size_t i : acc) {
@@ -260,8 +305,7 @@ HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& impr
 }
 
 json HeldOutReport::to_json() const {
-  const JudgeView yes_no{"yes_no", &HeldOutProbe::lo_base, &HeldOutProbe::lo_now, std::log(threshold / (1 - threshold))};
-  const JudgeView bayes{"bayes", &HeldOutProbe::bayes_base, &HeldOutProbe::bayes_now, std::log(0.5)};
+  const JudgeView yes_no = view_of(HeldOutJudge::YesNo, threshold);
   std::vector<double> pl, ml, pg, mg, pb, mb, pl_fp, ml_fp;
   double cos_u = 0, cos_b = 0, kg = 0, ku = 0;
   std::set<std::string> prompts;
@@ -277,7 +321,9 @@ json HeldOutReport::to_json() const {
   return {{"images", probes.size()},
           {"prompts", prompts.size()},
           {"threshold", threshold},
-          {"judges", {{"yes_no", judge_summary(probes, yes_no, seed)}, {"bayes", judge_summary(probes, bayes, seed)}}},
+          {"judges",
+           {{"yes_no", judge_summary(probes, HeldOutJudge::YesNo, threshold, seed)},
+            {"bayes", judge_summary(probes, HeldOutJudge::Bayes, threshold, seed)}}},
           {"first_order",
            {{"what", "measured change vs <grad at the base, theta_improved - theta_base>"},
             {"log_odds", fit(pl, ml).to_json()},

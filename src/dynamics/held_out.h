@@ -71,7 +71,16 @@ struct HeldOutProbe {
   double cos_gen_bayes = 0;                           // cos(grad G, grad bayes) at the base
   double kernel_gen = 0, kernel_und = 0;  // mean over the nearest training examples of cos(grad G(probe), grad G(u)) and of cos(grad lo(probe), grad G(u))
   json to_json() const;
+  static HeldOutProbe from_json(const json& j, const std::string& where);  // a probes.jsonl row; UserError naming `where`
 };
+
+// The two judges of the held-out probes.
+enum class HeldOutJudge { YesNo, Bayes };
+const char* judge_name(HeldOutJudge j);  // "yes_no" | "bayes"
+
+// The change of a judge's AUROC against the oracle (now - base) on the probes, with a 95%
+// bootstrap interval over prompt meaning groups: {"mean", "ci95"} (null where undefined).
+json auroc_change(const std::vector<HeldOutProbe>& probes, HeldOutJudge judge, uint64_t seed);
 
 struct HeldOutReport {
   std::vector<HeldOutProbe> probes;

@@ -169,6 +169,16 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
     if (c.value("ci95", json()).is_array()) t += " [" + f(c["ci95"][0], "%+.2f") + ", " + f(c["ci95"][1], "%+.2f") + "]";
     return t + " (" + std::to_string(c.value("images", 0)) + ")";
   };
+  auto auroc = [&](const json& j) {  // "0.929 -> 0.933 (+0.004 [-0.010, +0.018])"
+    std::string t = f(j.value("auroc_base", json()), "%.3f") + " &rarr; " + f(j.value("auroc_now", json()), "%.3f");
+    const json c = j.value("auroc_change", json::object());
+    if (c.value("mean", json()).is_number()) {
+      t += " (" + f(c["mean"], "%+.3f");
+      if (c.value("ci95", json()).is_array()) t += " [" + f(c["ci95"][0], "%+.3f") + ", " + f(c["ci95"][1], "%+.3f") + "]";
+      t += ")";
+    }
+    return t;
+  };
   auto flips = [](const json& t) {
     return std::to_string(t.value("fp_corrected", 0)) + " / " + std::to_string(t.value("newly_wrong_tn_to_fp", 0));
   };
@@ -180,7 +190,8 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
         md += "`unigap dynamics --held-out eval` of each arm's model against the base (docs/dynamics.md): the base's own images "
               "of eval prompts, which no arm trained on. Change on FP: the mean change of the judge's statistic on the images "
               "the base's judge wrongly accepted (yes/no: log-odds; Bayes: log posterior of the prompt), 95% bootstrap over "
-              "prompts, (images); a fall is co-improvement. FP&rarr;TN / TN&rarr;FP: transitions on these images. cos: mean "
+              "prompts, (images); a fall is co-improvement. FP&rarr;TN / TN&rarr;FP: transitions on these images. AUROC against "
+              "the oracle, base &rarr; arm (change, 95% bootstrap over prompts): threshold-free. cos: mean "
               "cosine of the generation gradient with the judge's at the base. r: measured change of the log-odds against "
               "<gradient, theta_arm - theta_base>.\n\n";
         md += "| arm | seed | yes/no: change on FP | FP&rarr;TN / TN&rarr;FP | AUROC | Bayes: change on FP | FP&rarr;TN / TN&rarr;FP | AUROC "
@@ -192,10 +203,8 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
       const json& k = s.held_out.value("kernel", json::object());
       const json& fo = s.held_out.value("first_order", json::object());
       md += "| " + a->name + " | " + std::to_string(s.seed) + " | " + change(yn.value("change_on_base_fp", json::object())) + " | " +
-            flips(yn.value("transitions", json::object())) + " | " + f(yn.value("auroc_base", json()), "%.3f") + " &rarr; " +
-            f(yn.value("auroc_now", json()), "%.3f") + " | " + change(by.value("change_on_base_fp", json::object())) + " | " +
-            flips(by.value("transitions", json::object())) + " | " + f(by.value("auroc_base", json()), "%.3f") + " &rarr; " +
-            f(by.value("auroc_now", json()), "%.3f") + " | " + f(k.value("mean_cos_gen_und", json()), "%.4f") + " | " +
+            flips(yn.value("transitions", json::object())) + " | " + auroc(yn) + " | " + change(by.value("change_on_base_fp", json::object())) +
+            " | " + flips(by.value("transitions", json::object())) + " | " + auroc(by) + " | " + f(k.value("mean_cos_gen_und", json()), "%.4f") + " | " +
             f(k.value("mean_cos_gen_bayes", json()), "%.4f") + " | " +
             f(fo.value("log_odds", json::object()).value("pearson", json()), "%.2f") + " |\n";
       out[a->name][std::to_string(s.seed)] = s.held_out;

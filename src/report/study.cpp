@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "dynamics/held_out.h"
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
@@ -111,6 +112,23 @@ ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& bas
 }
 
 // Adds seed `s`, laid out in folder D, to the study; arms gathered by folder name in `arms`.
+// A `dynamics --held-out` run of an arm: its summary, with each judge's AUROC change and its
+// prompt-clustered interval computed from probes.jsonl where the summary predates them.
+json held_out_of(const std::string& dir, int seed) {
+  json sum = read_json(dir + "/summary.json");
+  if (!sum.is_object() || !sum.contains("judges") || !sum["judges"].is_object())
+    throw UserError("not a held-out dynamics summary (no 'judges')", dir + "/summary.json");
+  const std::string rows_path = dir + "/probes.jsonl";
+  if (!file_exists(rows_path)) return sum;
+  std::vector<HeldOutProbe> probes;
+  for (auto& l : read_jsonl(rows_path)) probes.push_back(HeldOutProbe::from_json(l.value, rows_path + ":" + std::to_string(l.line)));
+  for (HeldOutJudge j : {HeldOutJudge::YesNo, HeldOutJudge::Bayes}) {
+    json& js = sum["judges"][judge_name(j)];
+    if (js.is_object() && !js.contains("auroc_change")) js["auroc_change"] = auroc_change(probes, j, uint64_t(seed));
+  }
+  return sum;
+}
+
 void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D, int s) {
   const json base = eval_summary(D + "/eval-base");
   st.seeds.push_back(s);
@@ -158,8 +176,8 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
                           cfg_path, "every seed of an arm needs the same options");
     }
     a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
-    const std::string held = D + "/heldout-" + name + "/summary.json";
-    if (file_exists(held)) a.seeds.back().held_out = read_json(held);
+    const std::string held = D + "/heldout-" + name;
+    if (file_exists(held + "/summary.json")) a.seeds.back().held_out = held_out_of(held, s);
   }
   std::sort(st.failed.begin(), st.failed.end());
 }

@@ -130,6 +130,8 @@ TEST(HeldOut, AModelAgainstItselfChangesNothingAndASmallMoveIsPredicted) {
     int by_tag = 0;
     for (auto& [tag, v] : j["judges"][judge]["change_on_base_fp_by_tag"].items()) by_tag += v["images"].get<int>();
     EXPECT_EQ(by_tag, j["judges"][judge]["change_on_base_fp"]["images"].get<int>()) << judge;
+    const json au = j["judges"][judge]["auroc_change"];  // null when the probes hold one oracle verdict only
+    if (au["mean"].is_number()) EXPECT_EQ(au["mean"].get<double>(), 0.0) << judge;
   }
 
   // A small move of the trainable weights: the measured changes follow <grad, d theta>.
@@ -140,7 +142,19 @@ TEST(HeldOut, AModelAgainstItselfChangesNothingAndASmallMoveIsPredicted) {
     torch::manual_seed(9);
     for (auto& p : moved.trainable_parameters()) p.add_(1e-3 * torch::randn_like(p));
   }
-  auto rep2 = held_out_dynamics(base, moved, spec, probes, nullptr, c);
+  // With a training pool of 3 train prompts, every candidate accepted: the kernels read them.
+  Pool train;
+  train.prompts = sample_suite(spec, Split::Train, 3, 1);
+  PoolOptions po;
+  po.candidates = 1;
+  po.world = &spec;
+  train.candidates = sample_candidates(base, base, nullptr, Supervision::parse("all"), *oracle, train.prompts, {0, 1, 2}, po, 0);
+  HeldOutConfig c2 = c;
+  c2.neighbours = 3;
+  auto rep2 = held_out_dynamics(base, moved, spec, probes, &train, c2);
+  EXPECT_EQ(rep2.training_examples, 3);
+  // The Bayes judge's alternatives depend neither on the arm nor on its training pool.
+  for (size_t i = 0; i < rep.probes.size(); ++i) EXPECT_EQ(rep2.probes[i].alternatives, rep.probes[i].alternatives);
   const json f = rep2.to_json()["first_order"];
   EXPECT_GT(f["log_odds"]["pearson"].get<double>(), 0.95) << f.dump();
   EXPECT_GT(f["log_likelihood"]["pearson"].get<double>(), 0.95) << f.dump();

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "dynamics/held_out.h"
 #include "io/atomic_file.h"
 #include "report/claims.h"
 #include "report/results.h"
@@ -276,4 +277,19 @@ TEST(Results, HeldOutDynamicsOfAnArmAreTabulatedPerSeed) {
   EXPECT_NE(section.find("| 0.0012 | 0.2100 | 0.33 |"), std::string::npos) << section;
   EXPECT_EQ(section.find("| sft-self | 0 |"), std::string::npos) << section;  // seed 0 has no held-out run
   EXPECT_EQ(r.data["held_out_dynamics"]["sft-self"]["1"]["judges"]["yes_no"]["change_on_base_fp"]["mean"], -0.75);
+
+  // A summary without the AUROC change gets it from probes.jsonl: here the base's yes/no judge
+  // ranks no better than chance (all tied) and the arm's perfectly, over 6 prompts.
+  std::vector<json> rows;
+  for (int g = 0; g < 6; ++g)
+    for (int right = 0; right < 2; ++right) {
+      HeldOutProbe p;
+      p.group = "prompt " + std::to_string(g), p.tag = "colors", p.oracle = right;
+      p.lo_base = 0, p.lo_now = right ? 2 : -2, p.bayes_base = p.bayes_now = -1;
+      rows.push_back(p.to_json());
+    }
+  write_jsonl(H + "/probes.jsonl", rows);
+  const std::string md = build_results(t.path + "/runs").markdown;
+  EXPECT_NE(md.find("0.900 &rarr; 0.910 (+0.500 [+0.500, +0.500])"), std::string::npos) << md.substr(md.find("## Held-out"));
+  EXPECT_NE(md.find("0.600 &rarr; 0.620 (+0.000 [+0.000, +0.000])"), std::string::npos) << md.substr(md.find("## Held-out"));
 }
