@@ -231,11 +231,19 @@ done
 
 "$U" results --runs "$OUT" --out "$DOC"
 
-# The archive: the summaries of every finished stage of these seeds.
+# The archive: the summaries of every finished stage of these seeds. An unfinished stage (its
+# folder has no summary.json) stays out: restored elsewhere, it would be resumed from nothing.
+finished() {  # finished SEED_DIR PATH: PATH (./<stage>/... or ./<stage>.txt) belongs to a finished stage or to none
+  local top=${2#./}
+  top=${top%%/*}
+  local stage=${top%.txt}
+  [ ! -d "$1/$stage" ] || [ -f "$1/$stage/summary.json" ]
+}
 for s in $SEEDS; do
   (cd "$OUT/s$s" && find . -type f \( -name config.json -o -name summary.json -o -name audit.json -o -name metrics.jsonl \
     -o -name '*.txt' \) -not -path '*/images/*' -not -path '*/ref_images/*' -not -path '*/model/*' -not -path '*/checkpoints/*') |
     while read -r f; do
+      finished "$OUT/s$s" "$f" || continue
       mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
       cp "$OUT/s$s/$f" "$ARCHIVE/s$s/$f.tmp"
       mv "$ARCHIVE/s$s/$f.tmp" "$ARCHIVE/s$s/$f"
@@ -246,6 +254,7 @@ for s in $SEEDS; do
   # the study needs no re-run.
   (cd "$OUT/s$s" && find . -maxdepth 2 -type f \( -name results.jsonl -o -name ref_results.jsonl -o -name probes.jsonl \)) |
     while read -r f; do
+      finished "$OUT/s$s" "$f" || continue
       [ -f "$ARCHIVE/s$s/$f.gz" ] && [ "$ARCHIVE/s$s/$f.gz" -nt "$OUT/s$s/$f" ] && continue
       mkdir -p "$(dirname "$ARCHIVE/s$s/$f")"
       gzip -9 -c "$OUT/s$s/$f" > "$ARCHIVE/s$s/$f.gz.tmp"
