@@ -116,7 +116,10 @@ TEST(Objectives, DpoStartsAtLn2PlusNllAndShardsAddUp) {
   EXPECT_LT(t.metrics.at("logps/chosen"), 0.0);
   const LossTerms split = two_shards(*dpo, s.model, batch, 1);
   EXPECT_NEAR(split.loss.item<double>(), t.loss.item<double>(), 1e-5);
-  for (auto& [k, v] : t.metrics) EXPECT_NEAR(split.metrics.at(k), v, 1e-4) << k;
+  // rewards/accuracies compares two rewards that are zero up to rounding here, and rounding
+  // depends on the batch's shape (BLAS kernels): it is compared on the moved policy below.
+  for (auto& [k, v] : t.metrics)
+    if (k != "rewards/accuracies") EXPECT_NEAR(split.metrics.at(k), v, 1e-4) << k;
   // The reference log-probs are the frozen model's: a changed policy moves the rewards.
   {
     torch::NoGradGuard ng;
@@ -124,4 +127,6 @@ TEST(Objectives, DpoStartsAtLn2PlusNllAndShardsAddUp) {
   }
   const LossTerms moved = dpo->batch_loss(s.model, batch, {0, 4, 4}, rng);
   EXPECT_GT(std::abs(moved.metrics.at("rewards/chosen")), 1e-4);
+  const LossTerms moved_split = two_shards(*dpo, s.model, batch, 1);
+  for (auto& [k, v] : moved.metrics) EXPECT_NEAR(moved_split.metrics.at(k), v, 1e-4) << k;
 }
