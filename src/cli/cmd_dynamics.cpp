@@ -124,9 +124,15 @@ void register_dynamics(CLI::App& app) {
   cmd->add_option("--cfg", a.h.sampling.cfg_weight, "Guidance of the base's held-out images (the base's evaluation guidance)")
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
-  cmd->callback([] {
+  cmd->callback([cmd] {
     Progress::set_enabled(!a.quiet);
-    if (!a.held_out.empty()) {
+    // Each mode's own options are refused in the other: never silently ignored.
+    const bool held = !a.held_out.empty();
+    for (const char* o : {"--held-out-prompts", "--held-out-k", "--random-prompts", "--neighbours", "--cfg"})
+      if (!held && cmd->count(o) > 0) throw UserError("applies only with --held-out", o);
+    for (const char* o : {"--probes", "--train-batch", "--etas", "--fp-probes"})
+      if (held && cmd->count(o) > 0) throw UserError("applies to the one-step check, not with --held-out", o);
+    if (held) {
       if (a.improved.empty()) throw UserError("compares a fine-tuned model with its base: needs --improved", "--held-out");
       if (a.lora.enabled() || !a.adapter.empty()) throw UserError("reads the update of a whole model; not with an adapter", "--held-out");
       a.h.split = parse_split(a.held_out);

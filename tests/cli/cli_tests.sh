@@ -510,7 +510,12 @@ if len([l for l in open(f"{d}/ho/probes.jsonl") if l.strip()]) != 6: sys.exit("p
   run dynamics --ckpt "$ROOT/models/base-small-v2" --improved imp/model --held-out train -o ho-train -q
   expect_user_error "held out" "--held-out" || return 1
   run dynamics --ckpt "$ROOT/models/base-small-v2" --held-out eval -o ho-none -q
-  expect_user_error "--improved"
+  expect_user_error "--improved" || return 1
+  # Each mode's options are refused in the other, naming the option.
+  run dynamics --ckpt "$ROOT/models/base-small-v2" --pool imp/pool.jsonl --held-out-k 3 -o ho-step -q
+  expect_user_error "--held-out-k" "only with --held-out" || return 1
+  run dynamics --ckpt "$ROOT/models/base-small-v2" --improved imp/model --held-out eval --probes 3 -o ho-probes -q
+  expect_user_error "--probes"
 }
 
 # The study's baselines on the shipped base: continued pretraining on renders (every candidate
