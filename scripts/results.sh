@@ -66,7 +66,7 @@ DOC="${DOC:-docs/results.md}"
 CFG_GRID="${CFG_GRID:-}"
 # The arms whose models `dynamics --held-out eval` compares with the base after their evaluation
 # (the paper's mechanism on images no arm trained on: docs/dynamics.md); none: HELDOUT_ARMS=none.
-HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted e4-render e4-all}"
+HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted e4-render e4-all}"
 ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
