@@ -50,7 +50,6 @@ void run_held_out(UnifiedMultimodal& base, const WorldSpec& spec, const std::str
   }
   auto judge = make_oracle_judge(spec);
   Pool probes = held_out_probes(base, *judge, spec, c);
-  if (train) refuse_training_prompts(probes, *train, pool_path);  // before the long part
   probes.save(run.file("probes.pool.jsonl"));
   auto rep = held_out_dynamics(base, *imp, spec, probes, train ? &*train : nullptr, c);
   std::vector<json> rows;

@@ -57,9 +57,17 @@ torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Te
   return torch::cat(flat);
 }
 
-namespace {
+torch::Tensor candidate_codes(const Candidate& c) { return torch::tensor(c.codes, torch::kLong).unsqueeze(0); }
 
-torch::Tensor codes_of(const Candidate& c) { return torch::tensor(c.codes, torch::kLong).unsqueeze(0); }
+torch::Tensor bayes_log_posterior(UnifiedMultimodal& m, const std::string& prompt, const std::vector<std::string>& alternatives,
+                                  const torch::Tensor& codes) {
+  std::vector<std::string> all = {prompt};
+  all.insert(all.end(), alternatives.begin(), alternatives.end());
+  auto lp = m.image_logprob(all, codes.expand({int64_t(all.size()), codes.size(1)}).contiguous());  // (1 + A)
+  return lp[0] - torch::logsumexp(lp, 0);
+}
+
+namespace {
 
 // For a pool in the open vocabulary (no world to mutate a prompt in): other prompts of the pool.
 std::vector<std::string> other_prompts(const Pool& pool, const Metadata& m, int k, Rng& rng) {
@@ -81,11 +89,7 @@ Quantities evaluate_probe(UnifiedMultimodal& m, const std::string& prompt, const
   Quantities q;
   q.g = m.image_logprob({prompt}, codes).item<double>();
   q.u = m.judge_logprob_yes({img}, {prompt}).item<double>();
-  std::vector<double> all = {q.g};
-  for (auto& a : alts) all.push_back(m.image_logprob({a}, codes).item<double>());
-  double mx = *std::max_element(all.begin(), all.end()), s = 0;
-  for (double v : all) s += std::exp(v - mx);
-  q.bayes = q.g - (mx + std::log(s));
+  q.bayes = bayes_log_posterior(m, prompt, alts, codes).item<double>();
   return q;
 }
 
@@ -115,7 +119,7 @@ DynamicsReport measure_dynamics(UnifiedMultimodal& m, const WorldSpec& spec, con
   {
     std::vector<std::string> pr;
     std::vector<torch::Tensor> cs;
-    for (size_t i : acc) pr.push_back(pool.prompts[pool.candidates[i].prompt_index].prompt), cs.push_back(codes_of(pool.candidates[i]));
+    for (size_t i : acc) pr.push_back(pool.prompts[pool.candidates[i].prompt_index].prompt), cs.push_back(candidate_codes(pool.candidates[i]));
     auto g = m.image_logprob(pr, torch::cat(cs)).mean();
     d = flat_grad(g, params);
   }
@@ -128,7 +132,7 @@ DynamicsReport measure_dynamics(UnifiedMultimodal& m, const WorldSpec& spec, con
   for (size_t p = 0; p < probe_idx.size(); ++p) {
     const Candidate& c = pool.candidates[probe_idx[p]];
     const Metadata& meta = pool.prompts[c.prompt_index];
-    const auto codes = codes_of(c);
+    const auto codes = candidate_codes(c);
     images[p] = m.decode_codes(codes)[0];
     alts[p] = pool.open_vocabulary ? other_prompts(pool, meta, cfg.alternatives, rng) : hard_negative_prompts(meta, spec, cfg.alternatives, rng);
     ProbeDynamics pd;
@@ -187,7 +191,7 @@ DynamicsReport measure_dynamics(UnifiedMultimodal& m, const WorldSpec& spec, con
     for (size_t p = 0; p < rep.probes.size(); ++p) {
       auto& pd = rep.probes[p];
       const Candidate& c = pool.candidates[pd.candidate];
-      auto q = evaluate_probe(m, pool.prompts[c.prompt_index].prompt, codes_of(c), images[p], alts[p]);
+      auto q = evaluate_probe(m, pool.prompts[c.prompt_index].prompt, candidate_codes(c), images[p], alts[p]);
       pd.meas_dg.push_back(q.g - pd.g0);
       pd.meas_du.push_back(q.u - pd.u0);
       pd.meas_dbayes.push_back(q.bayes - pd.bayes0);
@@ -262,7 +266,7 @@ json fp_correction_groups(UnifiedMultimodal& base, UnifiedMultimodal& improved, 
   for (int i : idx) {
     const Candidate& c = pool.candidates[i];
     const std::string& prompt = pool.prompts[c.prompt_index].prompt;
-    auto codes = codes_of(c);
+    auto codes = candidate_codes(c);
     torch::NoGradGuard ng;
     Image img = base.decode_codes(codes)[0];
     const double sb = base.judge({img}, {prompt})[0], si = improved.judge({img}, {prompt})[0];

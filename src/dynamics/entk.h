@@ -59,6 +59,14 @@ class Rng;
 // Up to k prompts of `spec` one attribute away from m's (hard negatives), seeded by rng.
 std::vector<std::string> hard_negative_prompts(const Metadata& m, const WorldSpec& spec, int k, Rng& rng);
 
+// A pool candidate's codes as a (1, N) tensor.
+torch::Tensor candidate_codes(const Candidate& c);
+
+// The Bayes judge: log pi(y | x) = log pi(x | y) - logsumexp over y' in {y} + alternatives of
+// log pi(x | y') for image codes (1, N), with autograd (Lemma 2's U under a uniform prior).
+torch::Tensor bayes_log_posterior(UnifiedMultimodal& m, const std::string& prompt, const std::vector<std::string>& alternatives,
+                                  const torch::Tensor& codes);
+
 // Flattened gradient of a scalar w.r.t. params (zeros where a parameter gets none).
 torch::Tensor flat_grad(const torch::Tensor& scalar, const std::vector<torch::Tensor>& params);
 

@@ -32,14 +32,6 @@ json HeldOutConfig::to_json() const {
           {"groups", groups}};
 }
 
-torch::Tensor bayes_log_posterior(UnifiedMultimodal& m, const std::string& prompt, const std::vector<std::string>& alternatives,
-                                  const torch::Tensor& codes) {
-  std::vector<std::string> all = {prompt};
-  all.insert(all.end(), alternatives.begin(), alternatives.end());
-  auto lp = m.image_logprob(all, codes.expand({int64_t(all.size()), codes.size(1)}).contiguous());  // (1 + A)
-  return lp[0] - torch::logsumexp(lp, 0);
-}
-
 double gradient_cosine(const torch::Tensor& a, const torch::Tensor& b) {
   const double na = a.norm().item<double>(), nb = b.norm().item<double>();
   return na > 0 && nb > 0 ? torch::dot(a, b).item<double>() / (na * nb) : 0.0;
@@ -81,8 +73,6 @@ json HeldOutProbe::to_json() const {
 }
 
 namespace {
-
-torch::Tensor codes_of(const Candidate& c) { return torch::tensor(c.codes, torch::kLong).unsqueeze(0); }
 
 torch::Tensor flat(const std::vector<torch::Tensor>& ps) {
   std::vector<torch::Tensor> v;
@@ -215,7 +205,7 @@ HeldOutProbe HeldOutProbe::from_json(const json& j, const std::string& where) {
 
 HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& improved, const WorldSpec& spec, const Pool& probes,
                                 const Pool* train, const HeldOutConfig& c) {
-  if (train) refuse_training_prompts(probes, *train, "--pool");
+  if (train) refuse_training_prompts(probes, *train, "--pool");  // before any gradient
   const auto groups = c.groups.empty() ? base.default_train_groups() : c.groups;
   base.set_training(false), improved.set_training(false);
   base.train_only(groups), improved.train_only(groups);
@@ -243,7 +233,7 @@ HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& impr
     std::vector<torch::Tensor> rows;
     for (size_t i : acc) {
       const Candidate& u = train->candidates[i];
-      auto g = flat_grad(base.image_logprob({train->prompts[u.prompt_index].prompt}, codes_of(u)).sum(), pb);
+      auto g = flat_grad(base.image_logprob({train->prompts[u.prompt_index].prompt}, candidate_codes(u)).sum(), pb);
       const double n = g.norm().item<double>();
       if (n > 0) rows.push_back(g / n);
     }
@@ -263,7 +253,7 @@ HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& impr
     p.alternatives = hard_negative_prompts(meta, spec, c.hard_negatives, rng);
     const auto rnd = random_prompts(probes, meta, p.alternatives, c.random_prompts, rng);
     p.alternatives.insert(p.alternatives.end(), rnd.begin(), rnd.end());
-    const auto codes = codes_of(cand);
+    const auto codes = candidate_codes(cand);
     Image img;
     {
       torch::NoGradGuard ng;

@@ -44,13 +44,11 @@ struct HeldOutConfig {
   json to_json() const;
 };
 
-// The Bayes judge's log pi(y | x) of image codes (1, N) for `prompt` against `alternatives`,
-// with autograd. The Bayes verdict accepts when the posterior exceeds 1/2.
-torch::Tensor bayes_log_posterior(UnifiedMultimodal& m, const std::string& prompt, const std::vector<std::string>& alternatives,
-                                  const torch::Tensor& codes);
-
 // cos(a, b) of two flattened gradients; 0 when either is zero.
 double gradient_cosine(const torch::Tensor& a, const torch::Tensor& b);
+
+// The Bayes judge is bayes_log_posterior (dynamics/entk.h); its verdict accepts when the
+// posterior exceeds 1/2.
 
 // The base's images of held-out prompts, with their codes, own scores and the external
 // verdicts (round 0 of a pool; `judge` gives the verdicts). UserError for the train split.

@@ -164,19 +164,16 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
   std::string md;
   json out = json::object();
   auto f = [](const json& v, const char* format) { return v.is_number() ? fmt(format, v.get<double>()) : std::string("-"); };
-  auto change = [&](const json& c) {
-    std::string t = f(c.value("mean", json()), "%+.2f");
-    if (c.value("ci95", json()).is_array()) t += " [" + f(c["ci95"][0], "%+.2f") + ", " + f(c["ci95"][1], "%+.2f") + "]";
-    return t + " (" + std::to_string(c.value("images", 0)) + ")";
+  auto with_ci = [&](const json& c, const char* format) {  // {"mean", "ci95"} -> "+0.004 [-0.010, +0.018]"
+    std::string t = f(c.value("mean", json()), format);
+    if (c.value("ci95", json()).is_array()) t += " [" + f(c["ci95"][0], format) + ", " + f(c["ci95"][1], format) + "]";
+    return t;
   };
+  auto change = [&](const json& c) { return with_ci(c, "%+.2f") + " (" + std::to_string(c.value("images", 0)) + ")"; };
   auto auroc = [&](const json& j) {  // "0.929 -> 0.933 (+0.004 [-0.010, +0.018])"
     std::string t = f(j.value("auroc_base", json()), "%.3f") + " &rarr; " + f(j.value("auroc_now", json()), "%.3f");
     const json c = j.value("auroc_change", json::object());
-    if (c.value("mean", json()).is_number()) {
-      t += " (" + f(c["mean"], "%+.3f");
-      if (c.value("ci95", json()).is_array()) t += " [" + f(c["ci95"][0], "%+.3f") + ", " + f(c["ci95"][1], "%+.3f") + "]";
-      t += ")";
-    }
+    if (c.value("mean", json()).is_number()) t += " (" + with_ci(c, "%+.3f") + ")";
     return t;
   };
   auto flips = [](const json& t) {

@@ -111,7 +111,6 @@ ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& bas
   return r;
 }
 
-// Adds seed `s`, laid out in folder D, to the study; arms gathered by folder name in `arms`.
 // A `dynamics --held-out` run of an arm: its summary, with each judge's AUROC change and its
 // prompt-clustered interval computed from probes.jsonl where the summary predates them.
 json held_out_of(const std::string& dir, int seed) {
@@ -129,6 +128,7 @@ json held_out_of(const std::string& dir, int seed) {
   return sum;
 }
 
+// Adds seed `s`, laid out in folder D, to the study; arms gathered by folder name in `arms`.
 void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D, int s) {
   const json base = eval_summary(D + "/eval-base");
   st.seeds.push_back(s);

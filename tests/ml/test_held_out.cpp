@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "common/error.h"
 #include "dynamics/entk.h"
@@ -32,6 +33,15 @@ HeldOutConfig small_config() {
   c.neighbours = 0;
   return c;
 }
+
+// A tiny version 2 base, its oracle and its images of 8 eval prompts.
+struct Probed {
+  ShapesModel base = tiny();
+  const WorldSpec& spec = *base.world();
+  std::unique_ptr<ExternalJudge> oracle = make_oracle_judge(spec);
+  HeldOutConfig c = small_config();
+  Pool probes = held_out_probes(base, *oracle, spec, c);
+};
 }  // namespace
 
 TEST(HeldOut, BayesJudgeEqualsAHandComputationAndItsGradient) {
@@ -77,11 +87,12 @@ TEST(HeldOut, NormalisedKernelOfAnExampleWithItselfIsOne) {
 }
 
 TEST(HeldOut, ProbesAreHeldOutAndATrainingPromptIsRefused) {
-  ShapesModel m = tiny();
-  const WorldSpec& spec = *m.world();
-  auto oracle = make_oracle_judge(spec);
-  HeldOutConfig c = small_config();
-  Pool probes = held_out_probes(m, *oracle, spec, c);
+  Probed t;
+  ShapesModel& m = t.base;
+  const WorldSpec& spec = t.spec;
+  auto& oracle = t.oracle;
+  HeldOutConfig c = t.c;
+  const Pool& probes = t.probes;
   ASSERT_EQ(probes.candidates.size(), 8u);
   for (auto& p : probes.prompts) EXPECT_EQ(split_of(p, spec), Split::Eval) << p.prompt;
   c.split = Split::Val;
@@ -106,11 +117,12 @@ TEST(HeldOut, ProbesAreHeldOutAndATrainingPromptIsRefused) {
 }
 
 TEST(HeldOut, AModelAgainstItselfChangesNothingAndASmallMoveIsPredicted) {
-  ShapesModel base = tiny();
-  const WorldSpec& spec = *base.world();
-  auto oracle = make_oracle_judge(spec);
-  HeldOutConfig c = small_config();
-  Pool probes = held_out_probes(base, *oracle, spec, c);
+  Probed t;
+  ShapesModel& base = t.base;
+  const WorldSpec& spec = t.spec;
+  auto& oracle = t.oracle;
+  const HeldOutConfig& c = t.c;
+  const Pool& probes = t.probes;
 
   ShapesModel same = tiny();
   auto rep = held_out_dynamics(base, same, spec, probes, nullptr, c);
