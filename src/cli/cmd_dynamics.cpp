@@ -138,7 +138,7 @@ void register_dynamics(CLI::App& app) {
       a.h.hard_negatives = a.c.alternatives;
       a.h.seed = a.c.seed;
       a.h.threshold = a.threshold >= 0 ? a.threshold : a.pool.empty() ? 0.5 : improve_threshold_of(a.pool);
-      if (!(a.h.threshold > 0 && a.h.threshold < 1)) throw UserError("must be in (0, 1)", "--threshold");
+      a.h.validate();  // before any model is read
       Dist& dist = Dist::current();
       auto base = open_model(a.ckpt, dist);
       if (!base->world())

@@ -16,6 +16,20 @@
 
 namespace unigap {
 
+void HeldOutConfig::validate() const {
+  if (split == Split::Train) throw UserError("the probes must be held out; the train split is what the arms train on", "--held-out");
+  if (prompts < 1) throw UserError("must be >= 1, found " + std::to_string(prompts), "--held-out-prompts");
+  if (k < 1) throw UserError("must be >= 1, found " + std::to_string(k), "--held-out-k");
+  if (hard_negatives < 0) throw UserError("must be >= 0, found " + std::to_string(hard_negatives), "--alternatives");
+  if (random_prompts < 0) throw UserError("must be >= 0, found " + std::to_string(random_prompts), "--random-prompts");
+  if (hard_negatives + random_prompts < 1)
+    throw UserError("the Bayes judge needs at least one alternative prompt", "--alternatives / --random-prompts");
+  if (neighbours < 0) throw UserError("must be >= 0, found " + std::to_string(neighbours), "--neighbours");
+  if (nearest < 1) throw UserError("must be >= 1, found " + std::to_string(nearest), "nearest");
+  if (!(threshold > 0 && threshold < 1)) throw UserError("must be in (0, 1)", "--threshold");
+  sampling.validate();
+}
+
 json HeldOutConfig::to_json() const {
   return {{"split", split_name(split)},
           {"prompts", prompts},
@@ -38,8 +52,7 @@ double gradient_cosine(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 Pool held_out_probes(UnifiedMultimodal& base, ExternalJudge& judge, const WorldSpec& spec, const HeldOutConfig& c) {
-  if (c.split == Split::Train) throw UserError("the probes must be held out; the train split is what the arms train on", "--held-out");
-  if (c.prompts < 1 || c.k < 1) throw UserError("needs >= 1 prompt and >= 1 image per prompt", "--held-out-prompts / --held-out-k");
+  c.validate();
   Pool p;
   p.judge = judge.name();
   p.prompts = sample_suite(spec, c.split, c.prompts, derive_seed(c.seed, "held-out-prompts"));
@@ -205,6 +218,7 @@ HeldOutProbe HeldOutProbe::from_json(const json& j, const std::string& where) {
 
 HeldOutReport held_out_dynamics(UnifiedMultimodal& base, UnifiedMultimodal& improved, const WorldSpec& spec, const Pool& probes,
                                 const Pool* train, const HeldOutConfig& c) {
+  c.validate();
   if (train) refuse_training_prompts(probes, *train, "--pool");  // before any gradient
   const auto groups = c.groups.empty() ? base.default_train_groups() : c.groups;
   base.set_training(false), improved.set_training(false);

@@ -41,6 +41,7 @@ struct HeldOutConfig {
   uint64_t seed = 0;
   SampleOptions sampling;     // the base's sampling of the probes
   std::vector<std::string> groups;  // parameter groups of the gradients; empty: the backend's default
+  void validate() const;            // UserError naming the option
   json to_json() const;
 };
 

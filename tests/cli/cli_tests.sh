@@ -515,7 +515,10 @@ if len([l for l in open(f"{d}/ho/probes.jsonl") if l.strip()]) != 6: sys.exit("p
   run dynamics --ckpt "$ROOT/models/base-small-v2" --pool imp/pool.jsonl --held-out-k 3 -o ho-step -q
   expect_user_error "--held-out-k" "only with --held-out" || return 1
   run dynamics --ckpt "$ROOT/models/base-small-v2" --improved imp/model --held-out eval --probes 3 -o ho-probes -q
-  expect_user_error "--probes"
+  expect_user_error "--probes" || return 1
+  # A negative count is refused before any model is read (it had reached a vector's resize).
+  run dynamics --ckpt "$ROOT/models/base-small-v2" --improved imp/model --held-out eval --random-prompts -1 -o ho-neg -q
+  expect_user_error "--random-prompts" ">= 0"
 }
 
 # The study's baselines on the shipped base: continued pretraining on renders (every candidate
