@@ -79,6 +79,12 @@ std::optional<T> json_as(const json& v) {
   }
 }
 
+// A number of a summary read for a table or a sum, or `fallback` (NaN: not measured) where the
+// value is missing, null or not a number.
+inline double number_or(const json& v, double fallback = std::numeric_limits<double>::quiet_NaN()) {
+  return v.is_number() ? v.get<double>() : fallback;
+}
+
 // Reads optional field `key` of object `j` into `out` through json_as; a value of the wrong
 // type or out of range throws UserError("<label>'<key>' has the wrong type or is out of
 // range: <value>", origin). Absent: `out` keeps its default.

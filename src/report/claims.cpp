@@ -6,17 +6,16 @@ namespace unigap {
 
 namespace {
 
-double num(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
 bool reproduced(const std::string& v) { return v.rfind("reproduced", 0) == 0; }
 
 Claim gap_claim(const Study& st) {
   bool all_pos = true, wg = true;
   std::vector<double> w;
   for (auto& [s, b] : st.base_of) {
-    for (auto& [t, g] : b["gap"]["by_tag"].items()) all_pos &= num(g["non"]["value"], 0) > 0;
+    for (auto& [t, g] : b["gap"]["by_tag"].items()) all_pos &= number_or(g["non"]["value"], 0) > 0;
     const Rate r = Rate::from_json(b["gap"]["pooled"]["weakgen"]);
     wg &= r.n > 0 && r.ci().lo > 0.5;
-    w.push_back(num(b["gap"]["pooled"]["weakgen"]["value"]));
+    w.push_back(number_or(b["gap"]["pooled"]["weakgen"]["value"]));
   }
   return {"1. Non > 0 on every task; WeakGen > 50%", all_pos && wg ? "reproduced" : "not reproduced",
           "base WeakGen " + pct_ms(w) + "%, its 95% interval above 50% in every seed: " + (wg ? "yes" : "no") +
@@ -34,10 +33,10 @@ Claim dynamics_claim(const json& dyn) {
     return {"4. First-order eNTK prediction agrees with a real step", "see docs/dynamics.md",
             "measured by `unigap dynamics`, not by this script"};
   const json& f = dyn["fits"][0];
-  const double r = num(f["dG"]["pearson"], 0);
+  const double r = number_or(f["dG"]["pearson"], 0);
   char b[200];
   std::snprintf(b, sizeof b, "Pearson r = %.3f at eta %g (%d probes); at a small step this tests the expansion, not the mechanism",
-                r, num(f["eta"], 0), int(dyn.value("probes", json::array()).size()));
+                r, number_or(f["eta"], 0), int(dyn.value("probes", json::array()).size()));
   return {"4. First-order eNTK prediction of dG agrees with a real step", r >= 0.9 ? "reproduced" : "not reproduced", b};
 }
 

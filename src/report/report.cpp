@@ -201,11 +201,6 @@ std::string claim_row(const Claim& c) {
   return "<tr><td>" + esc(c.text) + "</td><td class=\"" + cls + "\">" + esc(c.verdict) + "</td><td>" + esc(c.evidence) + "</td></tr>";
 }
 
-// The external judge an evaluation was measured against (older runs: the oracle, unnamed).
-std::string judge_of(const json& e) {
-  return e.is_object() && e.contains("external_judge") ? e["external_judge"].get<std::string>() : "oracle (not recorded)";
-}
-
 const char* kStyle =
     "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>unigap report</title><style>"
     "body{font-family:sans-serif;max-width:1100px;margin:24px auto;color:#222}table{border-collapse:collapse;margin:8px 0}"

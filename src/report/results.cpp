@@ -15,7 +15,6 @@
 namespace unigap {
 
 namespace {
-double num(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
 
 std::string pts(double x) { return std::isfinite(x) ? fmt("%+.1f", 100 * x) : std::string("-"); }
 std::string est_text(const Estimate& e) {
@@ -240,10 +239,10 @@ ResultsTable build_results(const std::string& runs_dir) {
   if (!order.empty()) {
     const json& c = order.front()->config;
     md += "Budget of every arm: " + std::to_string(c.value("train_prompts", 0)) + " train prompts x N = " +
-          std::to_string(c.value("candidates", 0)) + " candidates (guidance " + fmt("%g", num(c["candidate_cfg"])) +
-          ", temperature " + fmt("%g", num(c["candidate_temperature"])) + "), " + std::to_string(c.value("epochs", 0)) +
+          std::to_string(c.value("candidates", 0)) + " candidates (guidance " + fmt("%g", number_or(c["candidate_cfg"])) +
+          ", temperature " + fmt("%g", number_or(c["candidate_temperature"])) + "), " + std::to_string(c.value("epochs", 0)) +
           " SFT epochs (DPO arms: their own epochs below), batch " + std::to_string(c.value("batch", 0)) + ", lr " +
-          fmt("%g", num(c["lr"])) + ", prompt dropout " + fmt("%g", num(c["prompt_dropout"])) + ", trained groups: " +
+          fmt("%g", number_or(c["lr"])) + ", prompt dropout " + fmt("%g", number_or(c["prompt_dropout"])) + ", trained groups: " +
           c.value("train_groups", json::array()).dump() + ".\n\n";
   }
 
@@ -254,8 +253,8 @@ ResultsTable build_results(const std::string& runs_dir) {
   {
     std::vector<double> g, u, n, w;
     for (auto& [s, b] : base_of) {
-      g.push_back(num(b["gap"]["gen_overall"])), u.push_back(num(b["und"]["overall"]["accuracy"]["value"]));
-      n.push_back(num(b["gap"]["pooled"]["non"]["value"])), w.push_back(num(b["gap"]["pooled"]["weakgen"]["value"]));
+      g.push_back(number_or(b["gap"]["gen_overall"])), u.push_back(number_or(b["und"]["overall"]["accuracy"]["value"]));
+      n.push_back(number_or(b["gap"]["pooled"]["non"]["value"])), w.push_back(number_or(b["gap"]["pooled"]["weakgen"]["value"]));
     }
     md += "| base | " + std::to_string(seeds.size()) + " | " + pct_ms(g) + " | " + pct_ms(u) + " | " + pct_ms(n) + " | " + pct_ms(w) +
           " | | | | | | | |\n";
@@ -306,7 +305,7 @@ ResultsTable build_results(const std::string& runs_dir) {
   md += "\n| base |";
   for (auto& t : tags) {
     std::vector<double> v;
-    for (auto& [s, b] : base_of) v.push_back(num(b["gap"]["by_tag"][t]["gen"]["value"]));
+    for (auto& [s, b] : base_of) v.push_back(number_or(b["gap"]["by_tag"][t]["gen"]["value"]));
     md += " " + fmt("%.1f", 100 * mean_std(v).mean) + " |";
   }
   md += "\n";

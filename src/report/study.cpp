@@ -17,7 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double num(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
 
 // The evaluation of one model: per_seed[0] of an `eval` summary.json (null: not there).
 json eval_summary(const std::string& dir) {
@@ -27,14 +26,6 @@ json eval_summary(const std::string& dir) {
   if (!s.is_object() || !s.contains("per_seed") || !s["per_seed"].is_array() || s["per_seed"].empty())
     throw UserError("not an eval summary (no per_seed)", p);
   return s["per_seed"][0];
-}
-
-// The external judge an evaluation was measured against; evaluations written before the judge
-// was recorded all used the oracle.
-std::string judge_of(const json& eval) {
-  return eval.is_object() && eval.contains("external_judge") && eval["external_judge"].is_string()
-             ? eval["external_judge"].get<std::string>()
-             : "oracle";
 }
 
 // Every evaluation of a study must share one external judge: figures against two judges
@@ -69,19 +60,19 @@ ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& bas
   ArmSeed r;
   r.seed = seed;
   r.eval = ev, r.summary = sum;
-  r.gen = num(ev["gap"]["gen_overall"]);
-  r.und = num(ev["und"]["overall"]["accuracy"]["value"]);
-  r.non = num(ev["gap"]["pooled"]["non"]["value"]);
-  r.weakgen = num(ev["gap"]["pooled"]["weakgen"]["value"]);
-  r.d_gen = r.gen - num(base["gap"]["gen_overall"]);
-  r.d_und = r.und - num(base["und"]["overall"]["accuracy"]["value"]);
-  r.d_non = r.non - num(base["gap"]["pooled"]["non"]["value"]);
+  r.gen = number_or(ev["gap"]["gen_overall"]);
+  r.und = number_or(ev["und"]["overall"]["accuracy"]["value"]);
+  r.non = number_or(ev["gap"]["pooled"]["non"]["value"]);
+  r.weakgen = number_or(ev["gap"]["pooled"]["weakgen"]["value"]);
+  r.d_gen = r.gen - number_or(base["gap"]["gen_overall"]);
+  r.d_und = r.und - number_or(base["und"]["overall"]["accuracy"]["value"]);
+  r.d_non = r.non - number_or(base["gap"]["pooled"]["non"]["value"]);
   if (ev.contains("vs_ref")) {
     const Rate w = Rate::from_json(ev["vs_ref"]["win_rate"]);
     r.win_k = w.k, r.win_n = w.n;
     r.fp_to_tn = ev["vs_ref"].value("fp_to_tn", int64_t(0)), r.tn_to_fp = ev["vs_ref"].value("tn_to_fp", int64_t(0));
   }
-  for (auto& [tag, g] : ev["gap"]["by_tag"].items()) r.gen_by_tag[tag] = num(g["gen"]["value"]);
+  for (auto& [tag, g] : ev["gap"]["by_tag"].items()) r.gen_by_tag[tag] = number_or(g["gen"]["value"]);
   r.sft_samples = sum.value("sft_samples", int64_t(0)), r.dpo_pairs = sum.value("dpo_pairs", int64_t(0));
   r.discarded = sum.value("discarded_initially", int64_t(0)), r.rollouts = sum.value("rollouts", int64_t(0));
   for (auto& j : sum.value("joined_at_replay", json::array())) r.joined += j.get<int64_t>();
@@ -89,7 +80,7 @@ ArmSeed arm_seed(int seed, const json& base, const std::vector<ImageRecord>& bas
     r.audit = sum["audit"];
     r.audit_precision = Rate::from_json(sum["audit"]["precision"]), r.audit_accept = Rate::from_json(sum["audit"]["accept_rate"]);
   }
-  r.seconds = num(sum.value("seconds", json()));
+  r.seconds = number_or(sum.value("seconds", json()));
   const std::string res = eval_dir + "/results.jsonl";
   if (!base_recs.empty() && file_exists(res)) {
     r.recs = read_results(res);
@@ -358,6 +349,12 @@ const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
   for (auto& a : arms)
     if (pred(a)) return &a;
   return nullptr;
+}
+
+std::string judge_of(const json& eval) {
+  return eval.is_object() && eval.contains("external_judge") && eval["external_judge"].is_string()
+             ? eval["external_judge"].get<std::string>()
+             : "oracle";
 }
 
 Study read_study(const std::string& runs_dir) {

@@ -75,6 +75,10 @@ struct Study {
   const Arm* find(const std::function<bool(const Arm&)>& pred) const;
 };
 
+// The external judge an evaluation (an eval summary's per_seed entry) was measured against;
+// evaluations written before the judge was recorded all used the oracle.
+std::string judge_of(const json& eval);
+
 // Every s<seed>/ folder of `runs_dir` with a finished eval-base; a UserError naming
 // `runs_dir` when there is none.
 Study read_study(const std::string& runs_dir);

@@ -33,7 +33,7 @@ struct Reference {
   }
 };
 
-JanusModel& tiny() {
+JanusModel& tiny_janus() {
   static std::unique_ptr<JanusModel> m = JanusModel::load(kData + "/tiny");
   return *m;
 }
@@ -56,7 +56,7 @@ TEST(Janus, LoadsTheOfficialFolderThroughTheRegistry) {
   EXPECT_EQ(m->image_tokens(), 16);
   EXPECT_EQ(m->codebook_size(), 256);
   EXPECT_EQ(m->world(), nullptr);
-  const JanusDims& d = tiny().dims();
+  const JanusDims& d = tiny_janus().dims();
   EXPECT_EQ(d.llm.hidden, 64);
   EXPECT_EQ(d.llm.heads, 4);
   EXPECT_EQ(d.siglip.depth, 2);
@@ -67,13 +67,13 @@ TEST(Janus, LoadsTheOfficialFolderThroughTheRegistry) {
 
 TEST(Janus, ShardedAndSingleFileCheckpointsGiveIdenticalWeights) {
   auto sharded = JanusModel::load(kData + "/tiny-sharded");
-  auto a = tiny().named_parameters(), b = sharded->named_parameters();
+  auto a = tiny_janus().named_parameters(), b = sharded->named_parameters();
   ASSERT_EQ(a.size(), b.size());
   for (auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
 }
 
 TEST(Janus, UnderstandingMatchesTheOfficialForward) {
-  JanusModel& m = tiny();
+  JanusModel& m = tiny_janus();
   Reference r("understanding");
   torch::NoGradGuard ng;
   auto pixels = r["pixel_values"][0][0];
@@ -108,11 +108,11 @@ TEST(Janus, UnderstandingMatchesTheOfficialForward) {
 TEST(Janus, PreprocessedPixelsEqualTheOfficialProcessor) {
   Reference u("understanding");
   const Image landscape = read_png(kData + "/reference/landscape.png");
-  EXPECT_TRUE(torch::equal(tiny().pixel_values(landscape), u["pixel_values"][0][0]));
+  EXPECT_TRUE(torch::equal(tiny_janus().pixel_values(landscape), u["pixel_values"][0][0]));
 }
 
 TEST(Janus, GenerationStepsMatchTheOfficialCfgLoop) {
-  JanusModel& m = tiny();
+  JanusModel& m = tiny_janus();
   Reference r("generation");
   torch::NoGradGuard ng;
   auto rows = r["prompt_tokens"];
@@ -155,7 +155,7 @@ TEST(Janus, GenerationStepsMatchTheOfficialCfgLoop) {
 }
 
 TEST(Janus, VqDecodeAndEncodeMatchTheOfficialModel) {
-  JanusModel& m = tiny();
+  JanusModel& m = tiny_janus();
   Reference r("vq");
   torch::NoGradGuard ng;
   auto& vq = *m.net().vq;
@@ -246,7 +246,7 @@ TEST(Janus, The7BConfigResolvesAsTheOfficialCodeDoes) {
 namespace {
 // A copy of the tiny folder written by the backend itself (float32 safetensors, the same keys).
 std::string saved_copy(const TempDir& d) {
-  tiny().save(d.path + "/st");
+  tiny_janus().save(d.path + "/st");
   return d.path + "/st";
 }
 std::string load_error(const std::string& dir) {
@@ -265,7 +265,7 @@ TEST(Janus, SafetensorsFoldersAndBadInputs) {
   TempDir d;
   const std::string st = saved_copy(d);
   auto m = load_model(st);
-  auto a = tiny().named_parameters(), b = m->named_parameters();
+  auto a = tiny_janus().named_parameters(), b = m->named_parameters();
   for (auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
   // Sharded: two files and model.safetensors.index.json.
   SafetensorsFile all = read_safetensors(st + "/model.safetensors"), s1, s2;
