@@ -73,6 +73,9 @@ void register_improve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rollout-log-every", a.c.grpo.rollout_log_every,
                   "GRPO: steps between per-sample records (reward, advantage, oracle) in metrics.jsonl (0: none)")->capture_default_str();
+  cmd->add_option("--checkpoint-steps", a.c.grpo.checkpoint_steps,
+                  "GRPO: steps between checkpoints within an epoch (0: at its end only); --resume continues from the newest")
+      ->capture_default_str();
   cmd->add_option("--lr", a.c.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--beta", a.c.beta, "DPO beta")->capture_default_str();
   cmd->add_option("--nll-weight", a.c.nll_weight, "DPO lambda on the chosen NLL")->capture_default_str();

@@ -11,6 +11,7 @@
 #include "common/rng.h"
 #include "eval/stats.h"
 #include "report/claims.h"
+#include "report/svg.h"
 
 namespace unigap {
 
@@ -209,9 +210,73 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
   return md;
 }
 
+// Online RL: the reward-hacking monitor of every GRPO arm and seed, the first steps against the
+// last, and a figure per arm of the self reward and the oracle's accuracy over the steps.
+std::string reward_hacking_section(const std::vector<const Arm*>& order, const std::string& figure_stem, json& data,
+                                   std::map<std::string, std::string>& figures) {
+  constexpr size_t kWindow = 10;  // steps averaged at each end
+  std::string md, links;  // the table, then the figures
+  json out = json::object();
+  auto window_mean = [](const json& points, const char* key, size_t from, size_t to) {
+    double sum = 0;
+    int n = 0;
+    for (size_t i = from; i < to; ++i)
+      if (points[i].value(key, json()).is_number()) sum += points[i][key].get<double>(), ++n;
+    return n ? sum / n : NAN;
+  };
+  for (auto* a : order) {
+    std::vector<Series> curves;
+    for (auto& s : a->seeds) {
+      const json& p = s.monitor;
+      if (!p.is_array() || p.empty()) continue;
+      if (md.empty()) {
+        md += "\n## Reward hacking (GRPO)\n\n";
+        md += "The reward-hacking monitor of `improve --method grpo` (docs/improve.md) on every step's samples: the reward the "
+              "supervision gave them (self: the frozen base's P(yes) score) against the oracle's accuracy on the same samples. "
+              "Means over the first and the last " + std::to_string(kWindow) + " steps, in percent. Favoured: the share the oracle "
+              "calls right among the samples with a positive advantage. Divergence: reward minus oracle accuracy. Alarms: steps "
+              "whose divergence's 95% interval over the step's prompts lay above the first step's divergence.\n\n";
+        md += "| arm | seed | steps | reward | oracle accuracy | favoured | divergence | alarms (first at step) |\n"
+              "|---|---|---|---|---|---|---|---|\n";
+      }
+      const size_t n = p.size(), w = std::min(kWindow, n);
+      auto ends = [&](const char* key) {
+        auto pct = [](double v) { return std::isfinite(v) ? fmt("%.1f", 100 * v) : std::string("-"); };
+        return pct(window_mean(p, key, 0, w)) + " &rarr; " + pct(window_mean(p, key, n - w, n));
+      };
+      int alarms = 0;
+      std::string first_alarm = "-";
+      Series reward{"reward, seed " + std::to_string(s.seed), {}, {}, "", false};
+      Series oracle{"oracle accuracy, seed " + std::to_string(s.seed), {}, {}, "", true};
+      for (auto& q : p) {
+        const double step = q["step"].get<double>();
+        if (q.value("alarm", false) && alarms++ == 0) first_alarm = fmt("%.0f", step);
+        if (q.value("self_reward", json()).is_number()) reward.x.push_back(step), reward.y.push_back(q["self_reward"].get<double>());
+        if (q.value("oracle_accuracy", json()).is_number()) oracle.x.push_back(step), oracle.y.push_back(q["oracle_accuracy"].get<double>());
+      }
+      md += "| " + a->name + " | " + std::to_string(s.seed) + " | " + std::to_string(n) + " | " + ends("self_reward") + " | " +
+            ends("oracle_accuracy") + " | " + ends("favoured_precision") + " | " + ends("divergence") + " | " +
+            std::to_string(alarms) + " (" + first_alarm + ") |\n";
+      out[a->name][std::to_string(s.seed)] = p;
+      curves.push_back(reward), curves.push_back(oracle);
+    }
+    if (curves.empty()) continue;
+    ChartOptions o;
+    o.title = a->name + ": reward and oracle accuracy of each step's samples";
+    o.x_label = "step";
+    o.y_label = "share of the step's samples";
+    o.y_from_zero = true;
+    const std::string path = figure_stem + "-" + a->name + ".svg";
+    figures[path] = line_chart(curves, o);
+    links += "\n![" + a->name + ": reward-hacking monitor](" + path + ")\n";
+  }
+  if (!out.empty()) data["reward_hacking"] = out;
+  return md + links;
+}
+
 }  // namespace
 
-ResultsTable build_results(const std::string& runs_dir) {
+ResultsTable build_results(const std::string& runs_dir, const std::string& figure_stem) {
   const Study st = read_study(runs_dir);  // gather
   const std::vector<int>& seeds = st.seeds;
   const std::map<int, json>& base_of = st.base_of;
@@ -354,6 +419,8 @@ ResultsTable build_results(const std::string& runs_dir) {
   md += primary_endpoints(st, data);
   md += non_decomposed(st, order, data);
   md += held_out_dynamics_section(order, data);
+  std::map<std::string, std::string> figures;
+  md += reward_hacking_section(order, figure_stem, data, figures);
 
   const std::vector<Claim> claims = judge_claims(st, nullptr);
   md += "\n## The paper's claims (docs/method.md section 7), over these seeds\n\n| claim | verdict | evidence |\n|---|---|---|\n";
@@ -374,7 +441,7 @@ ResultsTable build_results(const std::string& runs_dir) {
       md += "| " + std::to_string(s) + " | " + key.first + " | " + key.second + " | " + list + " |\n";
       data["provenance"].push_back({{"seed", s}, {"commit", key.first}, {"machine", key.second}, {"stages", sorted}});
     }
-  return {md, data};
+  return {md, data, figures};
 }
 
 }  // namespace unigap

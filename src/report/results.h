@@ -13,6 +13,7 @@
 // results.jsonl; Newcombe for Und) and a verdict on it says "(one seed)".
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "io/jsonl.h"
@@ -21,11 +22,13 @@
 namespace unigap {
 
 struct ResultsTable {
-  std::string markdown;  // the page (docs/results.md)
-  json data;             // every per-seed figure and verdict
+  std::string markdown;                        // the page (docs/results.md)
+  json data;                                   // every per-seed figure and verdict
+  std::map<std::string, std::string> figures;  // SVG figures the page links, by path relative to the page
 };
 
-// Throws UserError naming runs_dir when it holds no s<seed>/eval-base/summary.json.
-ResultsTable build_results(const std::string& runs_dir);
+// Throws UserError naming runs_dir when it holds no s<seed>/eval-base/summary.json. The
+// figures are named `<figure_stem>-<what>.svg` ("img/results-grpo-self.svg").
+ResultsTable build_results(const std::string& runs_dir, const std::string& figure_stem = "img/results");
 
 }  // namespace unigap

@@ -119,6 +119,25 @@ json held_out_of(const std::string& dir, int seed) {
   return sum;
 }
 
+// The reward-hacking monitor of a GRPO run: its point of every step, in order (metrics.jsonl's
+// "grpo" records; a resumed run wrote each step once).
+json monitor_of(const std::string& metrics) {
+  json points = json::array();
+  for (auto& l : read_jsonl(metrics)) {
+    if (l.value.value("kind", "") != "grpo") continue;
+    const json m = l.value.value("monitor", json());
+    if (!m.is_object() || !json_as<int64_t>(l.value.value("step", json())))
+      throw UserError("a grpo record without its step or monitor", metrics + ":" + std::to_string(l.line));
+    points.push_back({{"step", l.value["step"]},
+                      {"self_reward", m.value("self_reward", json())},
+                      {"oracle_accuracy", m.value("oracle_accuracy", json())},
+                      {"favoured_precision", m.value("favoured_precision", json())},
+                      {"divergence", m.value("divergence", json())},
+                      {"alarm", m.value("alarm", false)}});
+  }
+  return points;
+}
+
 // Adds seed `s`, laid out in folder D, to the study; arms gathered by folder name in `arms`.
 void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D, int s) {
   const json base = eval_summary(D + "/eval-base");
@@ -169,6 +188,7 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
     a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
     const std::string held = D + "/heldout-" + name;
     if (file_exists(held + "/summary.json")) a.seeds.back().held_out = held_out_of(held, s);
+    if (a.method == "grpo" && file_exists(dir + "/metrics.jsonl")) a.seeds.back().monitor = monitor_of(dir + "/metrics.jsonl");
   }
   std::sort(st.failed.begin(), st.failed.end());
 }

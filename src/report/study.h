@@ -37,6 +37,7 @@ struct ArmSeed {
   double seconds = NAN;
   std::map<std::string, double> gen_by_tag;
   json held_out;  // heldout-<arm>/summary.json: `dynamics --held-out` of the arm's model (null: not run)
+  json monitor;   // GRPO: the reward-hacking monitor's point of every step, from <arm>/metrics.jsonl (null: not GRPO)
   // Within this seed, when the evaluations' per-image results are there: the 95% intervals
   // of d_gen and d_non (paired bootstrap over eval prompts) and of d_und (Newcombe).
   std::vector<ImageRecord> recs;

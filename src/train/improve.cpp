@@ -43,13 +43,14 @@ void GrpoOptions::validate() const {
   if (!(kl >= 0 && std::isfinite(kl))) fail("kl", "must be a finite number >= 0");
   if (inner_epochs < 1) fail("inner_epochs", "must be >= 1");
   if (rollout_log_every < 0) fail("rollout_log_every", "must be >= 0");
+  if (checkpoint_steps < 0) fail("checkpoint_steps", "must be >= 0");
   parse_reward(reward);
   parse_reward_judge(reward_judge);
 }
 
 json GrpoOptions::to_json() const {
   return {{"group", group}, {"clip", clip}, {"kl", kl}, {"inner_epochs", inner_epochs}, {"reward", reward},
-          {"reward_judge", reward_judge}, {"rollout_log_every", rollout_log_every}};
+          {"reward_judge", reward_judge}, {"rollout_log_every", rollout_log_every}, {"checkpoint_steps", checkpoint_steps}};
 }
 
 void ImproveConfig::validate() const {
@@ -423,10 +424,53 @@ int replay(Setup& s, Pool& pool, const RunDir& run, int epoch) {
 // The learning rate of a step: linear warm-up, then constant.
 double step_lr(const ImproveConfig& c, int64_t step) { return c.lr * std::min(1.0, double(step + 1) / std::max(1, c.warmup)); }
 
-// Dropout inside the model (LoRA's) draws from torch's generator: seeded per epoch and rank,
-// so that a run resumed at an epoch boundary draws the same masks.
-void seed_torch_for_epoch(const ImproveConfig& c, int epoch, const Dist& dist) {
-  torch::manual_seed(derive_seed(c.seed, "torch-epoch-rank", uint64_t(epoch) * 4096 + uint64_t(dist.rank())));
+// Checkpoints: checkpoints/improve-<epoch> at the end of every epoch; within a GRPO epoch,
+// checkpoints/improve-step-<global step> with the epoch and its steps done (trainer.json).
+constexpr const char* kEpochStage = "improve";
+constexpr const char* kStepStage = "improve-step";
+
+// Where a resumed run continues: after `epochs` whole epochs and `steps` steps of the next,
+// at `global_step`. From nothing when there is no checkpoint.
+struct ResumePoint {
+  int epochs = 0;
+  int64_t steps = 0;
+  int64_t global_step = 0;
+  // A metrics record written before the checkpoint; those after it go, and are written again.
+  bool keeps(const json& record) const {
+    const auto epoch = json_as<int>(record.value("epoch", json(0)));
+    if (!epoch) throw UserError("its 'epoch' is not an integer");
+    if (*epoch <= epochs) return true;
+    const std::string kind = record.value("kind", "");
+    const auto step = json_as<int64_t>(record.value("step", json()));
+    return *epoch == epochs + 1 && (kind == "grpo" || kind == "rollouts") && step && *step < global_step;
+  }
+};
+
+ResumePoint resume_point(const CheckpointState& st) {
+  const json saved = Checkpointer::saved_extra(st);
+  auto field = [&](const char* key) {
+    const auto v = json_as<int64_t>(saved.value(key, json()));
+    if (!v || *v < 0) throw UserError(std::string("missing or bad field '") + key + "'", st.dir + "/trainer.json", "the checkpoint is damaged");
+    return *v;
+  };
+  ResumePoint p;
+  p.global_step = field("global_step");
+  if (st.stage == kEpochStage) {
+    p.epochs = st.step;
+  } else if (st.stage == kStepStage) {
+    p.epochs = int(field("epoch")) - 1;
+    p.steps = field("epoch_steps");
+    if (p.epochs < 0 || p.steps < 1) throw UserError("a step checkpoint without a step of its epoch done", st.dir + "/trainer.json", "the checkpoint is damaged");
+  } else {
+    throw UserError("a checkpoint of stage '" + st.stage + "', not of improve", st.dir, "was this folder written by another command?");
+  }
+  return p;
+}
+
+// Dropout inside the model (LoRA's) draws from torch's generator: seeded per rank and per unit
+// a run resumes at (an epoch; a GRPO step), so that a resumed run draws the same masks.
+void seed_torch(const ImproveConfig& c, const std::string& unit, uint64_t index, const Dist& dist) {
+  torch::manual_seed(derive_seed(c.seed, "torch-" + unit + "-rank", index * 4096 + uint64_t(dist.rank())));
 }
 
 // One epoch of the objective over its items in a seeded order. Each step: the batch, its
@@ -436,7 +480,7 @@ void train_epoch(Objective& obj, UnifiedMultimodal& policy, torch::optim::Optimi
   std::vector<size_t> order(obj.size());
   std::iota(order.begin(), order.end(), size_t(0));
   Rng rng(derive_seed(c.seed, "epoch", uint64_t(epoch)));
-  seed_torch_for_epoch(c, epoch, dist);
+  seed_torch(c, "epoch", uint64_t(epoch), dist);
   rng.shuffle(order);
   policy.set_training(true);
   Progress prog(obj.name() + " epoch " + std::to_string(epoch), int64_t((order.size() + c.batch - 1) / c.batch), "step");
@@ -561,21 +605,23 @@ json grpo_record(const MonitorPoint& m, int epoch, int64_t step, double lr, cons
   return rec;
 }
 
-// One GRPO epoch: the training prompts in a seeded order, c.batch per step. Each step: the
-// rollouts -> this rank's rows -> inner_epochs x (loss terms -> all-reduce -> step) -> the
-// log, with the reward-hacking monitor on the very samples the reward scored.
+// One GRPO epoch: the training prompts in a seeded order, c.batch per step, from step `done`
+// of the epoch on (a run resumed within it). Each step: the rollouts -> this rank's rows ->
+// inner_epochs x (loss terms -> all-reduce -> step) -> the log, with the reward-hacking
+// monitor on the very samples the reward scored -> every checkpoint_steps, a checkpoint.
 void grpo_epoch(Setup& s, const std::vector<Metadata>& prompts, torch::optim::Optimizer& opt,
-                const std::vector<torch::Tensor>& params, int epoch, int64_t& global_step, const RunDir& run, Dist& dist,
-                RewardMonitor& monitor, int64_t& rollouts_done) {
+                const std::vector<torch::Tensor>& params, int epoch, int64_t done, int64_t& global_step, const RunDir& run,
+                Dist& dist, RewardMonitor& monitor, int64_t& rollouts_done, Checkpointer& ckpt) {
   const ImproveConfig& c = s.c;
   std::vector<int> order(prompts.size());
   std::iota(order.begin(), order.end(), 0);
   Rng rng(derive_seed(c.seed, "grpo-epoch", uint64_t(epoch)));
-  seed_torch_for_epoch(c, epoch, dist);
   rng.shuffle(order);
-  Progress prog("grpo epoch " + std::to_string(epoch), int64_t((order.size() + c.batch - 1) / c.batch), "step");
-  for (size_t at = 0; at < order.size(); at += size_t(c.batch), ++global_step) {
+  const int64_t steps = int64_t((order.size() + c.batch - 1) / c.batch);
+  Progress prog("grpo epoch " + std::to_string(epoch), steps - done, "step");
+  for (size_t at = size_t(done * c.batch); at < order.size(); at += size_t(c.batch), ++global_step) {
     const std::vector<int> which(order.begin() + at, order.begin() + std::min(order.size(), at + size_t(c.batch)));
+    seed_torch(c, "grpo-step", uint64_t(global_step), dist);
     const Rollouts r = sample_rollouts(s, prompts, which, global_step);
     rollouts_done += int64_t(r.samples.size());
     const auto [lo, hi] = dist.share(r.samples.size());
@@ -595,6 +641,9 @@ void grpo_epoch(Setup& s, const std::vector<Metadata>& prompts, torch::optim::Op
     if (c.grpo.rollout_log_every > 0 && global_step % c.grpo.rollout_log_every == 0)
       run.append_metric(rollouts_record(r, prompts, epoch, global_step));
     prog.update(1, "reward " + std::to_string(m.self_reward) + " oracle " + std::to_string(m.oracle_accuracy));
+    ++done;  // the epoch's end has its own checkpoint, after the tracking
+    if (c.grpo.checkpoint_steps > 0 && done % c.grpo.checkpoint_steps == 0 && done < steps)
+      ckpt.save(kStepStage, int(global_step + 1), *s.policy, opt, {{"global_step", global_step + 1}, {"epoch", epoch}, {"epoch_steps", done}});
   }
   prog.finish();
 }
@@ -618,11 +667,13 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   Checkpointer ckpt(out_dir + "/checkpoints");
   std::optional<CheckpointState> resume_from;
   std::optional<int> done_epochs;
+  ResumePoint at;
   if (resumed) {
     const int orphans = ckpt.remove_orphans();
     resume_from = ckpt.latest();
-    done_epochs = resume_from ? resume_from->step : 0;
-    const int dropped = run.rewind_metrics([&](const json& r) { return r.value("epoch", 0) <= (resume_from ? *done_epochs : -1); });
+    if (resume_from) at = resume_point(*resume_from);
+    done_epochs = at.epochs;
+    const int dropped = run.rewind_metrics([&](const json& r) { return resume_from && at.keeps(r); });
     if (orphans + dropped > 0)
       log_info("resume: removed " + std::to_string(orphans) + " incomplete checkpoint(s), " + std::to_string(dropped) +
                " metrics record(s) after the checkpoint");
@@ -655,16 +706,11 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   policy.train_only(c.train_groups);
   const std::vector<torch::Tensor> params = policy.trainable_parameters();
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
-  int start_epoch = 1;
-  int64_t global_step = 0;
+  const int start_epoch = at.epochs + 1;
+  int64_t global_step = at.global_step;
   RewardMonitor monitor;  // GRPO
   if (resume_from) {
     ckpt.restore(*resume_from, policy, opt);
-    start_epoch = resume_from->step + 1;
-    const json saved = Checkpointer::saved_extra(*resume_from);
-    const auto step = json_as<int64_t>(saved.value("global_step", json()));
-    if (!step) throw UserError("missing or bad field 'global_step'", resume_from->dir + "/trainer.json", "the checkpoint is damaged");
-    global_step = *step;
     for (auto& l : read_jsonl(run.file("metrics.jsonl"))) {  // every record an object (rewind_metrics checked)
       const json kind = l.value.value("kind", json());
       if (kind == "grpo") {  // the monitor's baseline and the rollouts so far
@@ -683,17 +729,17 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
         res.joined_at_replay.push_back(*joined);
       }
     }
-    log_info("resuming improve at epoch " + std::to_string(start_epoch));
+    log_info("resuming improve at epoch " + std::to_string(start_epoch) + (at.steps ? ", step " + std::to_string(at.steps + 1) : std::string()));
   }
   if (dist.active()) {
-    dist.agree("the improvement epoch to start from", std::to_string(start_epoch));
+    dist.agree("the improvement epoch and step to start from", std::to_string(start_epoch) + "/" + std::to_string(at.steps));
     std::vector<torch::Tensor> state;
     for (auto& p : policy.named_parameters()) state.push_back(p.value());
     dist.broadcast(state);  // equal anyway (same checkpoint); rank 0's are the reference
   }
 
   Tracker tracker(s, run);
-  if (start_epoch == 1) tracker.track(0);
+  if (!resume_from) tracker.track(0);
   else tracker.baseline_from_log();
 
   std::unique_ptr<Objective> objective;
@@ -702,7 +748,7 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   if (objective) objective->refresh(pool);
   for (int epoch = start_epoch; epoch <= c.epochs; ++epoch) {
     if (online) {
-      grpo_epoch(s, pool.prompts, opt, params, epoch, global_step, run, dist, monitor, res.rollouts);
+      grpo_epoch(s, pool.prompts, opt, params, epoch, epoch == start_epoch ? at.steps : 0, global_step, run, dist, monitor, res.rollouts, ckpt);
     } else if (objective->size() == 0) {
       throw UserError(s.method == Method::Dpo ? "no DPO pairs: no prompt has both an accepted and a rejected candidate"
                                               : "no training data: the supervision accepted no candidate",
@@ -715,7 +761,7 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
       objective->refresh(pool);  // rejoined prompts are training items from the next epoch on
     }
     if ((c.eval_every > 0 && epoch % c.eval_every == 0) || epoch == c.epochs) tracker.track(epoch);
-    ckpt.save("improve", epoch, policy, opt, {{"global_step", global_step}});
+    ckpt.save(kEpochStage, epoch, policy, opt, {{"global_step", global_step}});
   }
   policy.set_training(false);
   res.model_dir = out_dir + "/model";

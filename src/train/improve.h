@@ -28,6 +28,8 @@ struct GrpoOptions {
   std::string reward_judge = "frozen";  // whose understanding scores self, flip and inverted rewards: frozen (the
                                         // base's, the paper's setting) | policy (the network being trained)
   int rollout_log_every = 10;           // steps between the per-sample records in metrics.jsonl (0: none)
+  int checkpoint_steps = 10;            // steps between checkpoints within an epoch (0: at its end only); a run
+                                        // resumed from one ends as if it had never stopped
   void validate() const;
   json to_json() const;
 };

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "common/error.h"
 #include "io/atomic_file.h"
@@ -227,6 +228,30 @@ TEST(Grpo, AnOnlineRunLogsTheMonitorAndResumesToTheSameModel) {
     return out;
   };
   EXPECT_EQ(monitor_log(d.path + "/clean/metrics.jsonl"), monitor_log(d.path + "/crash/metrics.jsonl"));
+
+  // Within an epoch: a checkpoint after every step; a NaN at step 1 (epoch 1's second) stops the
+  // run with the checkpoint of step 0 as the latest, before any epoch's. Resumed, it continues at
+  // step 1 without tracking epoch 0 again, and ends as the uninterrupted run (which saved none).
+  ImproveConfig every = ic;
+  every.grpo.checkpoint_steps = 1;
+  setenv("UNIGAP_INJECT_NAN_AT", "improve:1", 1);
+  EXPECT_THROW(improve(every, base, d.path + "/mid", false), UserError);
+  unsetenv("UNIGAP_INJECT_NAN_AT");
+  EXPECT_EQ(read_json(d.path + "/mid/checkpoints/latest.json")["dir"], "improve-step-0000001");
+  EXPECT_EQ(read_json(d.path + "/mid/checkpoints/improve-step-0000001/trainer.json")["epoch_steps"], 1);
+  EXPECT_EQ(improve(every, base, d.path + "/mid", true).rollouts, 24);
+  EXPECT_EQ(read_file(d.path + "/clean/model/model.safetensors"), read_file(d.path + "/mid/model/model.safetensors"));
+  EXPECT_EQ(monitor_log(d.path + "/clean/metrics.jsonl"), monitor_log(d.path + "/mid/metrics.jsonl"));
+  auto evals = [](const std::string& path) {
+    std::vector<int> epochs;
+    for (auto& l : read_jsonl(path))
+      if (l.value.value("kind", "") == "eval") epochs.push_back(l.value["epoch"].get<int>());
+    return epochs;
+  };
+  EXPECT_EQ(evals(d.path + "/clean/metrics.jsonl"), evals(d.path + "/mid/metrics.jsonl"));
+  // The epoch's last step has no step checkpoint: the epoch's own follows it.
+  for (auto& e : std::filesystem::directory_iterator(d.path + "/mid/checkpoints"))
+    EXPECT_EQ(e.path().filename().string().find("improve-step"), std::string::npos) << e.path();
 }
 
 TEST(Grpo, RefusesWhatItCannotDoNamingTheOption) {

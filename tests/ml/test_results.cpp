@@ -293,3 +293,39 @@ TEST(Results, HeldOutDynamicsOfAnArmAreTabulatedPerSeed) {
   EXPECT_NE(md.find("0.900 &rarr; 0.910 (+0.500 [+0.500, +0.500])"), std::string::npos) << md.substr(md.find("## Held-out"));
   EXPECT_NE(md.find("0.600 &rarr; 0.620 (+0.000 [+0.000, +0.000])"), std::string::npos) << md.substr(md.find("## Held-out"));
 }
+
+// A GRPO arm's reward-hacking monitor (its metrics.jsonl) becomes a row per seed, the first 10
+// steps against the last 10, and a figure of the reward and the oracle's accuracy per step.
+TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
+  TempDir t;
+  write_two_seeds_of_self_sft(t.path + "/runs");
+  EXPECT_TRUE(build_results(t.path + "/runs").figures.empty());
+  const std::string D = t.path + "/runs/s0";
+  write_arm(D, "grpo-self", "self", {}, eval_summary(0.21, 0.9, 0.6, 5, 10, 3, 2), 60, 100);
+  json cfg = read_json(D + "/grpo-self/config.json");
+  cfg["improve"]["method"] = "grpo";
+  write_json(D + "/grpo-self/config.json", cfg);
+  // 12 steps: the reward climbs from 0.5 to 0.9 while the oracle's accuracy stays at 0.3; the
+  // alarm fires from step 8 on.
+  std::vector<json> log = {{{"kind", "eval"}, {"epoch", 0}}};
+  for (int step = 0; step < 12; ++step) {
+    const double reward = step < 2 ? 0.5 : 0.9;
+    log.push_back({{"kind", "grpo"}, {"epoch", 1}, {"step", step},
+                   {"monitor", {{"self_reward", reward}, {"oracle_accuracy", 0.3}, {"favoured_precision", step < 2 ? json(0.4) : json()},
+                                {"divergence", reward - 0.3}, {"alarm", step >= 8}}}});
+  }
+  write_jsonl(D + "/grpo-self/metrics.jsonl", log);
+  const ResultsTable r = build_results(t.path + "/runs", "img/study");
+  const auto at = r.markdown.find("## Reward hacking (GRPO)");
+  ASSERT_NE(at, std::string::npos) << r.markdown;
+  const std::string section = r.markdown.substr(at, r.markdown.find("\n## ", at + 1) - at);
+  // First 10 steps: reward (2 x 0.5 + 8 x 0.9) / 10 = 0.82; last 10: 0.9. Favoured precision
+  // is defined at steps 0 and 1 only: 40% first, none last.
+  EXPECT_NE(section.find("| grpo-self | 0 | 12 | 82.0 &rarr; 90.0 | 30.0 &rarr; 30.0 | 40.0 &rarr; - | 52.0 &rarr; 60.0 | 4 (8) |"),
+            std::string::npos) << section;
+  EXPECT_NE(section.find("![grpo-self: reward-hacking monitor](img/study-grpo-self.svg)"), std::string::npos) << section;
+  ASSERT_EQ(r.figures.count("img/study-grpo-self.svg"), 1u);
+  EXPECT_NE(r.figures.at("img/study-grpo-self.svg").find("oracle accuracy, seed 0"), std::string::npos);
+  EXPECT_EQ(r.data["reward_hacking"]["grpo-self"]["0"].size(), 12u);
+  EXPECT_EQ(section.find("| sft-self |"), std::string::npos) << section;  // an SFT arm has no monitor
+}
