@@ -48,6 +48,13 @@ const std::vector<Primary>& primaries() {
        [](const Arm& a) { return a.method == "sft" && a.supervision == "all"; }, Endpoint::Gen, +1},
       {"Self-SFT beats continued pretraining on renders", self_sft,
        [](const Arm& a) { return a.method == "sft" && a.supervision == "render"; }, Endpoint::Gen, +1},
+      // Online RL (declared before its arms ran): the same images and optimizer steps as self-SFT.
+      {"Online self-reward (GRPO) beats offline self-SFT", [](const Arm& a) { return a.method == "grpo" && a.supervision == "self"; },
+       self_sft, Endpoint::Gen, +1},
+      {"GRPO with the oracle's reward raises Gen", [](const Arm& a) { return a.method == "grpo" && a.supervision == "oracle"; }, nullptr,
+       Endpoint::Gen, +1},
+      {"Inverted reward lowers Gen under GRPO (co-degradation online)",
+       [](const Arm& a) { return a.method == "grpo" && a.supervision == "inverted"; }, nullptr, Endpoint::Gen, -1},
   };
   return p;
 }
