@@ -24,6 +24,8 @@ SEEDS="${SEEDS:-0 1 2}"
 ARMS="${ARMS:-sft-self sft-oracle sft-inverted}"
 ARCHIVE_ROOT="${ARCHIVE_ROOT:-results/mechanism}"
 STEPS="${STEPS:-}"  # the reference's when empty; fewer only for a smoke run
+REF_RUNS="${REF_RUNS:-runs/results-v2}"  # the reference base's own study (scripts/results.sh), shown beside the variants
+PAGE="${PAGE:-docs/mechanism-results.md}"
 
 [ -x "$U" ] || { echo "mechanism: $U not found; build first (bash scripts/build.sh)" >&2; exit 1; }
 [ -f "$REF/config.json" ] || { echo "mechanism: $REF/config.json not found (REF: the reference base)" >&2; exit 1; }
@@ -62,4 +64,10 @@ PY
   UNIGAP="$U" BASE="$B/model" OUT="$runs" SEEDS="$SEEDS" ARMS="$ARMS" CFG_GRID=1,2,3,4 DOC="$runs/results.md" \
     ARCHIVE="$ARCHIVE_ROOT/$v" bash scripts/results.sh
 done
-echo "[mechanism] done: $OUT/<variant>/results.md (held-out dynamics per arm), archived in $ARCHIVE_ROOT"
+# The variants side by side, with the reference base's study (scripts/results.sh's runs): the
+# alignment at the start, the co-improvement per arm, and their correlation across variants and seeds.
+pages=()
+[ -d "$REF_RUNS" ] && pages+=(--variant "reference=$REF_RUNS")
+for v in $VARIANTS; do pages+=(--variant "$v=$OUT/$v"); done
+"$U" results "${pages[@]}" -o "$PAGE"
+echo "[mechanism] done: $PAGE (the variants side by side), $OUT/<variant>/results.md (each study), archived in $ARCHIVE_ROOT"

@@ -175,6 +175,12 @@ Interval newcombe_difference(const Rate& a, const Rate& b) {
           d + std::sqrt((w1.hi - p1) * (w1.hi - p1) + (p2 - w2.lo) * (p2 - w2.lo))};
 }
 
+Interval pearson_ci95(double r, int n) {
+  if (n < 4 || !std::isfinite(r)) return {-1, 1};
+  const double z = std::atanh(std::clamp(r, -0.999999, 0.999999)), h = 1.959963984540054 / std::sqrt(double(n - 3));
+  return {std::tanh(z - h), std::tanh(z + h)};
+}
+
 Interval mean_ci95(const MeanStd& m) {
   if (m.n < 2) return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
   // t(0.975, df) for df = 1..30; beyond, the Cornish-Fisher expansion around z.

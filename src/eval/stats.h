@@ -80,5 +80,8 @@ struct MeanStd {
 MeanStd mean_std(const std::vector<double>& v);  // sample std (n - 1)
 // 95% Student-t interval of the mean: mean +- t(0.975, n - 1) std / sqrt(n). n < 2 -> [-inf, inf].
 Interval mean_ci95(const MeanStd& m);
+// 95% interval of a Pearson correlation r of n independent pairs (Fisher's z: tanh(atanh(r) +-
+// 1.96 / sqrt(n - 3))). n < 4 -> [-1, 1].
+Interval pearson_ci95(double r, int n);
 
 }  // namespace unigap

@@ -579,6 +579,22 @@ if s.get("rollouts") != 8 or s.get("optimizer_steps") != 2: sys.exit(f"summary: 
   expect_user_error "GRPO needs a reward" "supervision"
 }
 
+# `results --variant`: the mechanism study's page refuses what it cannot read, by name.
+case_results_variant_errors() {
+  run results --variant reference
+  expect_user_error "--variant reference" "NAME=DIR" || return 1
+  run results --variant "a=$CASE_DIR/none" -o "$CASE_DIR/m.md"
+  expect_user_error "runs folder not found" "$CASE_DIR/none" || return 1
+  mkdir -p "$CASE_DIR/empty"
+  run results --variant "a=$CASE_DIR/empty"
+  expect_user_error "--out" || return 1
+  run results --variant "a=$CASE_DIR/empty" -o "$CASE_DIR/m.md"
+  expect_user_error "$CASE_DIR/empty" || return 1
+  [ ! -e "$CASE_DIR/m.md" ] || fail "a refused page was written"
+  run results --runs "$CASE_DIR/empty" --variant "a=$CASE_DIR/empty"
+  expect_exit 1 && expect_stderr_contains "--runs excludes --variant"
+}
+
 case_demo_bad_base() {
   run demo --quick --out demo --base "$CASE_DIR/no-such-model"
   expect_user_error "not a checkpoint folder" "no-such-model" || return 1
@@ -827,6 +843,7 @@ run_case base_small_v2_evaluates_on_its_world case_base_small_v2_evaluates_on_it
 run_case dynamics_held_out                  case_dynamics_held_out
 run_case improve_baselines                  case_improve_baselines
 run_case improve_grpo                       case_improve_grpo
+run_case results_variant_errors             case_results_variant_errors
 run_case demo_bad_base                      case_demo_bad_base
 run_case demo_rerun_needs_resume            case_demo_rerun_needs_resume
 run_case janus_eval_geneval                 case_janus_eval_geneval

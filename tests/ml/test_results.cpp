@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "report/claims.h"
 #include "report/results.h"
+#include "report/variants.h"
 #include "test_util.h"
 
 using namespace unigap;
@@ -328,4 +329,42 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
   EXPECT_NE(r.figures.at("img/study-grpo-self.svg").find("oracle accuracy, seed 0"), std::string::npos);
   EXPECT_EQ(r.data["reward_hacking"]["grpo-self"]["0"].size(), 12u);
   EXPECT_EQ(section.find("| sft-self |"), std::string::npos) << section;  // an SFT arm has no monitor
+}
+
+// The mechanism study's page (`results --variant`): per variant the alignment at the start, per
+// variant and arm the change on the base's false positives over seeds, and per arm the
+// correlation of the two across variants and seeds with its Fisher interval and a scatter.
+TEST(Results, VariantsTabulateAlignmentAgainstCoImprovement) {
+  TempDir t;
+  auto held_out = [](const std::string& D, double cos, double change, int fptn, int tnfp) {
+    std::filesystem::create_directories(D + "/heldout-sft-self");
+    write_json(D + "/heldout-sft-self/summary.json",
+               {{"judges", {{"yes_no", {{"change_on_base_fp", {{"mean", change}}},
+                                        {"transitions", {{"fp_corrected", fptn}, {"newly_wrong_tn_to_fp", tnfp}}}}},
+                            {"bayes", {{"change_on_base_fp", {{"mean", 0.25}}}}}}},
+                {"kernel", {{"mean_cos_gen_und", cos}, {"mean_cos_gen_bayes", 0.1}}}});
+  };
+  write_two_seeds_of_self_sft(t.path + "/pixels");
+  held_out(t.path + "/pixels/s0", 0.001, -0.1, 3, 5);
+  held_out(t.path + "/pixels/s1", 0.001, -0.2, 4, 2);
+  write_two_seeds_of_self_sft(t.path + "/shared");
+  held_out(t.path + "/shared/s0", 0.1, -0.5, 9, 1);
+  held_out(t.path + "/shared/s1", 0.1, -0.7, 8, 0);
+  const ResultsTable r = build_variants({{"pixels", t.path + "/pixels"}, {"shared", t.path + "/shared"}}, "img/mech");
+  const std::string& md = r.markdown;
+  EXPECT_NE(md.find("| pixels | 0.0010 [0.0010, 0.0010] | 0.1000 [0.1000, 0.1000] | 2 |"), std::string::npos) << md;
+  // Seeds' changes -0.5 and -0.7: mean -0.6, t-interval -0.6 +- 12.706 x 0.1414 / sqrt(2).
+  EXPECT_NE(md.find("| shared | sft-self | 2 | -0.600 [-1.871, +0.671] | 17 / 1 | +0.250 [+0.250, +0.250] | +2.0 [+2.0, +2.0] |"),
+            std::string::npos) << md;
+  // Four points: r = -0.94, whose Fisher interval at n = 4 still reaches above 0. The Bayes
+  // judge's change does not vary: no correlation is defined.
+  EXPECT_NE(md.find("| sft-self | yes/no | 4 | -0.94 [-1.00, +0.19] | no relation detected |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| sft-self | Bayes | 4 | - | undefined: one of the two does not vary |"), std::string::npos) << md;
+  EXPECT_NE(md.find("](img/mech-yes-no.svg)"), std::string::npos) << md;
+  EXPECT_EQ(r.figures.count("img/mech-yes-no.svg"), 1u);
+  EXPECT_EQ(r.data["points"].size(), 4u);
+  EXPECT_NEAR(r.data["correlations"][0]["r"].get<double>(), -0.94346, 1e-4);
+  // A variant named twice, or a folder without a study, is refused by name.
+  EXPECT_THROW(build_variants({{"pixels", t.path + "/pixels"}, {"pixels", t.path + "/shared"}}), UserError);
+  EXPECT_THROW(build_variants({{"empty", t.path}}), UserError);
 }
