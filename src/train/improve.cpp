@@ -672,6 +672,8 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
     const int orphans = ckpt.remove_orphans();
     resume_from = ckpt.latest();
     if (resume_from) at = resume_point(*resume_from);
+    if (at.steps > 0 && s.method != Method::Grpo)
+      throw UserError("a checkpoint within an epoch, which only GRPO writes", resume_from->dir, "was this run's config edited?");
     done_epochs = at.epochs;
     const int dropped = run.rewind_metrics([&](const json& r) { return resume_from && at.keeps(r); });
     if (orphans + dropped > 0)
