@@ -117,19 +117,29 @@ ResultsTable build_variants(const std::vector<std::pair<std::string, std::string
   md += "| variant | runs |\n|---|---|\n";
   for (auto& [name, dir] : variants) md += "| " + name + " | `" + dir + "` |\n";
 
-  // Alignment at the start: a property of the base and the probes, so every arm's run of a
-  // seed measures the same; the mean over all of them.
+  // Alignment at the start: a property of the base and a seed's probes, which every arm's run of
+  // that seed shares; so the mean over a seed's runs, then over seeds.
   md += "\n## Alignment at the start\n\nMean cosine, over the held-out probes at the base, of the generation gradient "
-        "(log pi(x|y)) with the yes/no judge's (log-odds) and with the Bayes judge's (log pi(y|x)); mean over the variant's "
-        "held-out runs (runs).\n\n| variant | cos(G, yes/no) | cos(G, Bayes) | runs |\n|---|---|---|---|\n";
+        "(log pi(x|y)) with the yes/no judge's (log-odds) and with the Bayes judge's (log pi(y|x)): per seed the mean over "
+        "its arms' held-out runs, then the mean over seeds with its 95% t-interval.\n\n"
+        "| variant | cos(G, yes/no) | cos(G, Bayes) | seeds |\n|---|---|---|---|\n";
   data["variants"] = json::array();
   for (auto& [name, dir] : variants) {
-    std::vector<double> cu, cb;
+    std::map<int, std::vector<double>> cu_of, cb_of;
     for (auto& p : points)
-      if (p.variant == name) cu.push_back(p.cos_yes_no), cb.push_back(p.cos_bayes);
+      if (p.variant == name) cu_of[p.seed].push_back(p.cos_yes_no), cb_of[p.seed].push_back(p.cos_bayes);
+    auto per_seed = [](const std::map<int, std::vector<double>>& by_seed) {
+      std::vector<double> v;
+      for (auto& [seed, runs] : by_seed) {
+        const std::vector<double> f = finite(runs);
+        v.push_back(f.empty() ? NAN : mean_std(f).mean);
+      }
+      return v;
+    };
+    const std::vector<double> cu = per_seed(cu_of), cb = per_seed(cb_of);
     md += "| " + name + " | " + mean_text(cu, "%.4f") + " | " + mean_text(cb, "%.4f") + " | " + std::to_string(cu.size()) + " |\n";
     const auto mu = mean_std(finite(cu)), mb = mean_std(finite(cb));
-    data["variants"].push_back({{"name", name}, {"runs", dir}, {"held_out_runs", cu.size()},
+    data["variants"].push_back({{"name", name}, {"runs", dir}, {"seeds", cu.size()},
                                 {"cos_gen_yes_no", mu.n ? json(mu.mean) : json()}, {"cos_gen_bayes", mb.n ? json(mb.mean) : json()}});
   }
 
