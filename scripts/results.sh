@@ -61,12 +61,17 @@ DOC="${DOC:-docs/results.md}"
 #                      budget: 2,000 prompts x G = 10 = the same 20,000 generated images, 16 prompts
 #                      per step (125 steps), each sampled batch trained for as many inner epochs as
 #                      make sft-self's number of optimizer steps
+#   GRPO_LR=1e-5 ARMS="grpo-self-lr1e-5 .."  the GRPO arms at another learning rate than the
+#                      declared 1e-4 (SFT's), as arms of their own, to choose it on validation (the
+#                      tracking's Gen at the end of the epoch)
 #   ARMS=".. e4-render e4-all"  the mechanism study's E4 (docs/mechanism.md): renders of train counting and
 #                      position prompts against unfiltered own samples of them, at sft-self's budget
 CFG_GRID="${CFG_GRID:-}"
+GRPO_LR="${GRPO_LR:-}"
 # The arms whose models `dynamics --held-out eval` compares with the base after their evaluation
 # (the paper's mechanism on images no arm trained on: docs/dynamics.md); none: HELDOUT_ARMS=none.
 HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted e4-render e4-all}"
+[ -n "$GRPO_LR" ] && HELDOUT_ARMS+=" grpo-self-lr$GRPO_LR grpo-oracle-lr$GRPO_LR grpo-inverted-lr$GRPO_LR"
 ARCHIVE="${ARCHIVE:-results/study}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
@@ -197,15 +202,20 @@ PY
   # Online RL at sft-self's budget in images and optimizer steps.
   GRPO_BATCH=16  # prompts per step: PROMPTS / GRPO_BATCH sampled batches in the one epoch
   inner=()
-  if wanted grpo-self || wanted grpo-oracle || wanted grpo-inverted; then
+  lr_suffix=""
+  [ -n "$GRPO_LR" ] && lr_suffix="-lr$GRPO_LR"
+  if wanted "grpo-self$lr_suffix" || wanted "grpo-oracle$lr_suffix" || wanted "grpo-inverted$lr_suffix"; then
     [ -f "$D/sft-self/summary.json" ] || { echo "[results] seed $s: the GRPO arms need sft-self first" >&2; exit 1; }
     inner=(--inner-epochs "$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["optimizer_steps"] / int(sys.argv[2]))))' \
       "$D/sft-self/summary.json" "$(( (PROMPTS + GRPO_BATCH - 1) / GRPO_BATCH ))")")
   fi
   GRPO=(--method grpo --group 10 --batch "$GRPO_BATCH" --epochs 1)
-  arm grpo-self "${GRPO[@]}" --supervision self "${inner[@]}"
-  arm grpo-oracle "${GRPO[@]}" --supervision oracle "${inner[@]}"
-  arm grpo-inverted "${GRPO[@]}" --supervision inverted "${inner[@]}"
+  # Another learning rate (GRPO_LR, for its choice on validation) makes arms of their own:
+  # grpo-self-lr<LR>, ... beside the declared lr's.
+  [ -n "$GRPO_LR" ] && GRPO+=(--lr "$GRPO_LR")
+  arm "grpo-self$lr_suffix" "${GRPO[@]}" --supervision self "${inner[@]}"
+  arm "grpo-oracle$lr_suffix" "${GRPO[@]}" --supervision oracle "${inner[@]}"
+  arm "grpo-inverted$lr_suffix" "${GRPO[@]}" --supervision inverted "${inner[@]}"
   # The data-quality gate must refuse the inverted pool before any training step.
   if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
