@@ -396,6 +396,10 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
   md += "\n## The data-quality check (audit of each pool against the oracle, before training)\n\n";
   md += "| model | accepted | precision of the accepted (pooled over seeds) |\n|---|---|---|\n";
   for (auto* a : order) {
+    if (a->method == "grpo") {  // no pool before training: its monitor checks every step (below)
+      md += "| " + a->name + " | no pool: online RL | see the reward-hacking monitor |\n";
+      continue;
+    }
     Rate p, acc;
     for (auto& s : a->seeds) p.k += s.audit_precision.k, p.n += s.audit_precision.n, acc.k += s.audit_accept.k, acc.n += s.audit_accept.n;
     md += "| " + a->name + " | " + rate_text(acc) + " | " + rate_text(p) + " |\n";
