@@ -17,7 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 // The evaluation of one model: per_seed[0] of an `eval` summary.json (null: not there).
 json eval_summary(const std::string& dir) {
   const std::string p = dir + "/summary.json";
@@ -218,14 +217,7 @@ std::vector<double> finite_percent(const std::vector<double>& v) {
 }
 
 // A paired difference in points with its 95% t-interval.
-std::string diff_ci(const std::vector<double>& v) {
-  const std::vector<double> p = finite_percent(v);
-  if (p.empty()) return "-";
-  const MeanStd m = mean_std(p);
-  if (p.size() < 2) return fmt("%+.1f", m.mean);
-  const Interval ci = mean_ci95(m);
-  return fmt("%+.1f", m.mean) + " [" + fmt("%+.1f", ci.lo) + ", " + fmt("%+.1f", ci.hi) + "]";
-}
+std::string diff_ci(const std::vector<double>& v) { return mean_ci_text(v, "%+.1f", 100); }
 
 // Sufficient statistics of one seed's images of one meaning group.
 struct Suff {
@@ -369,6 +361,22 @@ const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
   for (auto& a : arms)
     if (pred(a)) return &a;
   return nullptr;
+}
+
+std::vector<double> finite_values(const std::vector<double>& v) {
+  std::vector<double> out;
+  for (double x : v)
+    if (std::isfinite(x)) out.push_back(x);
+  return out;
+}
+
+std::string mean_ci_text(const std::vector<double>& values, const char* format, double scale) {
+  const std::vector<double> v = finite_values(values);
+  if (v.empty()) return "-";
+  const MeanStd m = mean_std(v);
+  if (m.n < 2) return fmt(format, scale * m.mean);
+  const Interval ci = mean_ci95(m);
+  return fmt(format, scale * m.mean) + " [" + fmt(format, scale * ci.lo) + ", " + fmt(format, scale * ci.hi) + "]";
 }
 
 std::string judge_of(const json& eval) {

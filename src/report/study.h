@@ -137,6 +137,10 @@ Estimate estimate(const Study& st, const Arm& arm, const Arm* versus, Endpoint e
 
 // ---- text ----
 std::string fmt(const char* f, double v);
+std::vector<double> finite_values(const std::vector<double>& v);  // the finite ones, in order
+// The mean of the finite values, scaled and formatted, with its 95% t-interval over them:
+// "+0.12 [-0.03, +0.27]" (one value: the value; none: "-").
+std::string mean_ci_text(const std::vector<double>& values, const char* format, double scale = 1);
 std::string pct_ms(const std::vector<double>& v);  // "23.0 &plusmn; 0.4" percent over seeds
 std::string diff_text(const Diff& d);              // "+1.2 [-0.3, +2.7]" points; one seed's interval marked "p"
 std::string rate_text(const Rate& r);              // "12.3% [10.1, 14.8] (k/n)"

@@ -46,24 +46,6 @@ Point point_of(const std::string& variant, const Arm& a, const ArmSeed& s) {
   return p;
 }
 
-std::vector<double> finite(const std::vector<double>& v) {
-  std::vector<double> out;
-  for (double x : v)
-    if (std::isfinite(x)) out.push_back(x);
-  return out;
-}
-
-// "+0.12 [-0.03, +0.27]": the mean over seeds with its 95% t-interval (one seed: the value).
-std::string mean_text(const std::vector<double>& values, const char* format, double scale = 1) {
-  const std::vector<double> v = finite(values);
-  if (v.empty()) return "-";
-  MeanStd m = mean_std(v);
-  std::string t = fmt(format, scale * m.mean);
-  if (m.n < 2) return t;
-  const Interval ci = mean_ci95(m);
-  return t + " [" + fmt(format, scale * ci.lo) + ", " + fmt(format, scale * ci.hi) + "]";
-}
-
 struct Correlation {
   int n = 0;
   double r = NAN;
@@ -131,14 +113,14 @@ ResultsTable build_variants(const std::vector<std::pair<std::string, std::string
     auto per_seed = [](const std::map<int, std::vector<double>>& by_seed) {
       std::vector<double> v;
       for (auto& [seed, runs] : by_seed) {
-        const std::vector<double> f = finite(runs);
+        const std::vector<double> f = finite_values(runs);
         v.push_back(f.empty() ? NAN : mean_std(f).mean);
       }
       return v;
     };
     const std::vector<double> cu = per_seed(cu_of), cb = per_seed(cb_of);
-    md += "| " + name + " | " + mean_text(cu, "%.4f") + " | " + mean_text(cb, "%.4f") + " | " + std::to_string(cu.size()) + " |\n";
-    const auto mu = mean_std(finite(cu)), mb = mean_std(finite(cb));
+    md += "| " + name + " | " + mean_ci_text(cu, "%.4f") + " | " + mean_ci_text(cb, "%.4f") + " | " + std::to_string(cu.size()) + " |\n";
+    const auto mu = mean_std(finite_values(cu)), mb = mean_std(finite_values(cb));
     data["variants"].push_back({{"name", name}, {"runs", dir}, {"seeds", cu.size()},
                                 {"cos_gen_yes_no", mu.n ? json(mu.mean) : json()}, {"cos_gen_bayes", mb.n ? json(mb.mean) : json()}});
   }
@@ -157,9 +139,9 @@ ResultsTable build_variants(const std::vector<std::pair<std::string, std::string
         if (p.variant == name && p.arm == arm) yn.push_back(p.change_yes_no), by.push_back(p.change_bayes), dg.push_back(p.d_gen),
                                                fptn += p.fp_to_tn, tnfp += p.tn_to_fp;
       if (yn.empty()) continue;
-      md += "| " + name + " | " + arm + " | " + std::to_string(yn.size()) + " | " + mean_text(yn, "%+.3f") + " | " +
-            std::to_string(fptn) + " / " + std::to_string(tnfp) + " | " + mean_text(by, "%+.3f") + " | " +
-            mean_text(dg, "%+.1f", 100) + " |\n";
+      md += "| " + name + " | " + arm + " | " + std::to_string(yn.size()) + " | " + mean_ci_text(yn, "%+.3f") + " | " +
+            std::to_string(fptn) + " / " + std::to_string(tnfp) + " | " + mean_ci_text(by, "%+.3f") + " | " +
+            mean_ci_text(dg, "%+.1f", 100) + " |\n";
     }
   data["points"] = json::array();
   for (auto& p : points) data["points"].push_back(p.to_json());

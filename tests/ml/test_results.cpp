@@ -347,14 +347,14 @@ TEST(Results, VariantsTabulateAlignmentAgainstCoImprovement) {
   write_two_seeds_of_self_sft(t.path + "/pixels");
   held_out(t.path + "/pixels/s0", 0.001, -0.1, 3, 5);
   held_out(t.path + "/pixels/s1", 0.001, -0.2, 4, 2);
-  write_two_seeds_of_self_sft(t.path + "/shared");
-  held_out(t.path + "/shared/s0", 0.1, -0.5, 9, 1);
-  held_out(t.path + "/shared/s1", 0.1, -0.7, 8, 0);
-  const ResultsTable r = build_variants({{"pixels", t.path + "/pixels"}, {"shared", t.path + "/shared"}}, "img/mech");
+  write_two_seeds_of_self_sft(t.path + "/vq");
+  held_out(t.path + "/vq/s0", 0.1, -0.5, 9, 1);
+  held_out(t.path + "/vq/s1", 0.1, -0.7, 8, 0);
+  const ResultsTable r = build_variants({{"pixels", t.path + "/pixels"}, {"vq", t.path + "/vq"}}, "img/mech");
   const std::string& md = r.markdown;
   EXPECT_NE(md.find("| pixels | 0.0010 [0.0010, 0.0010] | 0.1000 [0.1000, 0.1000] | 2 |"), std::string::npos) << md;
   // Seeds' changes -0.5 and -0.7: mean -0.6, t-interval -0.6 +- 12.706 x 0.1414 / sqrt(2).
-  EXPECT_NE(md.find("| shared | sft-self | 2 | -0.600 [-1.871, +0.671] | 17 / 1 | +0.250 [+0.250, +0.250] | +2.0 [+2.0, +2.0] |"),
+  EXPECT_NE(md.find("| vq | sft-self | 2 | -0.600 [-1.871, +0.671] | 17 / 1 | +0.250 [+0.250, +0.250] | +2.0 [+2.0, +2.0] |"),
             std::string::npos) << md;
   // Four points: r = -0.94, whose Fisher interval at n = 4 still reaches above 0. The Bayes
   // judge's change does not vary: no correlation is defined.
@@ -365,6 +365,6 @@ TEST(Results, VariantsTabulateAlignmentAgainstCoImprovement) {
   EXPECT_EQ(r.data["points"].size(), 4u);
   EXPECT_NEAR(r.data["correlations"][0]["r"].get<double>(), -0.94346, 1e-4);
   // A variant named twice, or a folder without a study, is refused by name.
-  EXPECT_THROW(build_variants({{"pixels", t.path + "/pixels"}, {"pixels", t.path + "/shared"}}), UserError);
+  EXPECT_THROW(build_variants({{"pixels", t.path + "/pixels"}, {"pixels", t.path + "/vq"}}), UserError);
   EXPECT_THROW(build_variants({{"empty", t.path}}), UserError);
 }
