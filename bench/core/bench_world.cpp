@@ -10,7 +10,7 @@ using namespace unigap;
 
 namespace {
 struct Fixture {
-  WorldSpec spec = WorldSpec::defaults();
+  WorldSpec spec = WorldSpec::v1();
   std::vector<Metadata> suite = sample_suite(spec, Split::Eval, 553, 0);
   std::vector<Scene> scenes;
   std::vector<Image> images, degraded;

@@ -18,7 +18,7 @@ using namespace unigap;
 
 namespace {
 struct Fx {
-  WorldSpec spec = WorldSpec::defaults();
+  WorldSpec spec = WorldSpec::v1();
   std::unique_ptr<ShapesModel> m;
   Fx() {
     const char* p = std::getenv("UNIGAP_BENCH_PRESET");

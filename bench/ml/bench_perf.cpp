@@ -234,7 +234,7 @@ BENCHMARK(BM_MemoryCopy)->Unit(benchmark::kMillisecond);
 // A unified pretraining step as `unigap pretrain` takes it: generation + understanding
 // (+ caption) losses on a batch, backward, AdamW step.
 static void BM_PretrainStep(benchmark::State& st) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   auto m = make_model(preset_config(), spec);
   auto& net = m->net();
   net.train_only({"backbone", "gen_aligner", "gen_head", "und_encoder"});
@@ -272,7 +272,7 @@ BENCHMARK(BM_PretrainStep)->Arg(32)->Unit(benchmark::kMillisecond)->Iterations(8
 namespace {
 // What SFT and DPO train: the generation branch, with improve's optimizer, on n samples.
 struct GenTraining {
-  WorldSpec spec = WorldSpec::defaults();
+  WorldSpec spec = WorldSpec::v1();
   std::unique_ptr<ShapesModel> m = make_model(preset_config(), spec);
   std::unique_ptr<torch::optim::AdamW> opt;
   Inputs in;
@@ -338,9 +338,9 @@ static void BM_Sample(benchmark::State& st) {
   ModelConfig c = preset_config();
   if (st.range(2) > 0) c.d_model = int(st.range(2)), c.ffn_hidden = int(st.range(2)) * 8 / 3 / 32 * 32;
   if (st.range(3) > 0) c.image_size = int(st.range(3));
-  auto m = make_model(c, WorldSpec::defaults());
+  auto m = make_model(c, WorldSpec::v1());
   const int B = int(st.range(0));
-  auto in = make_inputs(WorldSpec::defaults(), B);
+  auto in = make_inputs(WorldSpec::v1(), B);
   auto ids = m->prompt_ids(in.prompts);
   SampleOptions opt;
   opt.cfg_weight = 5.0;
@@ -373,7 +373,7 @@ BENCHMARK(BM_Sample)
 
 // Judging (the understanding branch), batched, under inference mode.
 static void BM_Judge(benchmark::State& st) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   auto m = make_model(preset_config(), spec);
   auto in = make_inputs(spec, int(st.range(0)));
   auto f = [&] { benchmark::DoNotOptimize(m->judge(in.images, in.prompts)); };

@@ -1,5 +1,5 @@
-// `unigap demo`: the whole method end to end on the embedded default world, into one
-// run directory, resumable stage by stage (a stage whose summary.json exists is kept):
+// `unigap demo`: the whole method end to end on the base's world (the shipped base of the
+// default world, version 2, unless --base names another), into one run directory, resumable stage by stage (a stage whose summary.json exists is kept):
 //   base/        pretrain, only with --pretrain or when no base is shipped or given
 //   eval-base/   the internal gap of the base model
 //   sft-self/    SFT on self-judged candidates with curriculum replay
@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -53,9 +54,11 @@ const std::vector<DemoArm> kArms = {
     {"sft-inverted", "sft", "inverted", false, "sft-self"},  // the same candidates, relabeled
 };
 
-// The base checkpoint that ships with the project for a preset: models/base-<preset>/ next
-// to the build folder of this binary (build/unigap -> models/), else under the current
-// directory. "" when there is none.
+// The base checkpoint that ships with the project for a preset in the default world (version 2):
+// models/base-<preset>-v2/ next to the build folder of this binary (build/unigap -> models/),
+// else under the current directory. "" when there is none. (models/base-<preset>/ is the
+// version 1 base, kept so that version 1 runs still evaluate: --base names it.)
+std::string shipped_base_name(const std::string& preset) { return "models/base-" + preset + "-v2"; }
 std::string shipped_base(const std::string& preset) {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -63,7 +66,7 @@ std::string shipped_base(const std::string& preset) {
   if (!ec) roots.push_back(exe.parent_path().parent_path());
   roots.push_back(std::filesystem::current_path(ec));
   for (auto& r : roots) {
-    const auto dir = r / "models" / ("base-" + preset);
+    const auto dir = r / shipped_base_name(preset);
     if (file_exists((dir / "config.json").string()) && file_exists((dir / "model.safetensors").string()))
       return dir.lexically_normal().string();
   }
@@ -75,19 +78,24 @@ std::string shipped_base(const std::string& preset) {
 // data size; 600 prompts x 8 moved nothing, not even with oracle labels), replay after epoch 2.
 // --quick: the same pipeline on the same shipped base with a twentieth of the data, for a
 // first look in minutes: differences of a few points are within its noise.
+// In a world with a validation split, every evaluation chooses its guidance there among
+// cfg_grid on cfg_prompts prompts, and so does each arm's tracking at every epoch, as in the
+// study (results.sh CFG_GRID=1,2,3,4); the arms' win rates are read on the base's images at
+// the base's guidance.
 struct DemoPlan {
   std::string preset;
-  int eval_prompts, eval_k, improve_prompts, candidates, epochs, replay_epoch, track_prompts, dpo_epochs, probes;
+  int eval_prompts, eval_k, improve_prompts, candidates, epochs, replay_epoch, track_prompts, dpo_epochs, probes, cfg_prompts;
+  std::vector<double> cfg_grid;
   json to_json() const {
     return {{"preset", preset},           {"eval_prompts", eval_prompts}, {"eval_k", eval_k},
             {"train_prompts", improve_prompts}, {"candidates", candidates},  {"sft_epochs", epochs},
             {"replay_epoch", replay_epoch}, {"track_prompts", track_prompts}, {"dpo_epochs", dpo_epochs},
-            {"probes", probes}};
+            {"probes", probes}, {"cfg_grid", cfg_grid}, {"cfg_prompts", cfg_prompts}};
   }
 };
 DemoPlan plan_for(bool quick) {
-  if (quick) return {"small", 120, 2, 100, 4, 2, 1, 24, 2, 16};
-  return {"small", 553, 4, 2000, 10, 4, 2, 120, 6, 64};
+  if (quick) return {"small", 120, 2, 100, 4, 2, 1, 24, 2, 16, 24, {1, 2, 3, 4}};
+  return {"small", 553, 4, 2000, 10, 4, 2, 120, 6, 64, 120, {1, 2, 3, 4}};
 }
 
 bool done(const std::string& dir) { return file_exists(dir + "/summary.json"); }
@@ -106,7 +114,13 @@ void run_eval(const std::string& ckpt, const std::string& ref, const std::string
   o.samples_per_prompt = p.eval_k;
   o.seed = seed;
   const auto suite = sample_suite(spec, Split::Eval, p.eval_prompts, seed);
-  const json config = eval_run_config(ckpt, ref, "eval", suite.size(), 1, o, spec, judge->name());
+  std::optional<GuidanceChoice> guidance;
+  if (tuning_split(spec) == Split::Val) {
+    guidance = choose_guidance(*model, *judge, spec, p.cfg_grid, p.cfg_prompts, o);
+    o.sampling.cfg_weight = guidance->chosen;
+  }
+  json config = eval_run_config(ckpt, ref, "eval", suite.size(), 1, o, spec, judge->name());
+  if (guidance) config["guidance"] = guidance->to_json();
   if (!ref.empty()) o.ref_images_dir = ref_images_of(base_eval, ref, config);  // the base's images, not sampled again
   RunDir run(dir);
   // An interrupted stage keeps its complete image folders.
@@ -116,10 +130,13 @@ void run_eval(const std::string& ckpt, const std::string& ref, const std::string
   write_file_atomic(dir + "/summary.csv", eval_csv(res));
   json j = res.to_json();
   j["seed"] = seed;
-  run.write_summary({{"per_seed", {j}}});
+  json summary = {{"per_seed", {j}}};
+  if (guidance) summary["guidance"] = guidance->to_json();
+  run.write_summary(summary);
 }
 
-ImproveConfig improve_config(const DemoPlan& p, const DemoArm& arm, const std::string& run_dir, uint64_t seed) {
+ImproveConfig improve_config(const DemoPlan& p, const DemoArm& arm, const WorldSpec& spec, const std::string& run_dir,
+                             uint64_t seed) {
   ImproveConfig c;
   c.method = arm.method;
   c.supervision = arm.supervision;
@@ -131,6 +148,7 @@ ImproveConfig improve_config(const DemoPlan& p, const DemoArm& arm, const std::s
   if (*arm.pool_from) c.pool_from = run_dir + "/" + arm.pool_from;
   c.eval_prompts = p.track_prompts;
   c.eval.samples_per_prompt = 2;
+  if (tuning_split(spec) == Split::Val) c.eval_cfg_grid = p.cfg_grid;
   return c;
 }
 
@@ -145,7 +163,7 @@ void run_dynamics(const std::string& D, const std::string& base, const DemoPlan&
   DynamicsConfig dc;
   dc.probes = p.probes;
   dc.seed = seed;
-  dc.threshold = improve_config(p, kArms[0], D, seed).pool.threshold;
+  dc.threshold = improve_config(p, kArms[0], spec, D, seed).pool.threshold;
   RunDir dr(dyn);  // an interrupted stage runs again from the start (it keeps nothing)
   dr.start({{"command", "dynamics"}, {"ckpt", base}, {"judge", pool.judge}, {"dynamics", dc.to_json()}},
            {dr.has("config.json"), {}, [&](bool b) { return dist.main_value(b); }});
@@ -166,7 +184,6 @@ void run_dynamics(const std::string& D, const std::string& base, const DemoPlan&
 void run_demo(const DemoArgs& a) {
   Progress::set_enabled(!a.quiet);
   const DemoPlan p = plan_for(a.quick);
-  const WorldSpec spec = WorldSpec::defaults();
   RunDir run(a.out);
   const std::string D = a.out;
   if (!a.base.empty() && a.pretrain_here) throw UserError("--base and --pretrain exclude each other", "--pretrain");
@@ -174,11 +191,13 @@ void run_demo(const DemoArgs& a) {
   // (--quick --pretrain: the tiny preset, seconds: the pipeline, not meaningful figures).
   const std::string given = a.base.empty() && !a.pretrain_here ? shipped_base(p.preset) : a.base;
   if (given.empty() && a.quick && !a.pretrain_here)
-    throw UserError("no shipped base model (models/base-" + p.preset + ") found", "--quick",
+    throw UserError("no shipped base model (" + shipped_base_name(p.preset) + ") found", "--quick",
                     "pass --base CKPT, or --pretrain to pretrain a tiny model here (its figures are not meaningful)");
   const std::string pretrain_preset = a.quick ? "tiny" : p.preset;
-  const json config = {{"command", "demo"}, {"seed", a.seed},   {"quick", a.quick},          {"base", given},
-                       {"preset", given.empty() ? pretrain_preset : p.preset}, {"plan", p.to_json()}, {"world", spec.to_json()}};
+  // The world is the base's own; a base pretrained here is pretrained in the default world.
+  json config = {{"command", "demo"}, {"seed", a.seed}, {"quick", a.quick}, {"base", given},
+                 {"preset", given.empty() ? pretrain_preset : p.preset}, {"plan", p.to_json()}};
+  if (given.empty()) config["world"] = WorldSpec::defaults().to_json();
   if (run.start(config, {a.resume, {}, [](bool b) { return Dist::current().main_value(b); }}) == RunStart::Resumed)
     log_info("resuming the demo in " + D + " (finished stages are kept)");
 
@@ -186,13 +205,14 @@ void run_demo(const DemoArgs& a) {
   std::string base = given;
   if (base.empty()) {
     if (!file_exists(D + "/base/model/config.json")) {
-      PretrainConfig c = PretrainConfig::for_preset(pretrain_preset);
+      PretrainConfig c = PretrainConfig::for_preset(pretrain_preset, WorldSpec::defaults().version);
       c.seed = a.seed;
-      pretrain(c, spec, D + "/base", file_exists(D + "/base/config.json"));
+      pretrain(c, WorldSpec::defaults(), D + "/base", file_exists(D + "/base/config.json"));
     }
     base = D + "/base/model";
   }
   log_info("demo: base model " + base);
+  const WorldSpec spec = world_of(*open_model(base, Dist::current()), "");
 
   // 2. The gap of the base model.
   run_eval(base, "", D + "/eval-base", p, a.seed, "");
@@ -202,7 +222,7 @@ void run_demo(const DemoArgs& a) {
   for (const DemoArm& arm : kArms) {
     const std::string dir = D + "/" + arm.name;
     if (!done(dir)) {
-      const auto c = improve_config(p, arm, D, a.seed);
+      const auto c = improve_config(p, arm, spec, D, a.seed);
       if (!c.pool_from.empty() && !file_exists(c.pool_from + "/pool.jsonl")) {
         log_warn(std::string(arm.name) + ": skipped, its pool (" + c.pool_from + ") was not made");
         RunDir(dir).write_summary({{"failed", "its pool (" + c.pool_from + ") was not made"}});
@@ -233,10 +253,10 @@ void run_demo(const DemoArgs& a) {
 
 void register_demo(CLI::App& app) {
   static DemoArgs a;
-  auto* demo = app.add_subcommand("demo", "Run the whole method on the embedded default world and write the report");
+  auto* demo = app.add_subcommand("demo", "Run the whole method on the shipped base (world version 2) and write the report");
   demo->add_option("--out,-o", a.out, "Run directory (resumable)")->capture_default_str();
   demo->add_option("--base", a.base,
-                   "Base checkpoint (default: the shipped models/base-<preset>, else pretrain one in --out/base)");
+                   "Base checkpoint; its world is the demo's (default: the shipped models/base-<preset>-v2, else pretrain one in --out/base)");
   demo->add_flag("--pretrain", a.pretrain_here,
                  "Pretrain the base here even when a shipped one exists (with --quick: the tiny preset, seconds)");
   demo->add_option("--seed", a.seed, "Seed")->capture_default_str();

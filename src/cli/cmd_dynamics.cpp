@@ -111,7 +111,7 @@ void register_dynamics(CLI::App& app) {
   cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
   cmd->add_option("--threshold", a.threshold,
                   "Verdict threshold of the judges (default: that of the improve run that made --pool, from its config.json)");
-  cmd->add_option("--world", a.world, "World spec of the pool's prompts, for a model without a world of its own (default: embedded)");
+  cmd->add_option("--world", a.world, "World spec of the pool's prompts, for a model without a world of its own (v1 | v2 | a spec file; default: v2)");
   cmd->add_option("--held-out", a.held_out,
                   "val | eval: held-out dynamics of --improved against --ckpt, its base, on the base's own images of this "
                   "split's prompts (both judges: yes/no and Bayes)");

@@ -61,7 +61,7 @@ void register_generate_eval(CLI::App& app) {
   gen->add_option("--out,-o", g.out, "Output folder")->required();
   gen->add_option("--n", g.n, "Images per prompt")->capture_default_str();
   gen->add_option("--seed", g.seed, "Sampling seed")->capture_default_str();
-  gen->add_option("--world", g.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
+  gen->add_option("--world", g.world, "World spec of the prompts, for a model without a world of its own (v1 | v2 | a spec file; default: v2)");
   add_model_options(gen, g.device, g.dtype, g.adapter);
   gen->add_flag("--quiet,-q", g.quiet, "No progress output");
   add_sampling_options(gen, g.sampling);
@@ -114,7 +114,7 @@ void register_generate_eval(CLI::App& app) {
   ev->add_option("--seeds", e.seeds, "Repeat with seeds seed..seed+S-1 and report mean +- std")->capture_default_str();
   ev->add_option("--images", e.images, "Judge these GenEval-layout images instead of generating");
   ev->add_option("--judge", e.judge, "External judge of Gen, WeakGen and the win rate: oracle | ckpt:PATH")->capture_default_str();
-  ev->add_option("--world", e.world, "World spec of the suite, for a model without a world of its own (default: embedded)");
+  ev->add_option("--world", e.world, "World spec of the suite, for a model without a world of its own (v1 | v2 | a spec file; default: v2)");
   add_model_options(ev, e.device, e.dtype, e.adapter);
   ev->add_option("--out,-o", e.out, "Run directory")->required();
   ev->add_flag("--quiet,-q", e.quiet, "No progress output");

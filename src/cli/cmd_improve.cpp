@@ -48,7 +48,7 @@ void register_improve(CLI::App& app) {
                   "render (ground-truth renders of the prompts: continued pretraining)")->capture_default_str();
   cmd->add_option("--judge", a.c.judge, "External judge of the audit and the held-out tracking: oracle | ckpt:PATH")
       ->capture_default_str();
-  cmd->add_option("--world", a.c.world, "World spec of the prompts, for a model without a world of its own (default: embedded)");
+  cmd->add_option("--world", a.c.world, "World spec of the prompts, for a model without a world of its own (v1 | v2 | a spec file; default: v2)");
   cmd->add_option("--seed", a.c.seed, "Seed")->capture_default_str();
   cmd->add_option("--prompts", a.c.train_prompts, "Training prompts (train split)")->capture_default_str();
   cmd->add_option("--train-suite", a.c.train_suite,
@@ -129,7 +129,7 @@ void register_improve(CLI::App& app) {
   audit->add_option("--pool", u.pool, "pool.jsonl written by `unigap improve` (it names its external judge)")->required();
   audit->add_option("--sample", u.sample, "Candidates to audit (0 = all)")->capture_default_str();
   audit->add_option("--seed", u.seed, "Sampling seed")->capture_default_str();
-  audit->add_option("--world", u.world, "World spec JSON (default: embedded)");
+  audit->add_option("--world", u.world, "World spec JSON (v1 | v2 | a spec file; default: v2)");
   audit->add_option("--out,-o", u.out, "Write the audit as JSON here");
   audit->callback([] {
     auto spec = load_world_spec(u.world);

@@ -21,7 +21,7 @@ struct WorldArgs {
 };
 
 void add_world_option(CLI::App* cmd, WorldArgs& a) {
-  cmd->add_option("--world", a.world, "World spec JSON (default: the embedded default world)");
+  cmd->add_option("--world", a.world, "World spec JSON (v1 | v2 | a spec file; default: v2)");
   cmd->add_flag("--quiet,-q", a.quiet, "No progress output");
 }
 
@@ -182,7 +182,7 @@ void register_world(CLI::App& app) {
   render->add_option("--noise", noise, "Gaussian pixel noise sigma (0-255 scale)")->capture_default_str();
   render->add_option("--blur", blur, "Box-blur radius in pixels")->capture_default_str();
   render->add_option("--mistake", mistake,
-                     "Draw a wrong image instead: color_swap|shape_swap|add_object|remove_object|flip_relation");
+                     "Draw a wrong image instead: color_swap|shape_swap|add_object|remove_object|flip_relation; version 2 also size_swap|move");
   render->callback([] { cmd_render(a, prompts, rout, rn, rseed, noise, blur, mistake); });
 
   static std::string images, cout_path;

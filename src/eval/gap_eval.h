@@ -68,7 +68,7 @@ GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, c
 
 // The world a model is evaluated and trained in: its own when it has one (a `world_file`
 // that describes another world is then a UserError), else the world of `world_file` ("" =
-// the embedded default world).
+// the default world, version 2).
 WorldSpec world_of(const UnifiedMultimodal& model, const std::string& world_file);
 
 // Whether a prompt file is read in GenEval's open vocabulary: the model has no world of its own

@@ -43,7 +43,7 @@ struct ImproveConfig {
   std::string method = "sft";          // sft | dpo | grpo
   std::string supervision = "self";    // self | oracle | flip:P | inverted | ckpt:PATH ("oracle": the external judge)
   std::string judge = "oracle";        // the external judge of the audit and tracking: oracle | ckpt:PATH
-  std::string world;                   // world spec file for a model without a world of its own ("" = embedded)
+  std::string world;                   // world spec file for a model without a world of its own ("" = the default, version 2)
   // Prompt files (GenEval metadata JSONL) instead of the world's splits: every training prompt
   // of train_suite (else train_prompts from the train split), the held-out prompts of
   // eval_suite (else eval_prompts from the eval split). Read in GenEval's open vocabulary for a

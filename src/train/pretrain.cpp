@@ -24,9 +24,16 @@
 
 namespace unigap {
 
-PretrainConfig PretrainConfig::for_preset(const std::string& preset) {
+PretrainConfig PretrainConfig::for_preset(const std::string& preset, int world_version) {
   PretrainConfig c;
   c.preset = preset;
+  if (world_version >= 2) {  // the recipe of the shipped version 2 bases (docs/model.md)
+    c.steps = 4800;
+    c.hard_negative_share = 0.9;
+    c.negative_weight = 2.0;
+    c.tag_weights = {{"single_object", 0.85}, {"two_object", 1.05}, {"counting", 1.0},
+                     {"colors", 0.85},        {"position", 1.05},   {"color_attr", 1.2}};
+  }
   if (preset == "tiny") {  // seconds, for tests
     c.vq_steps = 60;
     c.vq_batch = 32;
@@ -83,7 +90,7 @@ json PretrainConfig::to_json() const {
           {"model", model},           {"vq_from", vq_from},       {"ckpt_every", ckpt_every}, {"log_every", log_every}};
 }
 
-PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origin) {
+PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origin, int world_version) {
   if (!j.is_object()) throw UserError("pretrain config must be a JSON object", origin);
   std::string preset = "small";
   if (j.contains("preset")) {
@@ -91,7 +98,7 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
     if (!p) throw UserError("field 'preset' must be a string, found " + j["preset"].dump(), origin);
     preset = *p;
   }
-  PretrainConfig c = for_preset(preset);
+  PretrainConfig c = for_preset(preset, world_version);
   json known = c.to_json();
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.contains(it.key())) throw UserError("unknown pretrain config field '" + it.key() + "'", origin);
@@ -106,6 +113,7 @@ PretrainConfig PretrainConfig::from_json(const json& j, const std::string& origi
   if (j.contains("tag_weights")) {
     const json& w = j["tag_weights"];
     if (!w.is_object()) throw UserError("field 'tag_weights' must be an object of tag -> weight, found " + w.dump(), origin);
+    c.tag_weights.clear();  // the file's weights replace the recipe's: a tag it does not name weighs 0
     for (auto it = w.begin(); it != w.end(); ++it) {
       if (!it->is_number()) throw UserError("field 'tag_weights." + it.key() + "' must be a number, found " + it->dump(), origin);
       c.tag_weights[it.key()] = it->get<double>();

@@ -48,10 +48,13 @@ struct PretrainConfig {
   int ckpt_every = 250;          // steps between checkpoints
   int log_every = 25;            // steps between metrics lines
 
-  static PretrainConfig for_preset(const std::string& preset);
+  // The preset's schedule, with the recipe of the world version's shipped base: version 2 adds
+  // 4,800 steps (small), hard negatives 0.9, "no" rows x2 and the tag weights of docs/model.md.
+  static PretrainConfig for_preset(const std::string& preset, int world_version = 2);
   void validate() const;
   json to_json() const;
-  static PretrainConfig from_json(const json& j, const std::string& origin);
+  // Fields absent from `j` take for_preset's values for j's preset and `world_version`.
+  static PretrainConfig from_json(const json& j, const std::string& origin, int world_version = 2);
 };
 
 struct PretrainResult {

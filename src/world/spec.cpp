@@ -26,7 +26,7 @@ int location_index(const std::string& name) {
   return -1;
 }
 
-WorldSpec WorldSpec::defaults() { return v1(); }
+WorldSpec WorldSpec::defaults() { return v2(); }
 
 WorldSpec WorldSpec::v1() {
   WorldSpec s;

@@ -62,7 +62,7 @@ struct WorldSpec {
   uint64_t split_seed = 20260716;  // which prompts are held out (fixed per world)
   OracleThresholds oracle;
 
-  static WorldSpec defaults();
+  static WorldSpec defaults();  // version 2, the default since the study moved to it
   static WorldSpec v1();
   static WorldSpec v2();
   // Version 2's additions: size words, locations, the validation split.

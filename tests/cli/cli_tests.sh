@@ -5,7 +5,7 @@
 #
 # Runs the real binary and checks exit codes, outputs and error messages:
 #   - --version (commit, libtorch, BLAS = OpenBLAS, threads)
-#   - world spec --json (valid JSON, canvas 32, >= 3 shapes, >= 6 colors)
+#   - world spec --json (valid JSON, canvas 32, >= 3 shapes, >= 6 colors, version 2 by default)
 #   - world sample (train/eval disjoint, GenEval tag proportions, seeding)
 #   - world render + world check round trip (clean, noisy+blurred, each
 #     --mistake, --lenient vs strict)
@@ -215,6 +215,7 @@ except ValueError as e:
     sys.exit(f"stdout is not valid JSON: {e}")
 canvas, shapes, colors = s.get("canvas"), s.get("shapes", []), s.get("colors", [])
 if canvas != 32: sys.exit(f"canvas is {canvas}, expected 32")
+if s.get("version") != 2: sys.exit(f"the default world is version {s.get('version')}, expected 2")
 if len(shapes) < 3: sys.exit(f"only {len(shapes)} shapes: {shapes}")
 if len(colors) < 6: sys.exit(f"only {len(colors)} colors")
 ' "$OUT"
@@ -452,7 +453,7 @@ if len(ev) != 6 or min(ev.values()) < 40: sys.exit(f"eval prompts per tag: {dict
 sized = [r for r in rows["train"] if any("size" in c or "location" in c for c in r["include"])]
 if not sized: sys.exit("no train prompt carries a size or a location")
 ' "$CASE_DIR" || return 1
-  run world sample -q --split val --all
+  run world sample -q --world v1 --split val --all
   expect_user_error "no validation split" "--world v2"
 }
 

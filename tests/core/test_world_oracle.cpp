@@ -127,7 +127,7 @@ TEST(Oracle, SaysIncorrectOnDeliberateMistakesWithReason) { catches_deliberate_m
 TEST(Oracle, V2SaysIncorrectOnDeliberateMistakesWithReason) { catches_deliberate_mistakes(WorldSpec::v2()); }
 
 TEST(Oracle, PureNoiseIsNeverCorrect) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   const auto universe = prompt_universe(spec);
   Rng rng(11);
   int correct = 0;
@@ -141,7 +141,7 @@ TEST(Oracle, PureNoiseIsNeverCorrect) {
 }
 
 TEST(Oracle, FragmentedAndOffPaletteBlobsAreJunk) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   Rng rng(12);
   int correct = 0, lenient_correct = 0;
   for (int i = 0; i < 500; ++i) {
@@ -179,7 +179,7 @@ TEST(Oracle, FragmentedAndOffPaletteBlobsAreJunk) {
 }
 
 TEST(Oracle, SpecksAreIgnoredUpToTheDocumentedThreshold) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   Rng rng(13);
   Metadata m = make_colors("circle", "red");
   Scene s = layout_scene(m, spec, rng);
@@ -205,7 +205,7 @@ TEST(Oracle, SpecksAreIgnoredUpToTheDocumentedThreshold) {
 }
 
 TEST(Oracle, ShapesRecognisedAtEverySizeSharpAndBlurred) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   for (size_t sh = 0; sh < spec.shapes.size(); ++sh)
     for (int size = spec.min_size; size <= spec.max_size; ++size)
       for (int blur = 0; blur <= 1; ++blur) {
@@ -221,7 +221,7 @@ TEST(Oracle, ShapesRecognisedAtEverySizeSharpAndBlurred) {
 }
 
 TEST(Oracle, SlightlyOffColoursStillCount) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   Scene s;
   s.objects.push_back({0, 0, 10, 10, 10});  // red circle
   Image img = render_scene(s, spec);
@@ -236,7 +236,7 @@ TEST(Oracle, SlightlyOffColoursStillCount) {
 }
 
 TEST(Oracle, WrongImageSizeIsAClearError) {
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   Image img(16, 16, 255, 255, 255);
   try {
     parse_image(img, spec, "imgs/00001/samples/0000.png");
@@ -252,7 +252,7 @@ TEST(Render, RoundTripPropertyAcrossSeedsAndTags) {
   // Property: for any prompt and seed, the layout satisfies GenEval's rules by
   // construction (checked on the scene's own boxes, before pixels), objects never
   // overlap, and rendering is deterministic for a seed.
-  const WorldSpec spec = WorldSpec::defaults();
+  const WorldSpec spec = WorldSpec::v1();
   const auto universe = prompt_universe(spec);
   for (uint64_t seed = 0; seed < 300; ++seed) {
     Rng pick(seed);

@@ -41,7 +41,7 @@ TEST(Prompts, PositionMetadataMatchesGenEvalSchema) {
 }
 
 TEST(Prompts, RoundTripEveryPromptOfTheUniverse) {
-  auto spec = WorldSpec::defaults();
+  auto spec = WorldSpec::v1();
   for (auto& m : prompt_universe(spec)) {
     Metadata back = Metadata::from_json(m.to_json(), spec, "x");
     EXPECT_EQ(back.to_json(), m.to_json());
@@ -49,7 +49,7 @@ TEST(Prompts, RoundTripEveryPromptOfTheUniverse) {
 }
 
 TEST(Prompts, ValidationNamesFieldAndValue) {
-  auto spec = WorldSpec::defaults();
+  auto spec = WorldSpec::v1();
   json good = make_colors("circle", "red").to_json();
   EXPECT_EQ(error_of(good, spec), "");
   json j = good;
@@ -92,7 +92,7 @@ TEST(Prompts, ValidationNamesFieldAndValue) {
 }
 
 TEST(Prompts, SplitsAreDisjointAndCoverEveryTag) {
-  auto spec = WorldSpec::defaults();
+  auto spec = WorldSpec::v1();
   auto train = split_prompts(spec, Split::Train), eval = split_prompts(spec, Split::Eval);
   std::set<std::string> t, e;
   for (auto& m : train) t.insert(m.prompt);
@@ -119,7 +119,7 @@ TEST(Prompts, SplitsAreDisjointAndCoverEveryTag) {
 }
 
 TEST(Prompts, SuiteHasGenEvalProportionsAndIsSeeded) {
-  auto spec = WorldSpec::defaults();
+  auto spec = WorldSpec::v1();
   auto s = sample_suite(spec, Split::Eval, 553, 5);
   ASSERT_EQ(s.size(), 553u);
   std::map<std::string, int> count;
@@ -141,7 +141,7 @@ TEST(Prompts, SuiteHasGenEvalProportionsAndIsSeeded) {
 }
 
 TEST(WorldSpecTest, DefaultsValidAndErrorsNameTheField) {
-  auto spec = WorldSpec::defaults();
+  auto spec = WorldSpec::v1();
   EXPECT_NO_THROW(spec.validate());
   EXPECT_GE(spec.shapes.size(), 3u);
   EXPECT_GE(spec.colors.size(), 6u);

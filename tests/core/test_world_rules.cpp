@@ -78,7 +78,7 @@ TEST(PositionRule, CustomThreshold) {
 
 class RulesTest : public ::testing::Test {
  protected:
-  WorldSpec spec = WorldSpec::defaults();
+  WorldSpec spec = WorldSpec::v1();
   Verdict eval(const Metadata& m, std::vector<Detection> d, bool strict = true) {
     ParsedImage p;
     p.objects = std::move(d);

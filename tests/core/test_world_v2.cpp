@@ -132,6 +132,14 @@ TEST(WorldV2, ScenesHonourSizesAndLocationsRobustly) {
   EXPECT_FALSE(side_is("large", 10, spec));
 }
 
+// Version 2 is the default world: of every command without --world, and of a run folder whose
+// model has no world of its own. Version 1 stays loadable by name.
+TEST(WorldV2, IsTheDefaultWorld) {
+  EXPECT_EQ(WorldSpec::defaults().fingerprint(), WorldSpec::v2().fingerprint());
+  EXPECT_EQ(load_world_spec("").fingerprint(), WorldSpec::v2().fingerprint());
+  EXPECT_EQ(load_world_spec("v1").fingerprint(), "14faafc0a04cad98");  // as every version 1 run recorded it
+}
+
 TEST(WorldV2, SpecFilesKeepTheirVersion) {
   // A file without "version" is version 1 (every file written before version 2).
   auto v1 = WorldSpec::from_json(json{{"canvas", 32}}, "old.json");

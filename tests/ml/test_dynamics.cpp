@@ -12,7 +12,7 @@ using namespace unigap;
 
 namespace {
 struct TinySetup {
-  ShapesModel m{ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 21};
+  ShapesModel m{ModelConfig::preset_named("tiny"), WorldSpec::v1(), 21};
   std::vector<torch::Tensor> params;
   TinySetup() {
     torch::NoGradGuard ng;
@@ -156,8 +156,8 @@ TEST(Dynamics, FpCorrectionGroupsUseTheRunsThresholdAndKeepFalseNegativesApart) 
   for (bool right : {false, true})
     for (bool b : {false, true})
       for (bool m : {false, true}) {
-        const std::string shape = WorldSpec::defaults().shapes[size_t(i % 4)];
-        const std::string color = WorldSpec::defaults().colors[size_t(i / 4)].name;
+        const std::string shape = WorldSpec::v1().shapes[size_t(i % 4)];
+        const std::string color = WorldSpec::v1().colors[size_t(i / 4)].name;
         pool.prompts.push_back(make_colors(shape, color));
         const std::string p = pool.prompts.back().prompt;
         base[p] = b ? 0.65 : 0.2, improved[p] = m ? 0.9 : 0.1;

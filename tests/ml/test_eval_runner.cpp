@@ -22,13 +22,13 @@ using namespace unigap;
 namespace {
 // The external judge of these tests: the oracle of the default world.
 ExternalJudge& oracle() {
-  static auto j = make_oracle_judge(WorldSpec::defaults());
+  static auto j = make_oracle_judge(WorldSpec::v1());
   return *j;
 }
 }  // namespace
 
 TEST(EvalRunner, GeneratesJudgesAndScoresEveryImage) {
-  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
+  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 4);
   auto suite = sample_suite(*m.world(), Split::Eval, 12, 1);
   EvalOptions o;
   o.samples_per_prompt = 2;
@@ -45,7 +45,7 @@ TEST(EvalRunner, GeneratesJudgesAndScoresEveryImage) {
 }
 
 TEST(EvalRunner, JudgesImagesMadeElsewhere) {
-  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
+  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 4);
   auto suite = sample_suite(*m.world(), Split::Eval, 6, 2);
   TempDir d;
   Rng rng(3);
@@ -79,7 +79,7 @@ TEST(EvalRunner, JudgesImagesMadeElsewhere) {
 }
 
 TEST(EvalRunner, ResumeKeepsCompleteFoldersAndEqualsAnUninterruptedRun) {
-  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
+  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 4);
   auto suite = sample_suite(*m.world(), Split::Eval, 10, 1);
   EvalOptions o;
   o.samples_per_prompt = 2;
@@ -111,8 +111,8 @@ TEST(EvalRunner, ResumeKeepsCompleteFoldersAndEqualsAnUninterruptedRun) {
 }
 
 TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
-  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 4);
-  ShapesModel ref(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 5);
+  ShapesModel m(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 4);
+  ShapesModel ref(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 5);
   auto suite = sample_suite(*m.world(), Split::Eval, 6, 3);
   EvalOptions o;
   o.samples_per_prompt = 2;

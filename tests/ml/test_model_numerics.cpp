@@ -20,7 +20,7 @@ using namespace unigap;
 
 namespace {
 std::unique_ptr<ShapesModel> tiny_model(uint64_t seed = 3) {
-  return std::make_unique<ShapesModel>(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), seed);
+  return std::make_unique<ShapesModel>(ModelConfig::preset_named("tiny"), WorldSpec::v1(), seed);
 }
 }  // namespace
 
@@ -239,7 +239,7 @@ TEST(ModelConfigTest, OutOfRangeNumbersNameTheField) {
 // and understanding stayed near chance on hard negatives.
 TEST(Understanding, VisualTokensAtInitVaryWithTheImage) {
   for (const char* preset : {"tiny", "small"}) {
-    ShapesModel m(ModelConfig::preset_named(preset), WorldSpec::defaults(), 5);
+    ShapesModel m(ModelConfig::preset_named(preset), WorldSpec::v1(), 5);
     PretrainData data(*m.world(), 1, 0.5);
     std::vector<Image> images;
     for (auto& e : data.batch(0, 8)) images.push_back(e.image);
@@ -259,7 +259,7 @@ TEST(Understanding, VisualHiddenStatesAreTheImagePositions) {
   for (const char* order : {"image_first", "prompt_first"}) {
     auto cfg = ModelConfig::preset_named("tiny");
     cfg.und_order = order;
-    ShapesModel m(cfg, WorldSpec::defaults(), 6);
+    ShapesModel m(cfg, WorldSpec::v1(), 6);
     PretrainData data(*m.world(), 2, 1.0);
     auto ex = data.batch(0, 2);
     std::vector<Image> images{ex[0].image, ex[1].image};

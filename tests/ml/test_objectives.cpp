@@ -17,13 +17,13 @@ using namespace unigap;
 namespace {
 
 struct TinyPool {
-  ShapesModel model{ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 8};
+  ShapesModel model{ModelConfig::preset_named("tiny"), WorldSpec::v1(), 8};
   Pool pool;
   TinyPool() {
     torch::NoGradGuard ng;
     for (auto& p : model.net().parameters()) p.mul_(3.0);  // away from the near-uniform init
     model.set_training(false);
-    pool.prompts = sample_suite(WorldSpec::defaults(), Split::Train, 4, 1);
+    pool.prompts = sample_suite(WorldSpec::v1(), Split::Train, 4, 1);
     torch::manual_seed(2);
     for (int i = 0; i < 4; ++i)
       for (int k = 0; k < 3; ++k) {
@@ -98,7 +98,7 @@ TEST(Objectives, PromptDropoutReadsTheUnconditionalPrompt) {
 
 TEST(Objectives, DpoStartsAtLn2PlusNllAndShardsAddUp) {
   TinyPool s;
-  ShapesModel reference(ModelConfig::preset_named("tiny"), WorldSpec::defaults(), 8);
+  ShapesModel reference(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 8);
   {
     torch::NoGradGuard ng;
     for (auto& p : reference.net().parameters()) p.mul_(3.0);

@@ -53,12 +53,12 @@ TEST(Pool, SaveLoadRoundTripAndErrors) {
   TempDir d;
   p.judge = "ckpt:/models/judge";
   p.save(d.path + "/pool.jsonl");
-  Pool q = Pool::load(d.path + "/pool.jsonl", WorldSpec::defaults());
+  Pool q = Pool::load(d.path + "/pool.jsonl", WorldSpec::v1());
   EXPECT_EQ(q.judge, "ckpt:/models/judge");
   {  // a pool written before the judge line was judged by the oracle
     std::string text = read_file(d.path + "/pool.jsonl");
     write_file_atomic(d.path + "/old.jsonl", text.substr(text.find('\n') + 1));
-    EXPECT_EQ(Pool::load(d.path + "/old.jsonl", WorldSpec::defaults()).judge, "oracle");
+    EXPECT_EQ(Pool::load(d.path + "/old.jsonl", WorldSpec::v1()).judge, "oracle");
   }
   ASSERT_EQ(q.candidates.size(), p.candidates.size());
   EXPECT_EQ(q.discard(), p.discard());
@@ -68,7 +68,7 @@ TEST(Pool, SaveLoadRoundTripAndErrors) {
                                          << "}\n{\"type\":\"candidate\",\"prompt_index\":5}\n";
   }
   try {
-    Pool::load(d.path + "/bad.jsonl", WorldSpec::defaults());
+    Pool::load(d.path + "/bad.jsonl", WorldSpec::v1());
     FAIL();
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("bad.jsonl:2"), std::string::npos) << e.what();
@@ -100,7 +100,7 @@ TEST(Pool, CodesAreCheckedAgainstTheModel) {
                                          << "\"codes\":[1,2e60],\"own_score\":0.5,\"score\":0.5,\"verdict\":true,\"oracle\":false}\n";
   }
   try {
-    Pool::load(d.path + "/bad.jsonl", WorldSpec::defaults());
+    Pool::load(d.path + "/bad.jsonl", WorldSpec::v1());
     FAIL();
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("field 'codes' holds 2e+60"), std::string::npos) << e.what();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "io/jsonl.h"
 #include "train/pretrain.h"
 #include "train/pretrain_data.h"
 
@@ -46,6 +47,24 @@ TEST(PretrainData, TagWeightsSetTheShareOfEachTaskFamily) {
   const auto u = tag_counts(PretrainData(spec, 7, 0.9), 125, 16);
   ASSERT_EQ(u.size(), kTags.size());
   for (auto& [tag, k] : u) EXPECT_NEAR(k / 2000.0, 1.0 / 6, 0.034) << tag;
+}
+
+// The small preset's default recipe in version 2 is the one the shipped version 2 bases were
+// pretrained with: models/base-small-v2-p1 ran it in one command, tokenizer included, so
+// `unigap pretrain --preset small --seed 1` repeats its config. Version 1 keeps its own.
+TEST(PretrainData, TheDefaultRecipeIsTheShippedVersion2Bases) {
+  const json shipped = read_json(UNIGAP_SOURCE_DIR "/models/base-small-v2-p1/config.json").at("pretrain");
+  json ours = PretrainConfig::for_preset("small").to_json();
+  ours["seed"] = 1;
+  EXPECT_EQ(ours, shipped);
+  EXPECT_EQ(PretrainConfig::from_json({{"seed", 1}}, "cfg.json").to_json(), shipped);  // absent fields: the recipe's
+  const auto v1 = PretrainConfig::for_preset("small", 1);
+  EXPECT_EQ(v1.steps, 4000);
+  EXPECT_TRUE(v1.tag_weights.empty());
+  EXPECT_EQ(v1.negative_weight, 1.0);
+  json v1_seed1 = v1.to_json();
+  v1_seed1["seed"] = 1;
+  EXPECT_EQ(PretrainConfig::from_json({{"seed", 1}}, "cfg.json", 1).to_json(), v1_seed1);
 }
 
 TEST(PretrainData, BadTagWeightsAreRefusedNamingThem) {

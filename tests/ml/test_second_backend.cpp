@@ -144,6 +144,7 @@ TEST(SecondBackend, EvalImproveAuditDynamicsAndReportEndToEnd) {
   for (auto arm : {"sft-self", "sft-plain", "dpo-self", "grpo-self"}) write_eval(D + "/" + arm + "/model", base, *judge, D + "/eval-" + arm);
 
   // The audit names the judge the pool was labelled against.
+  // A model without a world of its own is trained in the default world.
   const Pool pool = Pool::load(D + "/sft-self/pool.jsonl", WorldSpec::defaults());
   EXPECT_EQ(pool.judge, "ckpt:" + judge_ckpt);
   const AuditReport audit = audit_pool(pool, 0, 0);

@@ -19,7 +19,7 @@ using namespace unigap;
 
 namespace {
 PretrainConfig tiny_config() {
-  PretrainConfig c = PretrainConfig::for_preset("tiny");
+  PretrainConfig c = PretrainConfig::for_preset("tiny", 1);
   c.vq_steps = 20;
   c.steps = 30;
   c.ckpt_every = 10;
@@ -44,14 +44,14 @@ ImproveConfig small_improve(const std::string& supervision, int prompts, int can
 std::string barely_trained_base(const TempDir& d) {
   PretrainConfig c = tiny_config();
   c.steps = 10;
-  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  pretrain(c, WorldSpec::v1(), d.path + "/base", false);
   return d.path + "/base/model";
 }
 }  // namespace
 
 TEST(Pretrain, NanStopsTheRunAndResumeIsBitIdentical) {
   TempDir d;
-  const auto world = WorldSpec::defaults();
+  const auto world = WorldSpec::v1();
   PretrainConfig c = tiny_config();
   pretrain(c, world, d.path + "/clean", false);
 
@@ -75,7 +75,7 @@ TEST(Pretrain, NanStopsTheRunAndResumeIsBitIdentical) {
 
 TEST(Improve, FrozenGroupsDoNotMoveAndTheRunResumes) {
   TempDir d;
-  const auto world = WorldSpec::defaults();
+  const auto world = WorldSpec::v1();
   PretrainConfig c = tiny_config();
   pretrain(c, world, d.path + "/base", false);
   ImproveConfig ic;
@@ -140,7 +140,7 @@ TEST(Improve, AuditRefusesLowPrecisionData) {
   TempDir d;
   PretrainConfig c = tiny_config();
   c.steps = 10;
-  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  pretrain(c, WorldSpec::v1(), d.path + "/base", false);
   ImproveConfig ic;
   ic.supervision = "flip:0.5";
   ic.train_prompts = 8;
@@ -163,7 +163,7 @@ TEST(Pretrain, InfGradientNamesTheTensor) {
   setenv("UNIGAP_INJECT_NAN_AT", "unified:12:grad:backbone.layers.0.attn.qkv.weight", 1);
   std::string msg;
   try {
-    pretrain(c, WorldSpec::defaults(), d.path + "/run", false);
+    pretrain(c, WorldSpec::v1(), d.path + "/run", false);
   } catch (const UserError& e) {
     msg = e.what();
   }
@@ -178,7 +178,7 @@ TEST(Pretrain, InfGradientNamesTheTensor) {
 TEST(Improve, NanLossStopsAtItsStepAndKeepsTheLastEpoch) {
   TempDir d;
   PretrainConfig c = tiny_config();
-  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  pretrain(c, WorldSpec::v1(), d.path + "/base", false);
   ImproveConfig ic;
   ic.supervision = "flip:0.5";
   ic.train_prompts = 12;
@@ -248,8 +248,8 @@ TEST(Improve, PoolFromTrainsOnTheSameRound0CandidatesAndChecksTheirSettings) {
   dpo.epochs = 1;
   dpo.pool_from = d.path + "/sft";
   improve(dpo, base, d.path + "/dpo", false);
-  auto src = Pool::load(d.path + "/sft/pool.jsonl", WorldSpec::defaults());
-  auto reused = Pool::load(d.path + "/dpo/pool.jsonl", WorldSpec::defaults());
+  auto src = Pool::load(d.path + "/sft/pool.jsonl", WorldSpec::v1());
+  auto reused = Pool::load(d.path + "/dpo/pool.jsonl", WorldSpec::v1());
   size_t round0 = 0;
   for (auto& x : src.candidates) round0 += x.round == 0;
   ASSERT_EQ(reused.candidates.size(), round0);
@@ -285,7 +285,7 @@ TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
   ImproveConfig ic = small_improve("self", 12, 2, 1);
   ic.eval_every = 0;
   improve(ic, base, d.path + "/self", false);
-  const auto self = Pool::load(d.path + "/self/pool.jsonl", WorldSpec::defaults());
+  const auto self = Pool::load(d.path + "/self/pool.jsonl", WorldSpec::v1());
   const std::vector<std::string> sups = {"oracle", "inverted", "flip:0.5"};
   for (size_t s = 0; s < sups.size(); ++s) {
     SCOPED_TRACE(sups[s]);
@@ -310,8 +310,8 @@ TEST(Improve, PoolFromAnotherSupervisionIsRelabeledAsSamplingUnderItWouldHave) {
     if (sups[s] == "flip:0.5") {
       EXPECT_EQ(fresh_err, "");
     }
-    const auto a = Pool::load(d.path + "/fresh" + std::to_string(s) + "/pool.jsonl", WorldSpec::defaults());
-    const auto b = Pool::load(d.path + "/reused" + std::to_string(s) + "/pool.jsonl", WorldSpec::defaults());
+    const auto a = Pool::load(d.path + "/fresh" + std::to_string(s) + "/pool.jsonl", WorldSpec::v1());
+    const auto b = Pool::load(d.path + "/reused" + std::to_string(s) + "/pool.jsonl", WorldSpec::v1());
     ASSERT_EQ(a.candidates.size(), b.candidates.size());
     ASSERT_EQ(a.candidates.size(), self.candidates.size());
     int changed = 0;
@@ -355,7 +355,7 @@ TEST(Improve, DpoWithReplayTrainsOnThePairsOfRejoinedPromptsAndResumes) {
   ic.batch = 4;
   ic.eval_every = 0;
   const ImproveResult r = improve(ic, base, d.path + "/dpo", false);
-  Pool round0 = Pool::load(d.path + "/dpo/pool.jsonl", WorldSpec::defaults());
+  Pool round0 = Pool::load(d.path + "/dpo/pool.jsonl", WorldSpec::v1());
   round0.candidates.erase(std::remove_if(round0.candidates.begin(), round0.candidates.end(), [](auto& c) { return c.round > 0; }),
                           round0.candidates.end());
   int joined = 0;

@@ -23,7 +23,7 @@ fail() { echo "FAIL: $*" >&2; FAILED=1; }
 cat > "$WORK/pretrain.json" <<'EOF'
 {"vq_steps": 10, "steps": 10, "ckpt_every": 5, "vq_restart_every": 5, "log_every": 1}
 EOF
-PRETRAIN=("$BIN" --threads 1 pretrain --preset tiny --config "$WORK/pretrain.json" -q)
+PRETRAIN=("$BIN" --threads 1 pretrain --preset tiny --world v1 --config "$WORK/pretrain.json" -q)
 "${PRETRAIN[@]}" -o "$WORK/ref"
 ckpt_bytes=$(du -sb "$WORK/ref/checkpoints" | cut -f1)
 echo "uninterrupted run done; one checkpoint is $ckpt_bytes bytes"

@@ -34,7 +34,7 @@ fail() { echo "FAIL: $*" >&2; FAILED=1; }
 cat > "$WORK/pretrain.json" <<'EOF'
 {"vq_steps": 20, "steps": 30, "ckpt_every": 5, "vq_restart_every": 10, "log_every": 1}
 EOF
-PRETRAIN=("$BIN" --threads 1 pretrain --preset tiny --config "$WORK/pretrain.json" -q)
+PRETRAIN=("$BIN" --threads 1 pretrain --preset tiny --world v1 --config "$WORK/pretrain.json" -q)
 IMPROVE_ARGS=(--method sft --supervision flip:0.5 --prompts 12 -n 4 --epochs 4 --batch 8 --curriculum-epochs 2
               --eval-prompts 6 --eval-k 2 --audit-sample 20 -q)
 
