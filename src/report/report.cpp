@@ -17,6 +17,7 @@
 #include "report/claims.h"
 #include "report/study.h"
 #include "report/svg.h"
+#include "train/reward_monitor.h"
 
 namespace unigap {
 
@@ -107,17 +108,15 @@ std::string curves(const std::string& dir, const std::string& title) {
   // on the same samples, step by step; an alarm marks where their gap left its interval.
   Series reward{"self reward", {}, {}, "", false}, oracle{"oracle accuracy", {}, {}, "", false},
       precision{"precision of favoured", {}, {}, "", true}, alarms{"alarm", {}, {}, "#c0392b", false};
+  for (const MonitorPoint& m : read_monitor(dir + "/metrics.jsonl")) {
+    const double st = double(m.step);
+    reward.x.push_back(st), reward.y.push_back(m.self_reward);
+    oracle.x.push_back(st), oracle.y.push_back(m.oracle_accuracy);
+    if (m.favoured_precision) precision.x.push_back(st), precision.y.push_back(*m.favoured_precision);
+    if (m.alarm) alarms.x.push_back(st), alarms.y.push_back(m.self_reward);
+  }
   for (auto& l : read_jsonl(dir + "/metrics.jsonl")) {
     const json& j = l.value;
-    if (j.value("kind", "") == "grpo" && j.contains("monitor") && j["monitor"].is_object()) {
-      const json& m = j["monitor"];
-      const double st = j.value("step", 0.0);
-      reward.x.push_back(st), reward.y.push_back(m.value("self_reward", NAN));
-      oracle.x.push_back(st), oracle.y.push_back(m.value("oracle_accuracy", NAN));
-      if (m.value("favoured_precision", json()).is_number())
-        precision.x.push_back(st), precision.y.push_back(m["favoured_precision"].get<double>());
-      if (m.value("alarm", false)) alarms.x.push_back(st), alarms.y.push_back(m.value("self_reward", NAN));
-    }
     if (j.value("kind", "") != "eval") continue;
     const double ep = j["epoch"].get<double>();
     gen.x.push_back(ep), gen.y.push_back(j["gen"].get<double>());
@@ -246,11 +245,15 @@ std::string methods_section(const Study& st, const json& base) {
       "images of a prompt together; Und (rendered pairs) by Newcombe's interval. The win rate: both models judge the base's "
       "images. External judge: " + esc(judge_of(base)) + ".</p>"
       "<table><tr><th>model</th><th>Gen (overall)</th><th>Gen vs base</th><th>Und</th><th>Und vs base</th><th>Non</th><th>Non vs base</th>"
-      "<th>WeakGen</th><th>win rate vs base</th><th>FP&rarr;TN</th><th>TN&rarr;FP</th></tr>";
+      "<th>WeakGen</th><th>win rate vs base</th><th>FP&rarr;TN</th><th>TN&rarr;FP</th><th>guidance</th></tr>";
+  auto guidance = [](const json& e) {
+    const double w = chosen_guidance(e);
+    return "<td>" + (std::isfinite(w) ? fmt("%g", w) : std::string("-")) + "</td>";
+  };
   if (!base.is_null()) {
     h += "<tr><td>base</td><td>" + fmt("%.1f%%", 100 * base["gap"]["gen_overall"].get<double>()) + "</td><td></td><td>" +
          rate(base["und"]["overall"]["accuracy"]) + "</td><td></td><td>" + rate(base["gap"]["pooled"]["non"]) + "</td><td></td><td>" +
-         rate(base["gap"]["pooled"]["weakgen"]) + "</td><td></td><td></td><td></td></tr>";
+         rate(base["gap"]["pooled"]["weakgen"]) + "</td><td></td><td></td><td></td>" + guidance(base) + "</tr>";
   }
   for (const Arm& a : st.arms) {
     const ArmSeed& s = a.seeds.front();
@@ -264,10 +267,12 @@ std::string methods_section(const Study& st, const json& base) {
     h += "<tr><td>" + esc(a.name + ": " + a.description()) + "</td><td>" + fmt("%.1f%%", 100 * s.gen) + "</td><td>" +
          diff_text(gen_diff(a)) + "</td><td>" + rate(e["und"]["overall"]["accuracy"]) + "</td><td>" + diff_text(und_diff(a)) +
          "</td><td>" + rate(e["gap"]["pooled"]["non"]) + "</td><td>" + diff_text(non_diff(a)) + "</td><td>" +
-         rate(e["gap"]["pooled"]["weakgen"]) + "</td><td>" + win + "</td><td>" + fptn + "</td><td>" + tnfp + "</td></tr>";
+         rate(e["gap"]["pooled"]["weakgen"]) + "</td><td>" + win + "</td><td>" + fptn + "</td><td>" + tnfp + "</td>" + guidance(e) + "</tr>";
   }
-  for (auto& [name, why] : st.failed) h += "<tr><td>" + esc(name) + "</td><td colspan=\"10\">failed: " + esc(why) + "</td></tr>";
-  h += "</table><p>Differences in points; <i>p</i>: the interval is this run's, over the eval prompts (one seed).</p>";
+  for (auto& [name, why] : st.failed) h += "<tr><td>" + esc(name) + "</td><td colspan=\"11\">failed: " + esc(why) + "</td></tr>";
+  h += "</table><p>Differences in points; <i>p</i>: the interval is this run's, over the eval prompts (one seed). Guidance: "
+       "the weight each model was evaluated at, chosen on the validation split (- where the world has none and the default "
+       "was used); the win rate reads the base's images at the base's weight.</p>";
   // Gen per tag, base and each arm, as bars; then each arm's full per-tag table.
   if (!base.is_null()) {
     std::vector<std::string> tags;

@@ -59,6 +59,21 @@ const std::vector<Primary>& primaries() {
   return p;
 }
 
+// The page's note of GRPO's learning rate, when it was chosen on validation ("" otherwise).
+std::string grpo_rate_note(const Study& st, json& data) {
+  const GrpoRate rate = choose_grpo_rate(st);
+  if (!std::isfinite(rate.chosen)) return "";
+  std::string by, seeds;
+  for (auto& [lr, g] : rate.gen) by += (by.empty() ? "" : ", ") + fmt("%g", lr) + ": " + fmt("%.1f%%", 100 * g);
+  for (int s : rate.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(s);
+  json g = json::array();
+  for (auto& [lr, gen] : rate.gen) g.push_back({{"lr", lr}, {"val_gen", gen}});
+  data["grpo_lr"] = {{"chosen", rate.chosen}, {"by_lr", g}, {"seeds", rate.seeds}};
+  return "\nGRPO's learning rate, chosen on validation: **" + fmt("%g", rate.chosen) + "**, the highest Gen of the GRPO self-reward "
+         "arms' held-out tracking (validation split) at the end of training, mean over seeds " + seeds + " (" + by +
+         "). The GRPO endpoints read the arms at that rate; the others are tuning runs.\n";
+}
+
 std::string primary_endpoints(const Study& st, json& data) {
   const double alpha = 0.05;
   struct Row {
@@ -66,10 +81,11 @@ std::string primary_endpoints(const Study& st, json& data) {
     const Arm *arm, *versus;
     Estimate e;
   };
+  const GrpoRate rate = choose_grpo_rate(st);
   std::vector<Row> rows;
   for (auto& p : primaries()) {
-    const Arm* a = st.find(p.arm);
-    const Arm* v = p.versus ? st.find(p.versus) : nullptr;
+    const Arm* a = st.find([&](const Arm& x) { return p.arm(x) && rate.admits(x); });
+    const Arm* v = p.versus ? st.find([&](const Arm& x) { return p.versus(x) && rate.admits(x); }) : nullptr;
     if (!a || (p.versus && !v)) continue;
     Estimate e = estimate(st, *a, v, p.endpoint, derive_seed(20261206, p.claim));
     if (e.dist.values.empty()) continue;
@@ -219,6 +235,40 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
 
 // Online RL: the reward-hacking monitor of every GRPO arm and seed, the first steps against the
 // last, and a figure per arm of the self reward and the oracle's accuracy over the steps.
+// The guidance each model was evaluated at, chosen on the validation split per model and seed
+// (eval --cfg-grid); "" when no evaluation chose one.
+std::string guidance_section(const Study& st, const std::vector<const Arm*>& order, json& data) {
+  std::vector<std::pair<std::string, std::vector<double>>> rows;  // per model, the weight of each seed of the study
+  std::vector<double> base;
+  for (int s : st.seeds) base.push_back(chosen_guidance(st.base_of.at(s)));
+  rows.push_back({"base", base});
+  for (const Arm* a : order) {
+    std::vector<double> w(st.seeds.size(), NAN);
+    for (const ArmSeed& s : a->seeds)
+      for (size_t i = 0; i < st.seeds.size(); ++i)
+        if (st.seeds[i] == s.seed) w[i] = chosen_guidance(s.eval);
+    rows.push_back({a->name, w});
+  }
+  if (finite_values(base).empty()) return "";
+  std::string md = "\n## Evaluation guidance\n\nEach model's guidance weight, chosen on the validation split (never on eval) by "
+                   "Gen at each weight of the grid, per seed; the win rate reads the base's images at the base's weight.\n\n| model |";
+  for (int s : st.seeds) md += " seed " + std::to_string(s) + " |";
+  md += "\n|---|";
+  for (size_t i = 0; i < st.seeds.size(); ++i) md += "---|";
+  md += "\n";
+  json out = json::object();
+  for (auto& [name, w] : rows) {
+    md += "| " + name + " |";
+    for (double x : w) md += " " + (std::isfinite(x) ? fmt("%g", x) : std::string("-")) + " |";
+    md += "\n";
+    json jw = json::array();
+    for (double x : w) jw.push_back(std::isfinite(x) ? json(x) : json());
+    out[name] = jw;
+  }
+  data["guidance"] = out;
+  return md;
+}
+
 std::string reward_hacking_section(const std::vector<const Arm*>& order, const std::string& figure_stem, json& data,
                                    std::map<std::string, std::string>& figures) {
   constexpr size_t kWindow = 10;  // steps averaged at each end
@@ -365,7 +415,8 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
   md += "\nGen: GenEval overall (mean of the six tags), by the oracle. Und: accuracy of the model's own judge on rendered "
         "eval pairs (half the negatives hard), the external understanding metric. Non: share of its own images its judge "
         "rejects. Win rate: both models judge the base model's images; among those where they disagree, the share where the "
-        "arm's model agrees with the oracle (counts summed over seeds, Wilson interval).\n\n";
+        "arm's model agrees with the oracle (counts summed over seeds, Wilson interval).\n";
+  md += guidance_section(st, order, data) + grpo_rate_note(st, data) + "\n";
 
   // Per tag.
   md += "## Gen per tag (mean over seeds, percent)\n\n| model |";

@@ -10,6 +10,7 @@
 #include "eval/gap_eval.h"
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
+#include "train/reward_monitor.h"
 
 namespace unigap {
 
@@ -17,14 +18,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The evaluation of one model: per_seed[0] of an `eval` summary.json (null: not there).
+// The evaluation of one model: per_seed[0] of an `eval` summary.json (null: not there), with
+// the guidance the evaluation chose on validation (`guidance`, when it chose one).
 json eval_summary(const std::string& dir) {
   const std::string p = dir + "/summary.json";
   if (!file_exists(p)) return nullptr;
   json s = read_json(p);
   if (!s.is_object() || !s.contains("per_seed") || !s["per_seed"].is_array() || s["per_seed"].empty())
     throw UserError("not an eval summary (no per_seed)", p);
-  return s["per_seed"][0];
+  json e = s["per_seed"][0];
+  if (s.contains("guidance")) e["guidance"] = s["guidance"];
+  return e;
 }
 
 // Every evaluation of a study must share one external judge: figures against two judges
@@ -118,22 +122,25 @@ json held_out_of(const std::string& dir, int seed) {
   return sum;
 }
 
+// The held-out tracking's Gen at the last epoch of an improve run, when it read the validation
+// split: its record says so ("split", or before that the split its guidance was chosen on).
+double tracked_val_gen(const std::string& metrics) {
+  double gen = NAN;
+  for (auto& l : read_jsonl(metrics)) {
+    const json& r = l.value;
+    if (!r.is_object() || r.value("kind", json()) != "eval") continue;
+    const json guidance = r.value("guidance", json());
+    const json split = r.contains("split") ? r["split"] : guidance.is_object() ? guidance.value("split", json()) : json();
+    gen = split == "val" ? number_or(r.value("gen", json())) : NAN;
+  }
+  return gen;
+}
+
 // The reward-hacking monitor of a GRPO run: its point of every step, in order (metrics.jsonl's
 // "grpo" records; a resumed run wrote each step once).
 json monitor_of(const std::string& metrics) {
   json points = json::array();
-  for (auto& l : read_jsonl(metrics)) {
-    if (l.value.value("kind", "") != "grpo") continue;
-    const json m = l.value.value("monitor", json());
-    if (!m.is_object() || !json_as<int64_t>(l.value.value("step", json())))
-      throw UserError("a grpo record without its step or monitor", metrics + ":" + std::to_string(l.line));
-    points.push_back({{"step", l.value["step"]},
-                      {"self_reward", m.value("self_reward", json())},
-                      {"oracle_accuracy", m.value("oracle_accuracy", json())},
-                      {"favoured_precision", m.value("favoured_precision", json())},
-                      {"divergence", m.value("divergence", json())},
-                      {"alarm", m.value("alarm", false)}});
-  }
+  for (const MonitorPoint& p : read_monitor(metrics)) points.push_back(p.to_json());
   return points;
 }
 
@@ -187,7 +194,10 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
     a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
     const std::string held = D + "/heldout-" + name;
     if (file_exists(held + "/summary.json")) a.seeds.back().held_out = held_out_of(held, s);
-    if (a.method == "grpo" && file_exists(dir + "/metrics.jsonl")) a.seeds.back().monitor = monitor_of(dir + "/metrics.jsonl");
+    if (file_exists(dir + "/metrics.jsonl")) {
+      a.seeds.back().tracked_val_gen = tracked_val_gen(dir + "/metrics.jsonl");
+      if (a.method == "grpo") a.seeds.back().monitor = monitor_of(dir + "/metrics.jsonl");
+    }
   }
   std::sort(st.failed.begin(), st.failed.end());
 }
@@ -383,6 +393,36 @@ std::string judge_of(const json& eval) {
   return eval.is_object() && eval.contains("external_judge") && eval["external_judge"].is_string()
              ? eval["external_judge"].get<std::string>()
              : "oracle";
+}
+
+double chosen_guidance(const json& eval) {
+  return eval.is_object() && eval.contains("guidance") && eval["guidance"].is_object() ? number_or(eval["guidance"].value("chosen", json())) : NAN;
+}
+
+bool GrpoRate::admits(const Arm& a) const {
+  return a.method != "grpo" || !std::isfinite(chosen) || number_or(a.config.value("lr", json())) == chosen;
+}
+
+GrpoRate choose_grpo_rate(const Study& st) {
+  std::map<double, std::map<int, double>> by_lr;  // lr -> seed -> final validation Gen
+  for (const Arm& a : st.arms)
+    if (a.method == "grpo" && a.supervision == "self")
+      for (const ArmSeed& s : a.seeds) by_lr[number_or(a.config.value("lr", json()))][s.seed] = s.tracked_val_gen;
+  GrpoRate r;
+  if (by_lr.size() < 2) return r;
+  for (auto& [seed, g] : by_lr.begin()->second) {
+    bool everywhere = true;
+    for (auto& [lr, seeds] : by_lr) everywhere = everywhere && seeds.count(seed) && std::isfinite(seeds.at(seed));
+    if (everywhere) r.seeds.push_back(seed);
+  }
+  if (r.seeds.empty()) return r;
+  for (auto& [lr, seeds] : by_lr) {
+    double sum = 0;
+    for (int s : r.seeds) sum += seeds.at(s);
+    r.gen.push_back({lr, sum / double(r.seeds.size())});
+  }
+  r.chosen = std::max_element(r.gen.begin(), r.gen.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+  return r;
 }
 
 Study read_study(const std::string& runs_dir) {

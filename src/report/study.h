@@ -38,6 +38,9 @@ struct ArmSeed {
   std::map<std::string, double> gen_by_tag;
   json held_out;  // heldout-<arm>/summary.json: `dynamics --held-out` of the arm's model (null: not run)
   json monitor;   // GRPO: the reward-hacking monitor's point of every step, from <arm>/metrics.jsonl (null: not GRPO)
+  // The held-out tracking's Gen at its last epoch when it read the validation split (the
+  // figure tuning may use); NaN when there is none or it read another split.
+  double tracked_val_gen = NAN;
   // Within this seed, when the evaluations' per-image results are there: the 95% intervals
   // of d_gen and d_non (paired bootstrap over eval prompts) and of d_und (Newcombe).
   std::vector<ImageRecord> recs;
@@ -76,9 +79,25 @@ struct Study {
   const Arm* find(const std::function<bool(const Arm&)>& pred) const;
 };
 
+// GRPO's learning rate, chosen on validation: where GRPO arms with the self reward ran at
+// several learning rates, the rate whose held-out tracking ends with the highest Gen on the
+// validation split, mean over the seeds every rate ran; the GRPO endpoints then read the arms
+// at that rate. No choice (NaN) with one rate, or where no seed has every rate's validation
+// tracking.
+struct GrpoRate {
+  double chosen = NAN;
+  std::vector<std::pair<double, double>> gen;  // (lr, mean final validation Gen over `seeds`)
+  std::vector<int> seeds;                      // the seeds compared
+  bool admits(const Arm& a) const;             // not GRPO, no choice, or at the chosen rate
+};
+GrpoRate choose_grpo_rate(const Study& st);
+
 // The external judge an evaluation (an eval summary's per_seed entry) was measured against;
 // evaluations written before the judge was recorded all used the oracle.
 std::string judge_of(const json& eval);
+// The guidance weight an evaluation chose on the validation split (eval --cfg-grid); NaN when
+// it was given one instead.
+double chosen_guidance(const json& eval);
 
 // Every s<seed>/ folder of `runs_dir` with a finished eval-base; a UserError naming
 // `runs_dir` when there is none.

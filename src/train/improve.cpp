@@ -285,6 +285,7 @@ class Tracker {
     // The base's images for the win rate are sampled at the same guidance.
     auto r = evaluate(*s_.policy, *s_.judge, s_.spec, suite_, o, "", epoch == 0 ? nullptr : s_.base.get());
     json rec = eval_record(r, epoch);
+    if (!s_.eval_open) rec["split"] = split_name(tuning_split(s_.spec));  // what the figures may tune
     if (g) rec["guidance"] = g->to_json();
     const double non = *r.gap.pooled.non.value(), gen = r.gap.gen_overall, und = r.und.overall.accuracy.value().value_or(NAN);
     if (epoch == 0) {
@@ -713,18 +714,17 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   RewardMonitor monitor;  // GRPO
   if (resume_from) {
     ckpt.restore(*resume_from, policy, opt);
+    // GRPO: the monitor's baseline and the rollouts so far.
+    const std::vector<MonitorPoint> points = read_monitor(run.file("metrics.jsonl"));
+    if (!points.empty()) {
+      if (!points.front().baseline)
+        throw UserError("the first grpo record's monitor has no divergence_baseline", run.file("metrics.jsonl"),
+                        "the file was edited or corrupted; start the run again in a new --out");
+      monitor.set_baseline(*points.front().baseline);
+    }
+    for (const MonitorPoint& p : points) res.rollouts += p.samples;
     for (auto& l : read_jsonl(run.file("metrics.jsonl"))) {  // every record an object (rewind_metrics checked)
       const json kind = l.value.value("kind", json());
-      if (kind == "grpo") {  // the monitor's baseline and the rollouts so far
-        const json m = l.value.value("monitor", json());
-        const auto base = json_as<double>(m.is_object() ? m.value("divergence_baseline", json()) : json());
-        const auto n = json_as<int64_t>(m.is_object() ? m.value("samples", json()) : json());
-        if (!base || !n)
-          throw UserError("a grpo record without its monitor (divergence_baseline, samples)",
-                          run.file("metrics.jsonl") + ":" + std::to_string(l.line));
-        if (!monitor.baseline()) monitor.set_baseline(*base);
-        res.rollouts += *n;
-      }
       if (kind == "replay") {
         const auto joined = json_as<int>(l.value.value("joined", json()));
         if (!joined) throw UserError("a replay record without its count 'joined'", run.file("metrics.jsonl") + ":" + std::to_string(l.line));

@@ -1,8 +1,11 @@
 #include "train/reward_monitor.h"
 
 #include <algorithm>
-#include <map>
 #include <cmath>
+#include <map>
+#include <type_traits>
+
+#include "common/error.h"
 
 namespace unigap {
 
@@ -39,6 +42,34 @@ json MonitorPoint::to_json() const {
           {"divergence_ci95", interval_json(divergence_ci)},
           {"divergence_baseline", baseline ? json(*baseline) : json()},
           {"alarm", alarm}};
+}
+
+MonitorPoint MonitorPoint::from_json(const json& j, const std::string& where) {
+  if (!j.is_object()) throw UserError("a grpo record without its monitor", where);
+  MonitorPoint p;
+  auto need = [&](const char* key, auto& out) {
+    const auto v = json_as<std::decay_t<decltype(out)>>(j.value(key, json()));
+    if (!v) throw UserError("the monitor's '" + std::string(key) + "' is missing or out of range: " + j.value(key, json()).dump(), where);
+    out = *v;
+  };
+  need("step", p.step), need("samples", p.samples), need("prompts", p.prompts);
+  need("self_reward", p.self_reward), need("oracle_accuracy", p.oracle_accuracy), need("divergence", p.divergence);
+  need("alarm", p.alarm);
+  p.favoured_precision = json_as<double>(j.value("favoured_precision", json()));  // null: no favoured sample
+  p.baseline = json_as<double>(j.value("divergence_baseline", json()));
+  const json ci = j.value("divergence_ci95", json());  // null: undefined (one prompt)
+  p.divergence_ci = ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()
+                        ? Interval{ci[0].get<double>(), ci[1].get<double>()}
+                        : Interval{NAN, NAN};
+  return p;
+}
+
+std::vector<MonitorPoint> read_monitor(const std::string& metrics_path) {
+  std::vector<MonitorPoint> points;
+  for (auto& l : read_jsonl(metrics_path))
+    if (l.value.is_object() && l.value.value("kind", json()) == "grpo")
+      points.push_back(MonitorPoint::from_json(l.value.value("monitor", json()), metrics_path + ":" + std::to_string(l.line)));
+  return points;
 }
 
 MonitorPoint RewardMonitor::observe(int64_t step, const MonitorSums& s) {

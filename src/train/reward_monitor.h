@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "eval/stats.h"
@@ -46,7 +47,14 @@ struct MonitorPoint {
   std::optional<double> baseline;             // the divergence at the first step
   bool alarm = false;                         // divergence_ci.lo > baseline
   json to_json() const;
+  // A point as to_json wrote it (the "monitor" of a metrics.jsonl "grpo" record); a missing or
+  // mistyped field is a UserError naming `where`.
+  static MonitorPoint from_json(const json& j, const std::string& where);
 };
+
+// Every step's point in a GRPO run's metrics.jsonl, in order (a resumed run wrote each step
+// once); a "grpo" record without a well-formed monitor is a UserError naming its line.
+std::vector<MonitorPoint> read_monitor(const std::string& metrics_path);
 
 class RewardMonitor {
  public:

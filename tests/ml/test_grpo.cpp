@@ -152,6 +152,36 @@ TEST(RewardMonitor, FiguresOnAHandMadeLog) {
   EXPECT_FALSE(one.alarm);
 }
 
+// The log's monitor reads back as it was written (the report, the results page and a resumed
+// run all read it through read_monitor); a damaged record is a UserError naming its line.
+TEST(RewardMonitor, TheLoggedPointReadsBackAndADamagedOneIsNamed) {
+  const std::vector<Rollout> log = {{0, 0.9, 0.7, true}, {0, 0.8, -0.7, false}, {1, 0.6, 0.7, false}, {1, 0.2, -0.7, false}};
+  RewardMonitor mon;
+  const MonitorPoint a = mon.observe(0, MonitorSums::of(log)), b = mon.observe(1, MonitorSums::of({log[0], log[1]}));
+  EXPECT_EQ(MonitorPoint::from_json(a.to_json(), "x").to_json(), a.to_json());
+  EXPECT_EQ(MonitorPoint::from_json(b.to_json(), "x").to_json(), b.to_json());  // null interval and all
+  TempDir d;
+  const std::string path = d.path + "/metrics.jsonl";
+  write_file_atomic(path, json{{"kind", "eval"}, {"epoch", 0}}.dump() + "\n" +
+                              json{{"kind", "grpo"}, {"step", 0}, {"monitor", a.to_json()}}.dump() + "\n" +
+                              json{{"kind", "grpo"}, {"step", 1}, {"monitor", b.to_json()}}.dump() + "\n");
+  const auto points = read_monitor(path);
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[1].step, 1);
+  EXPECT_EQ(points[1].samples, 2);
+  json bad = b.to_json();
+  bad["samples"] = "two";
+  write_file_atomic(path, json{{"kind", "grpo"}, {"step", 0}, {"monitor", a.to_json()}}.dump() + "\n" +
+                              json{{"kind", "grpo"}, {"step", 1}, {"monitor", bad}}.dump() + "\n");
+  try {
+    read_monitor(path);
+    ADD_FAILURE() << "a mistyped field was read";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("'samples'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:2"), std::string::npos) << e.what();
+  }
+}
+
 namespace {
 ImproveConfig tiny_grpo() {
   ImproveConfig ic;
@@ -172,9 +202,9 @@ ImproveConfig tiny_grpo() {
 
 TEST(Grpo, AnOnlineRunLogsTheMonitorAndResumesToTheSameModel) {
   TempDir d;
-  PretrainConfig c = PretrainConfig::for_preset("tiny");
+  PretrainConfig c = PretrainConfig::for_preset("tiny", 1);
   c.vq_steps = 20, c.steps = 10, c.ckpt_every = 10, c.vq_restart_every = 10;
-  pretrain(c, WorldSpec::defaults(), d.path + "/base", false);
+  pretrain(c, WorldSpec::v1(), d.path + "/base", false);
   const std::string base = d.path + "/base/model";
   ImproveConfig ic = tiny_grpo();
   const auto r = improve(ic, base, d.path + "/clean", false);

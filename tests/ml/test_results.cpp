@@ -122,6 +122,71 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
   EXPECT_EQ(r.data["arms"]["grpo-self"]["per_seed"][0]["rollouts"], 1600);
 }
 
+// Each model's evaluation guidance, chosen on validation (summary.json "guidance"), is tabulated
+// per seed; a study whose evaluations were given their guidance has no such table.
+TEST(Results, TheGuidanceEachModelChoseOnValidationIsTabulatedPerSeed) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  EXPECT_EQ(build_results(R).markdown.find("## Evaluation guidance"), std::string::npos);
+  auto chose = [&](const std::string& file, double w) {
+    json j = read_json(file);
+    j["guidance"] = {{"chosen", w}, {"split", "val"}, {"prompts", 120}, {"gen_by_cfg", json::array()}};
+    write_json(file, j);
+  };
+  chose(R + "/s0/eval-base/summary.json", 2), chose(R + "/s1/eval-base/summary.json", 3);
+  chose(R + "/s0/eval-sft-self/summary.json", 1);  // seed 1's arm was evaluated at a given weight
+  const ResultsTable r = build_results(R);
+  EXPECT_NE(r.markdown.find("| model | seed 0 | seed 1 |\n|---|---|---|\n| base | 2 | 3 |\n| sft-self | 1 | - |\n"),
+            std::string::npos)
+      << r.markdown;
+  EXPECT_EQ(r.data["guidance"]["sft-self"], json::array({1.0, nullptr}));
+}
+
+// GRPO's learning rate is chosen on the validation split: the self-reward arms' tracking Gen at
+// the end, mean over the seeds that ran every rate; tracking on another split chooses nothing.
+TEST(Results, GrpoLearningRateIsChosenOnTheValidationTracking) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  auto grpo = [&](int seed, const std::string& name, double lr, double final_gen, const std::string& split) {
+    const std::string D = R + "/s" + std::to_string(seed);
+    write_arm(D, name, "self", {}, eval_summary(0.2, 0.9, 0.6, 5, 10, 3, 2), 60, 100);
+    json cfg = read_json(D + "/" + name + "/config.json");
+    cfg["improve"]["method"] = "grpo", cfg["improve"]["lr"] = lr;
+    write_json(D + "/" + name + "/config.json", cfg);
+    // Records of both styles: the split named, or (older runs) the split its guidance was chosen on.
+    write_jsonl(D + "/" + name + "/metrics.jsonl",
+                {{{"kind", "eval"}, {"epoch", 0}, {"gen", 0.3}, {"split", split}},
+                 {{"kind", "eval"}, {"epoch", 1}, {"gen", final_gen}, {"guidance", {{"chosen", 2.0}, {"split", split}}}}});
+  };
+  // Seed 0: 1e-4 ends at 15%, 1e-5 at 31%; seed 1: 18% and 29%. Seed 2 ran 1e-4 only: not compared.
+  grpo(0, "grpo-self", 1e-4, 0.15, "val"), grpo(1, "grpo-self", 1e-4, 0.18, "val");
+  grpo(0, "grpo-self-lr1e-5", 1e-5, 0.31, "val"), grpo(1, "grpo-self-lr1e-5", 1e-5, 0.29, "val");
+  std::filesystem::create_directories(R + "/s2/eval-base");
+  write_json(R + "/s2/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
+  grpo(2, "grpo-self", 1e-4, 0.5, "val");
+  const GrpoRate r = choose_grpo_rate(read_study(R));
+  EXPECT_EQ(r.chosen, 1e-5);
+  EXPECT_EQ(r.seeds, (std::vector<int>{0, 1}));
+  ASSERT_EQ(r.gen.size(), 2u);
+  EXPECT_NEAR(r.gen[0].second, 0.30, 1e-12);  // 1e-5 first (the map's order)
+  EXPECT_NEAR(r.gen[1].second, 0.165, 1e-12);
+  const Study st = read_study(R);
+  const Arm* chosen = st.find([&](const Arm& a) { return a.method == "grpo" && r.admits(a); });
+  ASSERT_TRUE(chosen);
+  EXPECT_EQ(chosen->name, "grpo-self-lr1e-5");
+  EXPECT_NE(build_results(R).markdown.find("GRPO's learning rate, chosen on validation: **1e-05**"), std::string::npos);
+
+  // Tracking on the eval split (a version 1 world) may not tune: no choice, every GRPO arm admitted.
+  grpo(0, "grpo-self-lr1e-5", 1e-5, 0.31, "eval");
+  EXPECT_EQ(choose_grpo_rate(read_study(R)).seeds, std::vector<int>{1});  // seed 1 still compares both
+  grpo(1, "grpo-self-lr1e-5", 1e-5, 0.29, "eval");
+  const GrpoRate none = choose_grpo_rate(read_study(R));
+  EXPECT_TRUE(std::isnan(none.chosen));
+  EXPECT_TRUE(none.admits(*chosen));
+}
+
 TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
   TempDir t;
   const std::string R = t.path + "/runs";
@@ -312,8 +377,10 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
   for (int step = 0; step < 12; ++step) {
     const double reward = step < 2 ? 0.5 : 0.9;
     log.push_back({{"kind", "grpo"}, {"epoch", 1}, {"step", step},
-                   {"monitor", {{"self_reward", reward}, {"oracle_accuracy", 0.3}, {"favoured_precision", step < 2 ? json(0.4) : json()},
-                                {"divergence", reward - 0.3}, {"alarm", step >= 8}}}});
+                   {"monitor", {{"step", step}, {"samples", 20}, {"prompts", 10}, {"self_reward", reward}, {"oracle_accuracy", 0.3},
+                                {"favoured_precision", step < 2 ? json(0.4) : json()}, {"divergence", reward - 0.3},
+                                {"divergence_ci95", json::array({reward - 0.35, reward - 0.25})}, {"divergence_baseline", 0.2},
+                                {"alarm", step >= 8}}}});
   }
   write_jsonl(D + "/grpo-self/metrics.jsonl", log);
   const ResultsTable r = build_results(t.path + "/runs", "img/study");
