@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Reruns the multi-seed self-improvement study and writes docs/results.md.
+# Reruns the multi-seed self-improvement study of world version 2 (the default world) and writes
+# docs/results-v2.md; version 1's study (docs/results.md, models/base-small) is
+#   BASE=models/base-small OUT=runs/results ARCHIVE=results/study DOC=docs/results.md CFG_GRID= \
+#     ARMS="sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate" bash scripts/results.sh
 #
-#   bash scripts/results.sh                 # seeds 0 1 2 into runs/results
+#   bash scripts/results.sh                 # seeds 0 1 2 into runs/results-v2
 #   SEEDS="0" bash scripts/results.sh       # one seed
 #   OMP_NUM_THREADS=1 SEEDS=0 bash scripts/results.sh & OMP_NUM_THREADS=1 SEEDS=1 bash scripts/results.sh
 #                                           # two seeds side by side, one thread each
 #   ARMS="sft-self dpo-self" SEEDS=2 bash scripts/results.sh   # only these stages (to share the work
 #                                           # between two shells: an arm needs its seed's sft-self)
-#   ARMS=none SEEDS="0 1" bash scripts/results.sh   # no stage: only docs/results.md and the archive
+#   ARMS=none SEEDS="0 1" bash scripts/results.sh   # no stage: only the page ($DOC) and the archive
 #
 # A seed is about 2 hours of one core with one thread (measured with two seeds side by side on
 # 2 cores: sft-self 31 min, each replay arm 17, DPO 8, oracle 9, inverted 22, flip 11, evaluations 2
@@ -31,23 +34,23 @@
 # --audit-min-precision 0.5` must refuse the inverted pool (its message goes to
 # s<seed>/audit-gate.txt; the script fails if it trains).
 # Finished stages are kept: rerunning continues an interrupted study. Finally
-# `unigap results` aggregates everything into docs/results.md and runs/results/results.json,
+# `unigap results` aggregates everything into $DOC and $OUT/results.json,
 # and the summaries of every finished stage (config.json, summary.json, audit.json,
 # metrics.jsonl and the text outputs; no images or models), every evaluation's per-image
 # results (results.jsonl, ref_results.jsonl; gzipped) and sft-self's candidate pool
-# (gzipped, about 2 MB) are copied into results/study, which is committed: on another machine
-# a seed found there is restored first, so that its finished stages count in docs/results.md
+# (gzipped, about 2 MB) are copied into $ARCHIVE, which is committed: on another machine
+# a seed found there is restored first, so that its finished stages count in the page
 # and are not run again, and an arm added to it trains on the same candidates (its evaluation
 # then samples the base's images again, which gives the same images: seeded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 U="${UNIGAP:-./build/unigap}"
-BASE="${BASE:-models/base-small}"
-OUT="${OUT:-runs/results}"
+BASE="${BASE:-models/base-small-v2}"
+OUT="${OUT:-runs/results-v2}"
 SEEDS="${SEEDS:-0 1 2}"
-ARMS="${ARMS:-sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate}"
-DOC="${DOC:-docs/results.md}"
+ARMS="${ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-inverted grpo-self gate}"
+DOC="${DOC:-docs/results-v2.md}"
 # World version 2's study (docs/metrics.md, "Study-level intervals"):
 #   CFG_GRID=1,2,3,4   every model's evaluation guidance chosen on the validation split (eval
 #                      --cfg-grid), the arms' win rates on the base's images at the base's guidance;
@@ -66,13 +69,13 @@ DOC="${DOC:-docs/results.md}"
 #                      tracking's Gen at the end of the epoch)
 #   ARMS=".. e4-render e4-all"  the mechanism study's E4 (docs/mechanism.md): renders of train counting and
 #                      position prompts against unfiltered own samples of them, at sft-self's budget
-CFG_GRID="${CFG_GRID:-}"
+CFG_GRID="${CFG_GRID-1,2,3,4}"  # the default; CFG_GRID= (empty) for version 1, which has no validation split
 GRPO_LR="${GRPO_LR:-}"
 # The arms whose models `dynamics --held-out eval` compares with the base after their evaluation
 # (the paper's mechanism on images no arm trained on: docs/dynamics.md); none: HELDOUT_ARMS=none.
 HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted e4-render e4-all}"
 [ -n "$GRPO_LR" ] && HELDOUT_ARMS+=" grpo-self-lr$GRPO_LR grpo-oracle-lr$GRPO_LR grpo-inverted-lr$GRPO_LR"
-ARCHIVE="${ARCHIVE:-results/study}"
+ARCHIVE="${ARCHIVE:-results/study-v2}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
 # (the paper's 30:20 ratio).
@@ -275,4 +278,4 @@ for s in $SEEDS; do
     mv "$ARCHIVE/s$s/sft-self/pool.jsonl.gz.tmp" "$ARCHIVE/s$s/sft-self/pool.jsonl.gz"
   fi
 done
-echo "[results] summaries archived in $ARCHIVE (commit them with docs/results.md)"
+echo "[results] summaries archived in $ARCHIVE (commit them with $DOC)"
