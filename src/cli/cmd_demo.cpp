@@ -1,5 +1,6 @@
-// `unigap demo`: the whole method end to end on the base's world (the shipped base of the
-// default world, version 2, unless --base names another), into one run directory, resumable stage by stage (a stage whose summary.json exists is kept):
+// `unigap demo`: the whole method end to end in the base's world (the shipped base of the
+// default world, version 2, unless --base names another), into one run directory, resumable
+// stage by stage (a stage whose summary.json exists is kept):
 //   base/        pretrain, only with --pretrain or when no base is shipped or given
 //   eval-base/   the internal gap of the base model
 //   sft-self/    SFT on self-judged candidates with curriculum replay

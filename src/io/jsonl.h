@@ -48,13 +48,15 @@ std::optional<T> json_as(const json& v) {
     constexpr int digits = std::numeric_limits<T>::digits;  // value bits: 31 for int, 64 for uint64_t
     if (v.is_number_unsigned()) {
       const uint64_t u = v.get<uint64_t>();
-      if (digits < 64 && u >= (uint64_t(1) << digits)) return std::nullopt;
+      if constexpr (digits < 64)
+        if (u >= (uint64_t(1) << digits)) return std::nullopt;
       return T(u);
     }
     if (v.is_number_integer()) {
       const int64_t x = v.get<int64_t>();
       if (x < 0 && !std::is_signed_v<T>) return std::nullopt;
-      if (digits < 63 && (x >= (int64_t(1) << digits) || x < -(int64_t(1) << digits))) return std::nullopt;
+      if constexpr (digits < 63)
+        if (x >= (int64_t(1) << digits) || x < -(int64_t(1) << digits)) return std::nullopt;
       return T(x);
     }
     if (v.is_number_float()) {

@@ -187,9 +187,8 @@ void check_disjoint(const std::vector<Metadata>& train, const std::vector<Metada
 }
 
 Setup open_setup(const ImproveConfig& cfg, const std::string& base_ckpt, Dist& dist) {
-  Setup s{cfg, parse_method(cfg.method), Supervision::parse(cfg.supervision), nullptr, nullptr, nullptr, {}, nullptr};
-  s.reward = parse_reward(cfg.grpo.reward);
-  s.reward_judge = parse_reward_judge(cfg.grpo.reward_judge);
+  Setup s{cfg,   parse_method(cfg.method), Supervision::parse(cfg.supervision), nullptr, nullptr, nullptr, {}, nullptr,
+          false, false, {}, parse_reward(cfg.grpo.reward), parse_reward_judge(cfg.grpo.reward_judge)};
   ModelOptions mo;
   mo.adapter = s.c.adapter;
   s.policy = open_model(base_ckpt, dist, mo);

@@ -113,8 +113,12 @@ TEST(WorldV2, ScenesHonourSizesAndLocationsRobustly) {
     Scene s = layout_scene(m, spec, rng);
     const auto& c = m.include[0];
     for (auto& o : s.objects) {
-      if (c.size == "small") EXPECT_LE(o.size, spec.small_max) << m.prompt;
-      if (c.size == "large") EXPECT_GE(o.size, spec.large_min) << m.prompt;
+      if (c.size == "small") {
+        EXPECT_LE(o.size, spec.small_max) << m.prompt;
+      }
+      if (c.size == "large") {
+        EXPECT_GE(o.size, spec.large_min) << m.prompt;
+      }
       if (!c.location.empty()) {
         EXPECT_EQ(location_names()[size_t(location_of(o.box(), spec.canvas))], c.location) << m.prompt;
         auto b = o.box();

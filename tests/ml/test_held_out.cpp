@@ -143,7 +143,9 @@ TEST(HeldOut, AModelAgainstItselfChangesNothingAndASmallMoveIsPredicted) {
     for (auto& [tag, v] : j["judges"][judge]["change_on_base_fp_by_tag"].items()) by_tag += v["images"].get<int>();
     EXPECT_EQ(by_tag, j["judges"][judge]["change_on_base_fp"]["images"].get<int>()) << judge;
     const json au = j["judges"][judge]["auroc_change"];  // null when the probes hold one oracle verdict only
-    if (au["mean"].is_number()) EXPECT_EQ(au["mean"].get<double>(), 0.0) << judge;
+    if (au["mean"].is_number()) {
+      EXPECT_EQ(au["mean"].get<double>(), 0.0) << judge;
+    }
   }
 
   // A small move of the trainable weights: the measured changes follow <grad, d theta>.

@@ -55,8 +55,6 @@ void train_steps(UnifiedMultimodal& m, const torch::Tensor& codes, int steps) {
   m.set_training(false);
 }
 
-std::string str(const std::string& path) { return read_file(path); }
-
 }  // namespace
 
 TEST(JanusLora, AFreshAdapterChangesNothingAndIsTheOnlyTrainGroup) {

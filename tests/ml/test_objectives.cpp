@@ -118,8 +118,11 @@ TEST(Objectives, DpoStartsAtLn2PlusNllAndShardsAddUp) {
   EXPECT_NEAR(split.loss.item<double>(), t.loss.item<double>(), 1e-5);
   // rewards/accuracies compares two rewards that are zero up to rounding here, and rounding
   // depends on the batch's shape (BLAS kernels): it is compared on the moved policy below.
-  for (auto& [k, v] : t.metrics)
-    if (k != "rewards/accuracies") EXPECT_NEAR(split.metrics.at(k), v, 1e-4) << k;
+  for (auto& [k, v] : t.metrics) {
+    if (k != "rewards/accuracies") {
+      EXPECT_NEAR(split.metrics.at(k), v, 1e-4) << k;
+    }
+  }
   // The reference log-probs are the frozen model's: a changed policy moves the rewards.
   {
     torch::NoGradGuard ng;
