@@ -108,14 +108,15 @@ std::string curves(const std::string& dir, const std::string& title) {
   // on the same samples, step by step; an alarm marks where their gap left its interval.
   Series reward{"self reward", {}, {}, "", false}, oracle{"oracle accuracy", {}, {}, "", false},
       precision{"precision of favoured", {}, {}, "", true}, alarms{"alarm", {}, {}, "#c0392b", false};
-  for (const MonitorPoint& m : read_monitor(dir + "/metrics.jsonl")) {
+  const auto lines = read_jsonl(dir + "/metrics.jsonl");
+  for (const MonitorPoint& m : monitor_points(lines, dir + "/metrics.jsonl")) {
     const double st = double(m.step);
     reward.x.push_back(st), reward.y.push_back(m.self_reward);
     oracle.x.push_back(st), oracle.y.push_back(m.oracle_accuracy);
     if (m.favoured_precision) precision.x.push_back(st), precision.y.push_back(*m.favoured_precision);
     if (m.alarm) alarms.x.push_back(st), alarms.y.push_back(m.self_reward);
   }
-  for (auto& l : read_jsonl(dir + "/metrics.jsonl")) {
+  for (auto& l : lines) {
     const json& j = l.value;
     if (j.value("kind", "") != "eval") continue;
     const double ep = j["epoch"].get<double>();

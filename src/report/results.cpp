@@ -60,8 +60,7 @@ const std::vector<Primary>& primaries() {
 }
 
 // The page's note of GRPO's learning rate, when it was chosen on validation ("" otherwise).
-std::string grpo_rate_note(const Study& st, json& data) {
-  const GrpoRate rate = choose_grpo_rate(st);
+std::string grpo_rate_note(const GrpoRate& rate, json& data) {
   if (!std::isfinite(rate.chosen)) return "";
   std::string by, seeds;
   for (auto& [lr, g] : rate.gen) by += (by.empty() ? "" : ", ") + fmt("%g", lr) + ": " + fmt("%.1f%%", 100 * g);
@@ -74,14 +73,13 @@ std::string grpo_rate_note(const Study& st, json& data) {
          "). The GRPO endpoints read the arms at that rate; the others are tuning runs.\n";
 }
 
-std::string primary_endpoints(const Study& st, json& data) {
+std::string primary_endpoints(const Study& st, const GrpoRate& rate, json& data) {
   const double alpha = 0.05;
   struct Row {
     const Primary* p;
     const Arm *arm, *versus;
     Estimate e;
   };
-  const GrpoRate rate = choose_grpo_rate(st);
   std::vector<Row> rows;
   for (auto& p : primaries()) {
     const Arm* a = st.find([&](const Arm& x) { return p.arm(x) && rate.admits(x); });
@@ -233,8 +231,6 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
   return md;
 }
 
-// Online RL: the reward-hacking monitor of every GRPO arm and seed, the first steps against the
-// last, and a figure per arm of the self reward and the oracle's accuracy over the steps.
 // The guidance each model was evaluated at, chosen on the validation split per model and seed
 // (eval --cfg-grid); "" when no evaluation chose one.
 std::string guidance_section(const Study& st, const std::vector<const Arm*>& order, json& data) {
@@ -269,6 +265,8 @@ std::string guidance_section(const Study& st, const std::vector<const Arm*>& ord
   return md;
 }
 
+// Online RL: the reward-hacking monitor of every GRPO arm and seed, the first steps against the
+// last, and a figure per arm of the self reward and the oracle's accuracy over the steps.
 std::string reward_hacking_section(const std::vector<const Arm*>& order, const std::string& figure_stem, json& data,
                                    std::map<std::string, std::string>& figures) {
   constexpr size_t kWindow = 10;  // steps averaged at each end
@@ -416,7 +414,8 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
         "eval pairs (half the negatives hard), the external understanding metric. Non: share of its own images its judge "
         "rejects. Win rate: both models judge the base model's images; among those where they disagree, the share where the "
         "arm's model agrees with the oracle (counts summed over seeds, Wilson interval).\n";
-  md += guidance_section(st, order, data) + grpo_rate_note(st, data) + "\n";
+  const GrpoRate rate = choose_grpo_rate(st);
+  md += guidance_section(st, order, data) + grpo_rate_note(rate, data) + "\n";
 
   // Per tag.
   md += "## Gen per tag (mean over seeds, percent)\n\n| model |";
@@ -478,7 +477,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
             (plain ? diff_text(gen_vs(*a, *plain)) : std::string("-")) + " |\n";
   }
 
-  md += primary_endpoints(st, data);
+  md += primary_endpoints(st, rate, data);
   md += non_decomposed(st, order, data);
   md += held_out_dynamics_section(order, data);
   std::map<std::string, std::string> figures;

@@ -124,9 +124,9 @@ json held_out_of(const std::string& dir, int seed) {
 
 // The held-out tracking's Gen at the last epoch of an improve run, when it read the validation
 // split: its record says so ("split", or before that the split its guidance was chosen on).
-double tracked_val_gen(const std::string& metrics) {
+double tracked_val_gen(const std::vector<JsonlLine>& metrics) {
   double gen = NAN;
-  for (auto& l : read_jsonl(metrics)) {
+  for (auto& l : metrics) {
     const json& r = l.value;
     if (!r.is_object() || r.value("kind", json()) != "eval") continue;
     const json guidance = r.value("guidance", json());
@@ -138,9 +138,9 @@ double tracked_val_gen(const std::string& metrics) {
 
 // The reward-hacking monitor of a GRPO run: its point of every step, in order (metrics.jsonl's
 // "grpo" records; a resumed run wrote each step once).
-json monitor_of(const std::string& metrics) {
+json monitor_of(const std::vector<JsonlLine>& lines, const std::string& metrics) {
   json points = json::array();
-  for (const MonitorPoint& p : read_monitor(metrics)) points.push_back(p.to_json());
+  for (const MonitorPoint& p : monitor_points(lines, metrics)) points.push_back(p.to_json());
   return points;
 }
 
@@ -194,9 +194,10 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
     a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
     const std::string held = D + "/heldout-" + name;
     if (file_exists(held + "/summary.json")) a.seeds.back().held_out = held_out_of(held, s);
-    if (file_exists(dir + "/metrics.jsonl")) {
-      a.seeds.back().tracked_val_gen = tracked_val_gen(dir + "/metrics.jsonl");
-      if (a.method == "grpo") a.seeds.back().monitor = monitor_of(dir + "/metrics.jsonl");
+    if (file_exists(dir + "/metrics.jsonl")) {  // read once for the tracking and the monitor
+      const auto metrics = read_jsonl(dir + "/metrics.jsonl");
+      a.seeds.back().tracked_val_gen = tracked_val_gen(metrics);
+      if (a.method == "grpo") a.seeds.back().monitor = monitor_of(metrics, dir + "/metrics.jsonl");
     }
   }
   std::sort(st.failed.begin(), st.failed.end());

@@ -714,7 +714,8 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
   if (resume_from) {
     ckpt.restore(*resume_from, policy, opt);
     // GRPO: the monitor's baseline and the rollouts so far.
-    const std::vector<MonitorPoint> points = read_monitor(run.file("metrics.jsonl"));
+    const auto lines = read_jsonl(run.file("metrics.jsonl"));  // every record an object (rewind_metrics checked)
+    const std::vector<MonitorPoint> points = monitor_points(lines, run.file("metrics.jsonl"));
     if (!points.empty()) {
       if (!points.front().baseline)
         throw UserError("the first grpo record's monitor has no divergence_baseline", run.file("metrics.jsonl"),
@@ -722,7 +723,7 @@ ImproveResult improve(const ImproveConfig& cfg, const std::string& base_ckpt, co
       monitor.set_baseline(*points.front().baseline);
     }
     for (const MonitorPoint& p : points) res.rollouts += p.samples;
-    for (auto& l : read_jsonl(run.file("metrics.jsonl"))) {  // every record an object (rewind_metrics checked)
+    for (auto& l : lines) {
       const json kind = l.value.value("kind", json());
       if (kind == "replay") {
         const auto joined = json_as<int>(l.value.value("joined", json()));

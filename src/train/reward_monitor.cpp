@@ -64,13 +64,15 @@ MonitorPoint MonitorPoint::from_json(const json& j, const std::string& where) {
   return p;
 }
 
-std::vector<MonitorPoint> read_monitor(const std::string& metrics_path) {
+std::vector<MonitorPoint> monitor_points(const std::vector<JsonlLine>& lines, const std::string& metrics_path) {
   std::vector<MonitorPoint> points;
-  for (auto& l : read_jsonl(metrics_path))
+  for (auto& l : lines)
     if (l.value.is_object() && l.value.value("kind", json()) == "grpo")
       points.push_back(MonitorPoint::from_json(l.value.value("monitor", json()), metrics_path + ":" + std::to_string(l.line)));
   return points;
 }
+
+std::vector<MonitorPoint> read_monitor(const std::string& metrics_path) { return monitor_points(read_jsonl(metrics_path), metrics_path); }
 
 MonitorPoint RewardMonitor::observe(int64_t step, const MonitorSums& s) {
   MonitorPoint p;

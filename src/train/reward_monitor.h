@@ -54,6 +54,8 @@ struct MonitorPoint {
 
 // Every step's point in a GRPO run's metrics.jsonl, in order (a resumed run wrote each step
 // once); a "grpo" record without a well-formed monitor is a UserError naming its line.
+// monitor_points reads them from the file's lines, already read for its other records.
+std::vector<MonitorPoint> monitor_points(const std::vector<JsonlLine>& lines, const std::string& metrics_path);
 std::vector<MonitorPoint> read_monitor(const std::string& metrics_path);
 
 class RewardMonitor {
