@@ -67,14 +67,20 @@ DOC="${DOC:-docs/results-v2.md}"
 #   GRPO_LR=1e-5 ARMS="grpo-self-lr1e-5 .."  the GRPO arms at another learning rate than the
 #                      declared 1e-4 (SFT's), as arms of their own, to choose it on validation (the
 #                      tracking's Gen at the end of the epoch)
+#   SFT_LR=3e-5 ARMS="sft-self-lr3e-5"  self-SFT at another learning rate than the declared 1e-4, an
+#                      arm of its own on sft-self's candidates, to choose SFT's rate on validation by
+#                      the rule that chose GRPO's (docs/metrics.md); the other SFT arms run at the
+#                      chosen rate (a rate no SFT arm but self-SFT ran at leaves their claims unread)
 #   ARMS=".. e4-render e4-all"  the mechanism study's E4 (docs/mechanism.md): renders of train counting and
 #                      position prompts against unfiltered own samples of them, at sft-self's budget
 CFG_GRID="${CFG_GRID-1,2,3,4}"  # the default; CFG_GRID= (empty) for version 1, which has no validation split
 GRPO_LR="${GRPO_LR:-}"
+SFT_LR="${SFT_LR:-}"
 # The arms whose models `dynamics --held-out eval` compares with the base after their evaluation
 # (the paper's mechanism on images no arm trained on: docs/dynamics.md); none: HELDOUT_ARMS=none.
 HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-inverted sft-render sft-all grpo-self grpo-oracle grpo-inverted e4-render e4-all}"
 [ -n "$GRPO_LR" ] && HELDOUT_ARMS+=" grpo-self-lr$GRPO_LR grpo-oracle-lr$GRPO_LR grpo-inverted-lr$GRPO_LR"
+[ -n "$SFT_LR" ] && HELDOUT_ARMS+=" sft-self-lr$SFT_LR"
 ARCHIVE="${ARCHIVE:-results/study-v2}"
 # The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
@@ -161,6 +167,8 @@ for s in $SEEDS; do
   }
   evaluate base "$BASE"  # every arm's evaluation reads its images
   arm sft-self "${SFT[@]}" --supervision self
+  # Another learning rate (SFT_LR, for its choice on validation), on the same candidates.
+  [ -n "$SFT_LR" ] && arm "sft-self-lr$SFT_LR" "${SFT[@]}" --supervision self --pool-from "$D/sft-self" --lr "$SFT_LR"
   arm sft-replay-early "${SFT[@]}" --supervision self --curriculum-epochs 1 --pool-from "$D/sft-self"
   arm sft-replay-late "${SFT[@]}" --supervision self --curriculum-epochs 2 --pool-from "$D/sft-self"
   arm dpo-self "${DPO[@]}" --supervision self --pool-from "$D/sft-self"

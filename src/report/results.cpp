@@ -1,6 +1,7 @@
 #include "report/results.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -59,21 +60,27 @@ const std::vector<Primary>& primaries() {
   return p;
 }
 
-// The page's note of GRPO's learning rate, when it was chosen on validation ("" otherwise).
-std::string grpo_rate_note(const GrpoRate& rate, json& data) {
-  if (!std::isfinite(rate.chosen)) return "";
-  std::string by, seeds;
-  for (auto& [lr, g] : rate.gen) by += (by.empty() ? "" : ", ") + fmt("%g", lr) + ": " + fmt("%.1f%%", 100 * g);
-  for (int s : rate.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(s);
-  json g = json::array();
-  for (auto& [lr, gen] : rate.gen) g.push_back({{"lr", lr}, {"val_gen", gen}});
-  data["grpo_lr"] = {{"chosen", rate.chosen}, {"by_lr", g}, {"seeds", rate.seeds}};
-  return "\nGRPO's learning rate, chosen on validation: **" + fmt("%g", rate.chosen) + "**, the highest Gen of the GRPO self-reward "
-         "arms' held-out tracking (validation split) at the end of training, mean over seeds " + seeds + " (" + by +
-         "). The GRPO endpoints read the arms at that rate; the others are tuning runs.\n";
+// The page's note of each learning rate chosen on validation ("" where none was).
+std::string rate_notes(const RateChoices& rates, json& data) {
+  std::string md;
+  data["learning_rates"] = json::object();
+  for (const RateChoice& rate : rates.by_method) {
+    if (!std::isfinite(rate.chosen)) continue;
+    std::string by, seeds, name = rate.method;
+    for (auto& [lr, g] : rate.gen) by += (by.empty() ? "" : ", ") + fmt("%g", lr) + ": " + fmt("%.1f%%", 100 * g);
+    for (int s : rate.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(s);
+    for (char& c : name) c = char(std::toupper(static_cast<unsigned char>(c)));
+    json g = json::array();
+    for (auto& [lr, gen] : rate.gen) g.push_back({{"lr", lr}, {"val_gen", gen}});
+    data["learning_rates"][rate.method] = {{"chosen", rate.chosen}, {"by_lr", g}, {"seeds", rate.seeds}};
+    md += "\n" + name + "'s learning rate, chosen on validation: **" + fmt("%g", rate.chosen) + "**, the highest Gen of the " + name +
+          " self-supervised arms' held-out tracking (validation split) at the end of training, mean over seeds " + seeds + " (" +
+          by + "). The " + name + " endpoints read the arms at that rate; the others are tuning runs.\n";
+  }
+  return md;
 }
 
-std::string primary_endpoints(const Study& st, const GrpoRate& rate, json& data) {
+std::string primary_endpoints(const Study& st, json& data) {
   const double alpha = 0.05;
   struct Row {
     const Primary* p;
@@ -82,8 +89,8 @@ std::string primary_endpoints(const Study& st, const GrpoRate& rate, json& data)
   };
   std::vector<Row> rows;
   for (auto& p : primaries()) {
-    const Arm* a = st.find([&](const Arm& x) { return p.arm(x) && rate.admits(x); });
-    const Arm* v = p.versus ? st.find([&](const Arm& x) { return p.versus(x) && rate.admits(x); }) : nullptr;
+    const Arm* a = st.find(p.arm);
+    const Arm* v = p.versus ? st.find(p.versus) : nullptr;
     if (!a || (p.versus && !v)) continue;
     Estimate e = estimate(st, *a, v, p.endpoint, derive_seed(20261206, p.claim));
     if (e.dist.values.empty()) continue;
@@ -414,8 +421,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
         "eval pairs (half the negatives hard), the external understanding metric. Non: share of its own images its judge "
         "rejects. Win rate: both models judge the base model's images; among those where they disagree, the share where the "
         "arm's model agrees with the oracle (counts summed over seeds, Wilson interval).\n";
-  const GrpoRate rate = choose_grpo_rate(st);
-  md += guidance_section(st, order, data) + grpo_rate_note(rate, data) + "\n";
+  md += guidance_section(st, order, data) + rate_notes(st.rates, data) + "\n";
 
   // Per tag.
   md += "## Gen per tag (mean over seeds, percent)\n\n| model |";
@@ -477,7 +483,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
             (plain ? diff_text(gen_vs(*a, *plain)) : std::string("-")) + " |\n";
   }
 
-  md += primary_endpoints(st, rate, data);
+  md += primary_endpoints(st, data);
   md += non_decomposed(st, order, data);
   md += held_out_dynamics_section(order, data);
   std::map<std::string, std::string> figures;

@@ -370,7 +370,7 @@ std::string Arm::description() const {
 
 const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
   for (auto& a : arms)
-    if (pred(a)) return &a;
+    if (pred(a) && rates.admits(a)) return &a;
   return nullptr;
 }
 
@@ -400,16 +400,17 @@ double chosen_guidance(const json& eval) {
   return eval.is_object() && eval.contains("guidance") && eval["guidance"].is_object() ? number_or(eval["guidance"].value("chosen", json())) : NAN;
 }
 
-bool GrpoRate::admits(const Arm& a) const {
-  return a.method != "grpo" || !std::isfinite(chosen) || number_or(a.config.value("lr", json())) == chosen;
+bool RateChoice::admits(const Arm& a) const {
+  return a.method != method || !std::isfinite(chosen) || number_or(a.config.value("lr", json())) == chosen;
 }
 
-GrpoRate choose_grpo_rate(const Study& st) {
+RateChoice choose_rate(const Study& st, const std::string& method) {
   std::map<double, std::map<int, double>> by_lr;  // lr -> seed -> final validation Gen
   for (const Arm& a : st.arms)
-    if (a.method == "grpo" && a.supervision == "self")
+    if (a.method == method && a.supervision == "self" && a.replay.empty())
       for (const ArmSeed& s : a.seeds) by_lr[number_or(a.config.value("lr", json()))][s.seed] = s.tracked_val_gen;
-  GrpoRate r;
+  RateChoice r;
+  r.method = method;
   if (by_lr.size() < 2) return r;
   for (auto& [seed, g] : by_lr.begin()->second) {
     bool everywhere = true;
@@ -423,6 +424,18 @@ GrpoRate choose_grpo_rate(const Study& st) {
     r.gen.push_back({lr, sum / double(r.seeds.size())});
   }
   r.chosen = std::max_element(r.gen.begin(), r.gen.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+  return r;
+}
+
+bool RateChoices::admits(const Arm& a) const {
+  return std::all_of(by_method.begin(), by_method.end(), [&](const RateChoice& r) { return r.admits(a); });
+}
+
+RateChoices choose_rates(const Study& st) {
+  RateChoices r;
+  for (const Arm& a : st.arms)
+    if (std::none_of(r.by_method.begin(), r.by_method.end(), [&](const RateChoice& c) { return c.method == a.method; }))
+      r.by_method.push_back(choose_rate(st, a.method));
   return r;
 }
 
@@ -442,6 +455,7 @@ Study read_study(const std::string& runs_dir) {
   std::map<std::string, Arm> arms;
   for (int s : seeds) read_seed(st, arms, runs_dir + "/s" + std::to_string(s), s);
   order_arms(st, arms);
+  st.rates = choose_rates(st);
   return st;
 }
 
@@ -450,6 +464,7 @@ Study read_run(const std::string& dir, int seed) {
   std::map<std::string, Arm> arms;
   if (file_exists(dir + "/eval-base/summary.json")) read_seed(st, arms, dir, seed);
   order_arms(st, arms);
+  st.rates = choose_rates(st);
   return st;
 }
 

@@ -63,6 +63,24 @@ struct Arm {
   std::string description() const;  // "SFT, self supervision, replay after epoch 2"
 };
 
+// A method's learning rate, chosen on validation: where its self-supervised arms without
+// replay ran at several learning rates, the rate whose held-out tracking ends with the highest
+// Gen on the validation split, mean over the seeds every rate ran; that method's endpoints
+// then read its arms at that rate (the others are tuning runs). No choice (NaN) with one rate,
+// or where no seed has every rate's validation tracking.
+struct RateChoice {
+  std::string method;  // "sft", "dpo", "grpo"
+  double chosen = NAN;
+  std::vector<std::pair<double, double>> gen;  // (lr, mean final validation Gen over `seeds`)
+  std::vector<int> seeds;                      // the seeds compared
+  bool admits(const Arm& a) const;             // another method, no choice, or at the chosen rate
+};
+// Every method's choice, in the order of the methods' first arms.
+struct RateChoices {
+  std::vector<RateChoice> by_method;
+  bool admits(const Arm& a) const;  // by every method's choice
+};
+
 struct Study {
   std::string judge;  // the external judge of every evaluation (runs that predate its record: "oracle")
   std::vector<int> seeds;
@@ -76,21 +94,13 @@ struct Study {
   std::vector<std::pair<std::string, std::string>> failed;  // arms that were refused or could not run: (folder, why)
   // Per seed: which commit on which machine ran which stage (an improve run or an eval).
   std::map<int, std::map<std::pair<std::string, std::string>, std::vector<std::string>>> made_by;
+  RateChoices rates;  // each method's learning rate, where it was chosen on validation
+  // The first arm that satisfies pred, among those the rate choices admit (a method's arms at a
+  // rate it did not choose are tuning runs: on the page, never in a claim or an endpoint).
   const Arm* find(const std::function<bool(const Arm&)>& pred) const;
 };
-
-// GRPO's learning rate, chosen on validation: where GRPO arms with the self reward ran at
-// several learning rates, the rate whose held-out tracking ends with the highest Gen on the
-// validation split, mean over the seeds every rate ran; the GRPO endpoints then read the arms
-// at that rate. No choice (NaN) with one rate, or where no seed has every rate's validation
-// tracking.
-struct GrpoRate {
-  double chosen = NAN;
-  std::vector<std::pair<double, double>> gen;  // (lr, mean final validation Gen over `seeds`)
-  std::vector<int> seeds;                      // the seeds compared
-  bool admits(const Arm& a) const;             // not GRPO, no choice, or at the chosen rate
-};
-GrpoRate choose_grpo_rate(const Study& st);
+RateChoice choose_rate(const Study& st, const std::string& method);
+RateChoices choose_rates(const Study& st);
 
 // The external judge an evaluation (an eval summary's per_seed entry) was measured against;
 // evaluations written before the judge was recorded all used the oracle.
