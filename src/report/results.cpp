@@ -368,7 +368,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
     md += "Budget of every arm: " + std::to_string(c.value("train_prompts", 0)) + " train prompts x N = " +
           std::to_string(c.value("candidates", 0)) + " candidates (guidance " + fmt("%g", number_or(c["candidate_cfg"])) +
           ", temperature " + fmt("%g", number_or(c["candidate_temperature"])) + "), " + std::to_string(c.value("epochs", 0)) +
-          " SFT epochs (DPO arms: their own epochs below), batch " + std::to_string(c.value("batch", 0)) + ", lr " +
+          " SFT epochs (DPO arms: their own epochs below), batch " + std::to_string(c.value("batch", 0)) + ", lr (where an arm names none) " +
           fmt("%g", number_or(c["lr"])) + ", prompt dropout " + fmt("%g", number_or(c["prompt_dropout"])) + ", trained groups: " +
           c.value("train_groups", json::array()).dump() + ".\n\n";
   }
@@ -396,7 +396,11 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
       return double(a->method == "dpo" ? s.dpo_pairs : a->method == "grpo" ? s.rollouts : s.sft_samples);
     });
     const std::string unit = a->method == "dpo" ? " pairs" : a->method == "grpo" ? " rollouts" : " samples";
-    md += "| " + a->name + ": " + a->description() + (a->method == "dpo" ? " (" + std::to_string(a->config.value("epochs", 0)) + " epochs)" : "") +
+    // An arm at another learning rate says so; one at a rate its method did not choose is a tuning run.
+    const double lr = number_or(a->config.value("lr", json()));
+    const std::string rate = lr == number_or(order.front()->config.value("lr", json())) ? "" : ", lr " + fmt("%g", lr);
+    md += "| " + a->name + ": " + a->description() + rate + (st.rates.admits(*a) ? "" : " (tuning run)") +
+          (a->method == "dpo" ? " (" + std::to_string(a->config.value("epochs", 0)) + " epochs)" : "") +
           " | " + std::to_string(a->seeds.size()) + " | " + pct_ms(column(*a, [](auto& s) { return s.gen; })) + " | " +
           pct_ms(column(*a, [](auto& s) { return s.und; })) + " | " + pct_ms(column(*a, [](auto& s) { return s.non; })) + " | " +
           pct_ms(column(*a, [](auto& s) { return s.weakgen; })) + " | " + diff_text(gen_diff(*a)) + " | " +

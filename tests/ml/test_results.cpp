@@ -225,7 +225,9 @@ TEST(Results, SftLearningRateIsChosenOnTheValidationTrackingLikeGrpos) {
   res = build_results(R);
   EXPECT_NE((*claim(res.data, "2a."))["evidence"].get<std::string>().find("Gen +6.0"), std::string::npos);
   EXPECT_NE(res.markdown.find("SFT's learning rate, chosen on validation: **3e-05**"), std::string::npos);
-  ASSERT_TRUE(res.data["arms"].contains("sft-self"));  // the tuning run stays on the page
+  ASSERT_TRUE(res.data["arms"].contains("sft-self"));  // the tuning run stays on the page, labelled
+  EXPECT_NE(res.markdown.find("| sft-self: SFT, self supervision (tuning run) |"), std::string::npos);
+  EXPECT_NE(res.markdown.find("| sft-self-lr3e-5: SFT, self supervision, lr 3e-05 |"), std::string::npos);
 }
 
 TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
