@@ -92,7 +92,7 @@ std::vector<Claim> judge_claims(const Study& st, const json& dynamics) {
                       v + (flagged ? "; audit: flagged" : "; audit: not flagged"),
                       "Gen " + diff_text(dg) + ", Und " + diff_text(du) + ", Non " + diff_text(dn) + " pts; audited precision " + rate_text(p)});
   }
-  if (const Arm* o = st.find([](const Arm& a) { return a.supervision == "oracle"; })) {
+  if (const Arm* o = st.find([](const Arm& a) { return a.method == "sft" && a.supervision == "oracle"; })) {
     const Diff dg = gen_diff(*o);
     claims.push_back({"Oracle supervision (upper bound) raises Gen", verdict_of(dg, +1),
                       "Gen " + diff_text(dg) + " pts" + (plain ? "; minus self SFT: " + diff_text(gen_vs(*o, *plain)) + " pts" : "")});

@@ -441,6 +441,26 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
   EXPECT_EQ(section.find("| sft-self |"), std::string::npos) << section;  // an SFT arm has no monitor
 }
 
+// The paper's upper bound is oracle SFT: GRPO with the oracle's reward, another method with
+// its own endpoint, never stands in for it.
+TEST(Results, TheOracleUpperBoundClaimReadsOracleSftNotOracleGrpo) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    write_arm(D, "grpo-oracle", "oracle", {}, eval_summary(0.30, 0.9, 0.6, 5, 10, 3, 2), 60, 100);  // Gen +10 points
+    json cfg = read_json(D + "/grpo-oracle/config.json");
+    cfg["improve"]["method"] = "grpo";
+    write_json(D + "/grpo-oracle/config.json", cfg);
+    write_arm(D, "sft-oracle", "oracle", {}, eval_summary(0.23, 0.9, 0.6, 5, 10, 3, 2), 60, 100);  // Gen +3 points
+  }
+  const ResultsTable r = build_results(R);
+  const json* c = claim(r.data, "Oracle supervision");
+  ASSERT_TRUE(c);
+  EXPECT_EQ((*c)["evidence"].get<std::string>().rfind("Gen +3.0", 0), 0u) << (*c)["evidence"];
+}
+
 // The mechanism study's page (`results --variant`): per variant the alignment at the start, per
 // variant and arm the change on the base's false positives over seeds, and per arm the
 // correlation of the two across variants and seeds with its Fisher interval and a scatter.
