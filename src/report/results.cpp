@@ -60,6 +60,14 @@ const std::vector<Primary>& primaries() {
   return p;
 }
 
+// A learning rate as its option is written: 1e-4, 3e-5, 0.5.
+std::string lr_text(double lr) {
+  if (!(lr > 0 && lr < 1e-2)) return fmt("%g", lr);
+  std::string t = fmt("%.0e", lr);  // "3e-05"
+  const auto e = t.find("e-0");
+  return e == std::string::npos ? t : t.erase(e + 2, 1);
+}
+
 // The page's note of each learning rate chosen on validation ("" where none was).
 std::string rate_notes(const RateChoices& rates, json& data) {
   std::string md;
@@ -67,13 +75,13 @@ std::string rate_notes(const RateChoices& rates, json& data) {
   for (const RateChoice& rate : rates.by_method) {
     if (!std::isfinite(rate.chosen)) continue;
     std::string by, seeds, name = rate.method;
-    for (auto& [lr, g] : rate.gen) by += (by.empty() ? "" : ", ") + fmt("%g", lr) + ": " + fmt("%.1f%%", 100 * g);
+    for (auto& [lr, g] : rate.gen) by += (by.empty() ? "" : ", ") + lr_text(lr) + ": " + fmt("%.2f%%", 100 * g);
     for (int s : rate.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(s);
     for (char& c : name) c = char(std::toupper(static_cast<unsigned char>(c)));
     json g = json::array();
     for (auto& [lr, gen] : rate.gen) g.push_back({{"lr", lr}, {"val_gen", gen}});
     data["learning_rates"][rate.method] = {{"chosen", rate.chosen}, {"by_lr", g}, {"seeds", rate.seeds}};
-    md += "\n" + name + "'s learning rate, chosen on validation: **" + fmt("%g", rate.chosen) + "**, the highest Gen of the " + name +
+    md += "\n" + name + "'s learning rate, chosen on validation: **" + lr_text(rate.chosen) + "**, the highest Gen of the " + name +
           " self-supervised arms' held-out tracking (validation split) at the end of training, mean over seeds " + seeds + " (" +
           by + "). The " + name + " endpoints read the arms at that rate; the others are tuning runs.\n";
   }
@@ -398,7 +406,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
     const std::string unit = a->method == "dpo" ? " pairs" : a->method == "grpo" ? " rollouts" : " samples";
     // An arm at another learning rate says so; one at a rate its method did not choose is a tuning run.
     const double lr = number_or(a->config.value("lr", json()));
-    const std::string rate = lr == number_or(order.front()->config.value("lr", json())) ? "" : ", lr " + fmt("%g", lr);
+    const std::string rate = lr == number_or(order.front()->config.value("lr", json())) ? "" : ", lr " + lr_text(lr);
     md += "| " + a->name + ": " + a->description() + rate + (st.rates.admits(*a) ? "" : " (tuning run)") +
           (a->method == "dpo" ? " (" + std::to_string(a->config.value("epochs", 0)) + " epochs)" : "") +
           " | " + std::to_string(a->seeds.size()) + " | " + pct_ms(column(*a, [](auto& s) { return s.gen; })) + " | " +
