@@ -48,9 +48,8 @@ std::vector<Claim> judge_claims(const Study& st, const json& dynamics) {
   claims.push_back(gap_claim(st));
   const Arm* plain = st.find([](const Arm& a) { return a.method == "sft" && a.supervision == "self" && a.replay.empty(); });
   const Arm* dpo = st.find([](const Arm& a) { return a.method == "dpo" && a.supervision == "self"; });
-  std::vector<const Arm*> replays;
-  for (auto& a : st.arms)
-    if (a.method == "sft" && a.supervision == "self" && !a.replay.empty() && st.rates.admits(a)) replays.push_back(&a);
+  const std::vector<const Arm*> replays =
+      st.find_all([](const Arm& a) { return a.method == "sft" && a.supervision == "self" && !a.replay.empty(); });
   if (plain) {
     const Diff dg = gen_diff(*plain), dn = non_diff(*plain);
     const std::string vg = verdict_of(dg, +1), vn = verdict_of(dn, -1);
@@ -78,8 +77,8 @@ std::vector<Claim> judge_claims(const Study& st, const json& dynamics) {
                           "; Und on rendered pairs " + diff_text(und_diff(*plain)) + " pts"});
   }
   claims.push_back(dynamics_claim(dynamics));
-  for (auto& a : st.arms) {
-    if (!(a.supervision == "inverted" || a.supervision.rfind("flip:", 0) == 0) || !st.rates.admits(a)) continue;
+  for (const Arm* corrupted : st.find_all([](const Arm& a) { return a.supervision == "inverted" || a.supervision.rfind("flip:", 0) == 0; })) {
+    const Arm& a = *corrupted;
     const Diff dg = gen_diff(a), du = und_diff(a), dn = non_diff(a);
     const std::string vg = verdict_of(dg, -1), vu = verdict_of(du, -1);
     const bool non_not_up = mean_std(dn.per_seed).mean <= 0 || !reproduced(verdict_of(dn, +1));  // fell or flat

@@ -371,13 +371,15 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
         "their 95% t-interval over seeds. With one seed, a difference's interval is that seed's, over the eval prompts (paired "
         "bootstrap of the two models' images of each prompt; Newcombe's interval for Und), marked `p`: it covers the sampling "
         "of images and prompts, not the variation between training seeds.\n\n";
+  // The budget line's learning rate; an arm at another names its own.
+  const double budget_lr = order.empty() ? NAN : number_or(order.front()->config.value("lr", json()));
   if (!order.empty()) {
     const json& c = order.front()->config;
     md += "Budget of every arm: " + std::to_string(c.value("train_prompts", 0)) + " train prompts x N = " +
           std::to_string(c.value("candidates", 0)) + " candidates (guidance " + fmt("%g", number_or(c["candidate_cfg"])) +
           ", temperature " + fmt("%g", number_or(c["candidate_temperature"])) + "), " + std::to_string(c.value("epochs", 0)) +
           " SFT epochs (DPO arms: their own epochs below), batch " + std::to_string(c.value("batch", 0)) + ", lr (where an arm names none) " +
-          fmt("%g", number_or(c["lr"])) + ", prompt dropout " + fmt("%g", number_or(c["prompt_dropout"])) + ", trained groups: " +
+          lr_text(budget_lr) + ", prompt dropout " + fmt("%g", number_or(c["prompt_dropout"])) + ", trained groups: " +
           c.value("train_groups", json::array()).dump() + ".\n\n";
   }
 
@@ -406,7 +408,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
     const std::string unit = a->method == "dpo" ? " pairs" : a->method == "grpo" ? " rollouts" : " samples";
     // An arm at another learning rate says so; one at a rate its method did not choose is a tuning run.
     const double lr = number_or(a->config.value("lr", json()));
-    const std::string rate = lr == number_or(order.front()->config.value("lr", json())) ? "" : ", lr " + lr_text(lr);
+    const std::string rate = lr == budget_lr ? "" : ", lr " + lr_text(lr);
     md += "| " + a->name + ": " + a->description() + rate + (st.rates.admits(*a) ? "" : " (tuning run)") +
           (a->method == "dpo" ? " (" + std::to_string(a->config.value("epochs", 0)) + " epochs)" : "") +
           " | " + std::to_string(a->seeds.size()) + " | " + pct_ms(column(*a, [](auto& s) { return s.gen; })) + " | " +

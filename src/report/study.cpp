@@ -368,10 +368,16 @@ std::string Arm::description() const {
   return d;
 }
 
-const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
+std::vector<const Arm*> Study::find_all(const std::function<bool(const Arm&)>& pred) const {
+  std::vector<const Arm*> out;
   for (auto& a : arms)
-    if (pred(a) && rates.admits(a)) return &a;
-  return nullptr;
+    if (pred(a) && rates.admits(a)) out.push_back(&a);
+  return out;
+}
+
+const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
+  const auto all = find_all(pred);
+  return all.empty() ? nullptr : all.front();
 }
 
 std::vector<double> finite_values(const std::vector<double>& v) {

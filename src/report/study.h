@@ -98,6 +98,7 @@ struct Study {
   // The first arm that satisfies pred, among those the rate choices admit (a method's arms at a
   // rate it did not choose are tuning runs: on the page, never in a claim or an endpoint).
   const Arm* find(const std::function<bool(const Arm&)>& pred) const;
+  std::vector<const Arm*> find_all(const std::function<bool(const Arm&)>& pred) const;  // every such arm, in order
 };
 RateChoice choose_rate(const Study& st, const std::string& method);
 RateChoices choose_rates(const Study& st);

@@ -27,14 +27,15 @@ json eval_summary(double gen, double und, double non, int64_t win_k, int64_t win
   return {{"per_seed", {e}}};
 }
 
+// improve: options that replace the SFT defaults (e.g. {"method", "grpo"}, {"lr", 1e-5}).
 void write_arm(const std::string& D, const std::string& name, const std::string& supervision, std::vector<int> replay,
-               const json& eval, int64_t prec_k, int64_t prec_n) {
+               const json& eval, int64_t prec_k, int64_t prec_n, const json& improve = json::object()) {
   std::filesystem::create_directories(D + "/" + name);
-  write_json(D + "/" + name + "/config.json",
-             {{"command", "improve"},
-              {"improve", {{"method", "sft"}, {"supervision", supervision}, {"curriculum_epochs", replay}, {"train_prompts", 10},
-                           {"candidates", 2}, {"candidate_cfg", 2.0}, {"candidate_temperature", 1.0}, {"epochs", 4},
-                           {"batch", 32}, {"lr", 1e-4}, {"prompt_dropout", 0.1}, {"train_groups", {"backbone"}}}}});
+  json options = {{"method", "sft"}, {"supervision", supervision}, {"curriculum_epochs", replay}, {"train_prompts", 10},
+                  {"candidates", 2}, {"candidate_cfg", 2.0}, {"candidate_temperature", 1.0}, {"epochs", 4},
+                  {"batch", 32}, {"lr", 1e-4}, {"prompt_dropout", 0.1}, {"train_groups", {"backbone"}}};
+  options.update(improve);
+  write_json(D + "/" + name + "/config.json", {{"command", "improve"}, {"improve", options}});
   write_json(D + "/" + name + "/summary.json",
              {{"sft_samples", 50},
               {"discarded_initially", 6},
@@ -87,12 +88,12 @@ TEST(Results, AggregatesSeedsAndJudgesEachClaim) {
     // Inverted: Gen and Und fall, Non falls; precision 5/100 is flagged.
     write_arm(D, "sft-inverted", "inverted", {}, eval_summary(base_gen[s] - 0.10, base_und[s] - 0.05 - 0.001 * s, base_non[s] - 0.2, 2, 20, 1, 9), 5, 100);
     // GRPO: no pool and no audit; what it trained on is its rollouts.
-    write_arm(D, "grpo-self", "self", {}, eval_summary(base_gen[s] + 0.01, base_und[s], base_non[s] - 0.02, 5, 10, 2, 2), 60, 100);
-    json cfg = read_json(D + "/grpo-self/config.json"), sum = read_json(D + "/grpo-self/summary.json");
-    cfg["improve"]["method"] = "grpo";
+    write_arm(D, "grpo-self", "self", {}, eval_summary(base_gen[s] + 0.01, base_und[s], base_non[s] - 0.02, 5, 10, 2, 2), 60, 100,
+              {{"method", "grpo"}});
+    json sum = read_json(D + "/grpo-self/summary.json");
     sum["sft_samples"] = 0, sum["rollouts"] = 1600;
     sum.erase("audit");
-    write_json(D + "/grpo-self/config.json", cfg), write_json(D + "/grpo-self/summary.json", sum);
+    write_json(D + "/grpo-self/summary.json", sum);
   }
   std::filesystem::create_directories(R + "/s0/notes");  // not a run: ignored
   ResultsTable r = build_results(R);
@@ -151,10 +152,7 @@ TEST(Results, GrpoLearningRateIsChosenOnTheValidationTracking) {
   write_two_seeds_of_self_sft(R);
   auto grpo = [&](int seed, const std::string& name, double lr, double final_gen, const std::string& split) {
     const std::string D = R + "/s" + std::to_string(seed);
-    write_arm(D, name, "self", {}, eval_summary(0.2, 0.9, 0.6, 5, 10, 3, 2), 60, 100);
-    json cfg = read_json(D + "/" + name + "/config.json");
-    cfg["improve"]["method"] = "grpo", cfg["improve"]["lr"] = lr;
-    write_json(D + "/" + name + "/config.json", cfg);
+    write_arm(D, name, "self", {}, eval_summary(0.2, 0.9, 0.6, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}, {"lr", lr}});
     // Records of both styles: the split named, or (older runs) the split its guidance was chosen on.
     write_jsonl(D + "/" + name + "/metrics.jsonl",
                 {{{"kind", "eval"}, {"epoch", 0}, {"gen", 0.3}, {"split", split}},
@@ -197,19 +195,16 @@ TEST(Results, SftLearningRateIsChosenOnTheValidationTrackingLikeGrpos) {
   TempDir t;
   const std::string R = t.path + "/runs";
   write_two_seeds_of_self_sft(R);  // lr 1e-4, Gen +2 points on eval
-  auto tracked = [&](int seed, const std::string& name, double lr, double final_val_gen) {
-    const std::string D = R + "/s" + std::to_string(seed);
-    json cfg = read_json(D + "/" + name + "/config.json");
-    cfg["improve"]["lr"] = lr;
-    write_json(D + "/" + name + "/config.json", cfg);
-    write_jsonl(D + "/" + name + "/metrics.jsonl", {{{"kind", "eval"}, {"epoch", 4}, {"gen", final_val_gen}, {"split", "val"}}});
+  auto tracked = [&](int seed, const std::string& name, double final_val_gen) {
+    write_jsonl(R + "/s" + std::to_string(seed) + "/" + name + "/metrics.jsonl",
+                {{{"kind", "eval"}, {"epoch", 4}, {"gen", final_val_gen}, {"split", "val"}}});
   };
   for (int s = 0; s < 2; ++s) {
     const std::string D = R + "/s" + std::to_string(s);
-    write_arm(D, "sft-self-lr3e-5", "self", {}, eval_summary(0.26, 0.9, 0.65, 5, 10, 3, 2), 60, 100);  // Gen +6 points
-    tracked(s, "sft-self", 1e-4, 0.24);
+    write_arm(D, "sft-self-lr3e-5", "self", {}, eval_summary(0.26, 0.9, 0.65, 5, 10, 3, 2), 60, 100, {{"lr", 3e-5}});  // Gen +6 points
+    tracked(s, "sft-self", 0.24);
   }
-  tracked(0, "sft-self-lr3e-5", 3e-5, 0.22), tracked(1, "sft-self-lr3e-5", 3e-5, 0.23);
+  tracked(0, "sft-self-lr3e-5", 0.22), tracked(1, "sft-self-lr3e-5", 0.23);
   // 1e-4 ends higher on validation (24% against 22.5%): the declared rate stays, +2 points.
   Study st = read_study(R);
   EXPECT_EQ(st.rates.by_method.size(), 1u);
@@ -219,7 +214,7 @@ TEST(Results, SftLearningRateIsChosenOnTheValidationTrackingLikeGrpos) {
   ASSERT_TRUE(claim(res.data, "2a."));
   EXPECT_NE((*claim(res.data, "2a."))["evidence"].get<std::string>().find("Gen +2.0"), std::string::npos);
   // The eval split's better figure (+6) never votes; validation does: 3e-5 ends at 26%.
-  tracked(0, "sft-self-lr3e-5", 3e-5, 0.26), tracked(1, "sft-self-lr3e-5", 3e-5, 0.26);
+  tracked(0, "sft-self-lr3e-5", 0.26), tracked(1, "sft-self-lr3e-5", 0.26);
   st = read_study(R);
   EXPECT_EQ(choose_rate(st, "sft").chosen, 3e-5);
   const Arm* self = st.find([](const Arm& a) { return a.method == "sft" && a.supervision == "self"; });
@@ -413,10 +408,7 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
   write_two_seeds_of_self_sft(t.path + "/runs");
   EXPECT_TRUE(build_results(t.path + "/runs").figures.empty());
   const std::string D = t.path + "/runs/s0";
-  write_arm(D, "grpo-self", "self", {}, eval_summary(0.21, 0.9, 0.6, 5, 10, 3, 2), 60, 100);
-  json cfg = read_json(D + "/grpo-self/config.json");
-  cfg["improve"]["method"] = "grpo";
-  write_json(D + "/grpo-self/config.json", cfg);
+  write_arm(D, "grpo-self", "self", {}, eval_summary(0.21, 0.9, 0.6, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}});
   // 12 steps: the reward climbs from 0.5 to 0.9 while the oracle's accuracy stays at 0.3; the
   // alarm fires from step 8 on.
   std::vector<json> log = {{{"kind", "eval"}, {"epoch", 0}}};
@@ -452,10 +444,7 @@ TEST(Results, TheOracleUpperBoundClaimReadsOracleSftNotOracleGrpo) {
   write_two_seeds_of_self_sft(R);
   for (int s = 0; s < 2; ++s) {
     const std::string D = R + "/s" + std::to_string(s);
-    write_arm(D, "grpo-oracle", "oracle", {}, eval_summary(0.30, 0.9, 0.6, 5, 10, 3, 2), 60, 100);  // Gen +10 points
-    json cfg = read_json(D + "/grpo-oracle/config.json");
-    cfg["improve"]["method"] = "grpo";
-    write_json(D + "/grpo-oracle/config.json", cfg);
+    write_arm(D, "grpo-oracle", "oracle", {}, eval_summary(0.30, 0.9, 0.6, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}});  // Gen +10
     write_arm(D, "sft-oracle", "oracle", {}, eval_summary(0.23, 0.9, 0.6, 5, 10, 3, 2), 60, 100);  // Gen +3 points
   }
   const ResultsTable r = build_results(R);
