@@ -280,6 +280,61 @@ std::string guidance_section(const Study& st, const std::vector<const Arm*>& ord
   return md;
 }
 
+// What the validation split says of the declared number of epochs: each arm's held-out
+// tracking Gen at every epoch (validation split), mean over its seeds tracked there at every
+// epoch, the best epoch marked; "" when no arm of two epochs or more was tracked on validation.
+std::string epochs_section(const std::vector<const Arm*>& order, json& data) {
+  struct Row {
+    const Arm* arm;
+    std::vector<double> gen;  // per epoch, mean over `seeds`
+    std::vector<int> seeds;
+    size_t best = 1;
+  };
+  std::vector<Row> rows;
+  size_t width = 0;  // epochs shown, epoch 0 included
+  for (const Arm* a : order) {
+    size_t epochs = 0;
+    for (const ArmSeed& s : a->seeds) epochs = std::max(epochs, s.val_gen_by_epoch.size());
+    if (epochs < 3) continue;  // the base and at least two trained epochs
+    Row r{a, std::vector<double>(epochs, 0.0), {}};
+    for (const ArmSeed& s : a->seeds) {
+      const auto& g = s.val_gen_by_epoch;
+      if (g.size() != epochs || !std::all_of(g.begin(), g.end(), [](double x) { return std::isfinite(x); })) continue;
+      r.seeds.push_back(s.seed);
+      for (size_t e = 0; e < epochs; ++e) r.gen[e] += g[e];
+    }
+    if (r.seeds.empty()) continue;
+    for (double& g : r.gen) g /= double(r.seeds.size());
+    r.best = size_t(std::max_element(r.gen.begin() + 1, r.gen.end()) - r.gen.begin());
+    width = std::max(width, epochs);
+    rows.push_back(std::move(r));
+  }
+  if (rows.empty()) return "";
+  std::string md =
+      "\n## Epochs on validation\n\nThe number of epochs of the budget is declared, not tuned on this study (docs/metrics.md). "
+      "What a choice on validation would have read: each arm's held-out tracking Gen on the validation split after every epoch "
+      "(epoch 0: the base), mean over the seeds tracked on it at every epoch, percent; the best epoch in bold, and its margin "
+      "over the last epoch, which is the model evaluated.\n\n| model | seeds |";
+  for (size_t e = 0; e < width; ++e) md += " " + std::to_string(e) + " |";
+  md += " best epoch | best - last |\n|---|---|";
+  for (size_t e = 0; e < width + 2; ++e) md += "---|";
+  md += "\n";
+  json out = json::object();
+  for (const Row& r : rows) {
+    std::string seeds;
+    for (int s : r.seeds) seeds += (seeds.empty() ? "" : " ") + std::to_string(s);
+    md += "| " + r.arm->name + " | " + seeds + " |";
+    for (size_t e = 0; e < width; ++e) {
+      const std::string g = e < r.gen.size() ? fmt("%.1f", 100 * r.gen[e]) : "";
+      md += " " + (e == r.best ? "**" + g + "**" : g) + " |";
+    }
+    md += " " + std::to_string(r.best) + " | " + pts(r.gen[r.best] - r.gen.back()) + " |\n";
+    out[r.arm->name] = {{"seeds", r.seeds}, {"val_gen", r.gen}, {"best_epoch", r.best}, {"last_epoch", r.gen.size() - 1}};
+  }
+  data["epochs_on_validation"] = out;
+  return md;
+}
+
 // Online RL: the reward-hacking monitor of every GRPO arm and seed, the first steps against the
 // last, and a figure per arm of the self reward and the oracle's accuracy over the steps.
 std::string reward_hacking_section(const std::vector<const Arm*>& order, const std::string& figure_stem, json& data,
@@ -435,7 +490,7 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
         "eval pairs (half the negatives hard), the external understanding metric. Non: share of its own images its judge "
         "rejects. Win rate: both models judge the base model's images; among those where they disagree, the share where the "
         "arm's model agrees with the oracle (counts summed over seeds, Wilson interval).\n";
-  md += guidance_section(st, order, data) + rate_notes(st.rates, data) + "\n";
+  md += guidance_section(st, order, data) + rate_notes(st.rates, data) + epochs_section(order, data) + "\n";
 
   // Per tag.
   md += "## Gen per tag (mean over seeds, percent)\n\n| model |";

@@ -122,16 +122,21 @@ json held_out_of(const std::string& dir, int seed) {
   return sum;
 }
 
-// The held-out tracking's Gen at the last epoch of an improve run, when it read the validation
-// split: its record says so ("split", or before that the split its guidance was chosen on).
-double tracked_val_gen(const std::vector<JsonlLine>& metrics) {
-  double gen = NAN;
+// The held-out tracking's Gen at each epoch of an improve run ([0]: before training) where it
+// read the validation split: its record says so ("split", or before that the split its guidance
+// was chosen on). NaN at an epoch tracked on another split; a resumed run's later record wins.
+std::vector<double> val_gen_by_epoch(const std::vector<JsonlLine>& metrics) {
+  std::vector<double> gen;
   for (auto& l : metrics) {
     const json& r = l.value;
     if (!r.is_object() || r.value("kind", json()) != "eval") continue;
+    const double epoch = number_or(r.value("epoch", json()));
+    if (!(epoch >= 0 && epoch < 1e6)) continue;
     const json guidance = r.value("guidance", json());
     const json split = r.contains("split") ? r["split"] : guidance.is_object() ? guidance.value("split", json()) : json();
-    gen = split == "val" ? number_or(r.value("gen", json())) : NAN;
+    const size_t e = size_t(epoch);
+    if (gen.size() <= e) gen.resize(e + 1, NAN);
+    gen[e] = split == "val" ? number_or(r.value("gen", json())) : NAN;
   }
   return gen;
 }
@@ -196,7 +201,7 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
     if (file_exists(held + "/summary.json")) a.seeds.back().held_out = held_out_of(held, s);
     if (file_exists(dir + "/metrics.jsonl")) {  // read once for the tracking and the monitor
       const auto metrics = read_jsonl(dir + "/metrics.jsonl");
-      a.seeds.back().tracked_val_gen = tracked_val_gen(metrics);
+      a.seeds.back().val_gen_by_epoch = val_gen_by_epoch(metrics);
       if (a.method == "grpo") a.seeds.back().monitor = monitor_of(metrics, dir + "/metrics.jsonl");
     }
   }
@@ -414,7 +419,7 @@ RateChoice choose_rate(const Study& st, const std::string& method) {
   std::map<double, std::map<int, double>> by_lr;  // lr -> seed -> final validation Gen
   for (const Arm& a : st.arms)
     if (a.method == method && a.supervision == "self" && a.replay.empty())
-      for (const ArmSeed& s : a.seeds) by_lr[number_or(a.config.value("lr", json()))][s.seed] = s.tracked_val_gen;
+      for (const ArmSeed& s : a.seeds) by_lr[number_or(a.config.value("lr", json()))][s.seed] = s.final_val_gen();
   RateChoice r;
   r.method = method;
   if (by_lr.size() < 2) return r;

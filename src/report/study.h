@@ -38,9 +38,10 @@ struct ArmSeed {
   std::map<std::string, double> gen_by_tag;
   json held_out;  // heldout-<arm>/summary.json: `dynamics --held-out` of the arm's model (null: not run)
   json monitor;   // GRPO: the reward-hacking monitor's point of every step, from <arm>/metrics.jsonl (null: not GRPO)
-  // The held-out tracking's Gen at its last epoch when it read the validation split (the
-  // figure tuning may use); NaN when there is none or it read another split.
-  double tracked_val_gen = NAN;
+  // The held-out tracking's Gen at each epoch ([0]: before training) where it read the
+  // validation split (the figures tuning may use); NaN at an epoch tracked on another split.
+  std::vector<double> val_gen_by_epoch;
+  double final_val_gen() const { return val_gen_by_epoch.empty() ? NAN : val_gen_by_epoch.back(); }
   // Within this seed, when the evaluations' per-image results are there: the 95% intervals
   // of d_gen and d_non (paired bootstrap over eval prompts) and of d_und (Newcombe).
   std::vector<ImageRecord> recs;

@@ -228,6 +228,39 @@ TEST(Results, SftLearningRateIsChosenOnTheValidationTrackingLikeGrpos) {
   EXPECT_NE(res.markdown.find("| sft-self-lr3e-5: SFT, self supervision, lr 3e-5 |"), std::string::npos);
 }
 
+// The declared epochs set against the validation split: each arm's tracking Gen per epoch, mean
+// over the seeds tracked on validation at every epoch; a seed with an epoch on another split
+// stays out, and a one-epoch arm (GRPO) has no row.
+TEST(Results, EpochsOnValidationReadTheTrackingOfEveryEpoch) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  auto tracked = [&](int seed, const std::string& name, std::vector<double> gen, const std::string& split_of_epoch_2) {
+    std::vector<json> lines;
+    for (size_t e = 0; e < gen.size(); ++e)
+      lines.push_back({{"kind", "eval"}, {"epoch", e}, {"gen", gen[e]}, {"split", e == 2 ? split_of_epoch_2 : "val"}});
+    write_jsonl(R + "/s" + std::to_string(seed) + "/" + name + "/metrics.jsonl", lines);
+  };
+  tracked(0, "sft-self", {0.30, 0.26, 0.30, 0.25, 0.28}, "val");
+  tracked(1, "sft-self", {0.29, 0.26, 0.24, 0.24, 0.25}, "val");
+  std::filesystem::create_directories(R + "/s2/eval-base");
+  write_json(R + "/s2/eval-base/summary.json", eval_summary(0.2, 0.9, 0.7, 0, 0, 0, 0));
+  write_arm(R + "/s2", "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
+  tracked(2, "sft-self", {0.29, 0.9, 0.9, 0.9, 0.9}, "eval");  // epoch 2 on eval: never read
+  write_arm(R + "/s0", "grpo-self", "self", {}, eval_summary(0.2, 0.9, 0.6, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}});
+  tracked(0, "grpo-self", {0.30, 0.35}, "val");
+
+  const ResultsTable r = build_results(R);
+  const json& e = r.data["epochs_on_validation"];
+  ASSERT_TRUE(e.contains("sft-self")) << r.markdown;
+  EXPECT_FALSE(e.contains("grpo-self"));
+  EXPECT_EQ(e["sft-self"]["seeds"], json::array({0, 1}));
+  EXPECT_EQ(e["sft-self"]["best_epoch"], 2);  // 27.0 against 26.0, 24.5 and the last, 26.5
+  EXPECT_EQ(e["sft-self"]["last_epoch"], 4);
+  EXPECT_NEAR(e["sft-self"]["val_gen"][3].get<double>(), 0.245, 1e-12);
+  EXPECT_NE(r.markdown.find("| sft-self | 0 1 | 29.5 | 26.0 | **27.0** | 24.5 | 26.5 | 2 | +0.5 |"), std::string::npos) << r.markdown;
+}
+
 TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
   TempDir t;
   const std::string R = t.path + "/runs";
