@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns the multi-seed self-improvement study of world version 2 (the default world) and writes
-# docs/results-v2.md; version 1's study (docs/results.md, models/base-small) is
-#   BASE=models/base-small OUT=runs/results ARCHIVE=results/study DOC=docs/results.md CFG_GRID= \
+# docs/results.md; version 1's study (docs/results-v1.md, models/base-small) is
+#   BASE=models/base-small OUT=runs/results ARCHIVE=results/study DOC=docs/results-v1.md CFG_GRID= \
 #     ARMS="sft-self sft-replay-early sft-replay-late dpo-self sft-oracle sft-inverted sft-flip gate" bash scripts/results.sh
 #
 #   bash scripts/results.sh                 # seeds 0 1 2 into runs/results-v2
@@ -50,7 +50,7 @@ BASE="${BASE:-models/base-small-v2}"
 OUT="${OUT:-runs/results-v2}"
 SEEDS="${SEEDS:-0 1 2}"
 ARMS="${ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-inverted grpo-self gate}"
-DOC="${DOC:-docs/results-v2.md}"
+DOC="${DOC:-docs/results.md}"
 # World version 2's study (docs/metrics.md, "Study-level intervals"):
 #   CFG_GRID=1,2,3,4   every model's evaluation guidance chosen on the validation split (eval
 #                      --cfg-grid), the arms' win rates on the base's images at the base's guidance;
@@ -82,7 +82,7 @@ HELDOUT_ARMS="${HELDOUT_ARMS:-sft-self sft-replay-late dpo-self sft-oracle sft-i
 [ -n "$GRPO_LR" ] && HELDOUT_ARMS+=" grpo-self-lr$GRPO_LR grpo-oracle-lr$GRPO_LR grpo-inverted-lr$GRPO_LR"
 [ -n "$SFT_LR" ] && HELDOUT_ARMS+=" sft-self-lr$SFT_LR"
 ARCHIVE="${ARCHIVE:-results/study-v2}"
-# The budget (docs/results.md explains it): 4 SFT epochs, since held-out Gen of oracle SFT at
+# The budget (docs/improve.md explains it, measured on version 1): 4 SFT epochs, since held-out Gen of oracle SFT at
 # this data size peaked by epoch 4 and fell back to the base by epoch 20; DPO 6 epochs
 # (the paper's 30:20 ratio).
 PROMPTS=2000

@@ -37,7 +37,7 @@ void register_results(CLI::App& app) {
     }
     if (!runs.empty() && !dir_exists(runs)) throw UserError("runs folder not found", runs);
     if (!variants.empty() && out.empty()) throw UserError("the variants' page needs --out (its data and figures go beside it)", "--variant");
-    // Figures beside the page (docs/img/results-v2-grpo-self.svg for docs/results-v2.md), or in
+    // Figures beside the page (docs/img/results-grpo-self.svg for docs/results.md), or in
     // --runs with the page on stdout.
     const fs::path page(out);
     const std::string stem = "img/" + (out.empty() ? std::string("results") : page.stem().string());

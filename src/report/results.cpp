@@ -460,7 +460,12 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
     std::vector<double> items = column(*a, [&](const ArmSeed& s) {
       return double(a->method == "dpo" ? s.dpo_pairs : a->method == "grpo" ? s.rollouts : s.sft_samples);
     });
-    const std::string unit = a->method == "dpo" ? " pairs" : a->method == "grpo" ? " rollouts" : " samples";
+    // A budget-matched SFT arm (--sft-samples) trains on that many of its samples per epoch.
+    const int64_t per_epoch = a->config.value("sft_samples", int64_t(0));
+    const std::string unit = a->method == "dpo"    ? " pairs"
+                             : a->method == "grpo" ? " rollouts"
+                             : per_epoch > 0       ? " samples, " + std::to_string(per_epoch) + " per epoch"
+                                                   : " samples";
     // An arm at another learning rate says so; one at a rate its method did not choose is a tuning run.
     const double lr = number_or(a->config.value("lr", json()));
     const std::string rate = lr == budget_lr ? "" : ", lr " + lr_text(lr);

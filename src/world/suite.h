@@ -35,7 +35,7 @@ std::vector<Metadata> split_prompts(const WorldSpec& spec, Split split);
 
 // The split every tuning decision reads (improve's held-out tracking, the evaluation's
 // guidance): Val. A version 1 world has none; its tuning read the eval split, and results
-// of version 1 are labelled so (docs/results.md).
+// of version 1 are labelled so (docs/results-v1.md).
 Split tuning_split(const WorldSpec& spec);
 // UserError naming the first prompt of `prompts` (read from `origin`) outside the tuning split.
 void refuse_outside_tuning_split(const std::vector<Metadata>& prompts, const WorldSpec& spec, const std::string& origin);

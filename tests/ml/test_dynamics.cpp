@@ -112,7 +112,9 @@ class ScriptedJudge : public UnifiedMultimodal {
   std::vector<std::string> default_train_groups() const override { return {}; }
   void train_only(const std::vector<std::string>&) override {}
   std::vector<torch::Tensor> trainable_parameters() override { return {}; }
-  torch::OrderedDict<std::string, torch::Tensor> named_parameters() override { return {}; }
+  torch::OrderedDict<std::string, torch::Tensor> named_parameters() override {
+    return torch::OrderedDict<std::string, torch::Tensor>();  // none (a braced {} would call an explicit constructor)
+  }
   void set_training(bool) override {}
   void save(const std::string&, const json&) override {}
   void load_weights(const std::string&) override {}

@@ -261,6 +261,20 @@ TEST(Results, EpochsOnValidationReadTheTrackingOfEveryEpoch) {
   EXPECT_NE(r.markdown.find("| sft-self | 0 1 | 29.5 | 26.0 | **27.0** | 24.5 | 26.5 | 2 | +0.5 |"), std::string::npos) << r.markdown;
 }
 
+// A budget-matched baseline (unfiltered SFT on every candidate, --sft-samples) says how many of
+// its samples it trains on per epoch, so the page does not read as an unmatched budget.
+TEST(Results, ABudgetMatchedArmShowsItsSamplesPerEpoch) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  for (int s = 0; s < 2; ++s)
+    write_arm(R + "/s" + std::to_string(s), "sft-all", "all", {}, eval_summary(0.21, 0.9, 0.6, 5, 10, 3, 2), 100, 100,
+              {{"sft_samples", 40}});
+  const std::string md = build_results(R).markdown;
+  EXPECT_NE(md.find("| 50 samples, 40 per epoch |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 50 samples |"), std::string::npos);  // sft-self: every accepted sample, every epoch
+}
+
 TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
   TempDir t;
   const std::string R = t.path + "/runs";
