@@ -87,7 +87,7 @@ ARCHIVE="${ARCHIVE:-results/study-v2}"
 # (the paper's 30:20 ratio).
 PROMPTS=2000
 CANDIDATES=10  # N per prompt; an arm may set its own (CANDIDATES=4 arm ...)
-TRAIN=(--prompts "$PROMPTS" --eval-every 1 --eval-prompts 120 --eval-k 2 -q)
+TRAIN=(--prompts "$PROMPTS" --eval-every 1 --eval-prompts 120 --eval-k 2)
 # With a guidance grid, each arm's tracking chooses its guidance on validation at every epoch too
 # (fine-tuning moves the best guidance: docs/results.md).
 [ -n "$CFG_GRID" ] && TRAIN+=(--eval-cfg-grid "$CFG_GRID")
@@ -145,8 +145,15 @@ for s in $SEEDS; do
       done
       local resume=()
       [ -f "$D/$name/config.json" ] && resume=(--resume)
-      echo "[results] seed $s: improve $name ($*)"
-      "$U" improve --ckpt "$BASE" -o "$D/$name" --seed "$s" "${TRAIN[@]}" -n "$CANDIDATES" "$@" "${resume[@]}" > "$D/$name.txt"
+      # Its progress (step, rate, ETA: a line every 5 s) and warnings go to $D/$name.log, whose
+      # last lines are shown if it fails.
+      echo "[results] seed $s: improve $name ($*); progress: tail -f $D/$name.log"
+      if ! "$U" improve --ckpt "$BASE" -o "$D/$name" --seed "$s" "${TRAIN[@]}" -n "$CANDIDATES" "$@" "${resume[@]}" \
+        > "$D/$name.txt" 2> "$D/$name.log"; then
+        echo "[results] seed $s: improve $name failed; the end of $D/$name.log:" >&2
+        tail -n 20 "$D/$name.log" >&2
+        exit 1
+      fi
     fi
     evaluate "$name" "$D/$name/model" "$BASE"
     held_out "$name"
@@ -231,7 +238,7 @@ PY
   if wanted gate && [ ! -f "$D/audit-gate.txt" ]; then
     rm -rf "$D/gate"
     set +e
-    msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" -n "$CANDIDATES" "${SFT[@]}" --supervision inverted \
+    msg=$("$U" improve --ckpt "$BASE" -o "$D/gate" --seed "$s" "${TRAIN[@]}" -q -n "$CANDIDATES" "${SFT[@]}" --supervision inverted \
       --pool-from "$D/sft-inverted" --audit-min-precision 0.5 2>&1 >/dev/null)
     rc=$?
     set -e
