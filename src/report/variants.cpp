@@ -83,6 +83,7 @@ ResultsTable build_variants(const std::vector<std::pair<std::string, std::string
     if (!folder_of.emplace(name, dir).second) throw UserError("variant named twice", "--variant " + name);
     const Study st = read_study(dir);
     for (auto& a : st.arms) {
+      if (!st.rates.admits(a)) continue;  // a tuning run: its method chose another learning rate
       bool any = false;
       for (auto& s : a.seeds)
         if (s.held_out.is_object()) points.push_back(point_of(name, a, s)), any = true;
@@ -95,7 +96,8 @@ ResultsTable build_variants(const std::vector<std::pair<std::string, std::string
   md += "# The mechanism study: what generation and understanding share (E2)\n\n";
   md += "Written by `unigap results --variant` from the studies of the variant bases (docs/mechanism.md); do not edit by hand.\n";
   md += "Each variant is one base with its fine-tuning arms and their held-out dynamics (`dynamics --held-out`: the base's "
-        "own images of eval prompts, which no arm trained on).\n\n";
+        "own images of eval prompts, which no arm trained on). Tuning runs (arms at a learning rate their method did not "
+        "choose on validation, docs/metrics.md) are left out.\n\n";
   md += "| variant | runs |\n|---|---|\n";
   for (auto& [name, dir] : variants) md += "| " + name + " | `" + dir + "` |\n";
 

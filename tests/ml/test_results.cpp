@@ -519,6 +519,15 @@ TEST(Results, VariantsTabulateAlignmentAgainstCoImprovement) {
   write_two_seeds_of_self_sft(t.path + "/vq");
   held_out(t.path + "/vq/s0", 0.1, -0.5, 9, 1);
   held_out(t.path + "/vq/s1", 0.1, -0.7, 8, 0);
+  // A tuning run (self-SFT at 3e-5, which validation did not choose) has no row and no point.
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = t.path + "/vq/s" + std::to_string(s);
+    write_arm(D, "sft-self-lr3e-5", "self", {}, eval_summary(0.3, 0.9, 0.6, 5, 10, 3, 2), 60, 100, {{"lr", 3e-5}});
+    std::filesystem::create_directories(D + "/heldout-sft-self-lr3e-5");
+    std::filesystem::copy_file(D + "/heldout-sft-self/summary.json", D + "/heldout-sft-self-lr3e-5/summary.json");
+    write_jsonl(D + "/sft-self/metrics.jsonl", {{{"kind", "eval"}, {"epoch", 4}, {"gen", 0.25}, {"split", "val"}}});
+    write_jsonl(D + "/sft-self-lr3e-5/metrics.jsonl", {{{"kind", "eval"}, {"epoch", 4}, {"gen", 0.2}, {"split", "val"}}});
+  }
   const ResultsTable r = build_variants({{"pixels", t.path + "/pixels"}, {"vq", t.path + "/vq"}}, "img/mech");
   const std::string& md = r.markdown;
   EXPECT_NE(md.find("| pixels | 0.0010 [0.0010, 0.0010] | 0.1000 [0.1000, 0.1000] | 2 |"), std::string::npos) << md;
@@ -532,6 +541,7 @@ TEST(Results, VariantsTabulateAlignmentAgainstCoImprovement) {
   EXPECT_NE(md.find("](img/mech-yes-no.svg)"), std::string::npos) << md;
   EXPECT_EQ(r.figures.count("img/mech-yes-no.svg"), 1u);
   EXPECT_EQ(r.data["points"].size(), 4u);
+  EXPECT_EQ(md.find("sft-self-lr3e-5"), std::string::npos) << md;
   EXPECT_NEAR(r.data["correlations"][0]["r"].get<double>(), -0.94346, 1e-4);
   // A variant named twice, or a folder without a study, is refused by name.
   EXPECT_THROW(build_variants({{"pixels", t.path + "/pixels"}, {"pixels", t.path + "/vq"}}), UserError);
