@@ -361,8 +361,9 @@ GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, c
     Images im = generate_suite(model, spec, c.suite, o, "", rate);
     external_score(im, judge);
     const double gen = summarize_gap(im.records, 0, 1).gen_overall;
-    log_info("guidance " + std::to_string(w) + ": Gen " + std::to_string(gen) + " on " + std::to_string(c.suite.size()) +
-             " validation prompts");
+    char line[96];
+    std::snprintf(line, sizeof line, "guidance %g: Gen %.1f%% on %zu validation prompts", w, 100 * gen, c.suite.size());
+    log_info(line);
     c.gen.push_back({w, gen});
   }
   // The best Gen; ties to the smaller weight.
