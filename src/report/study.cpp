@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "common/error.h"
 #include "dynamics/held_out.h"
@@ -189,12 +190,20 @@ void read_seed(Study& st, std::map<std::string, Arm>& arms, const std::string& D
       a.replay = ic.value("curriculum_epochs", std::vector<int>{});
       a.config = ic;
     } else {  // seeds made apart (another session, the archive) must have run the same arm
-      const json mine = with_old_defaults(ic), first = with_old_defaults(a.config);
-      for (auto& [k, v] : first.items())
-        if (k != "seed" && k != "pool_from" && mine.value(k, json()) != v)
-          throw UserError("this seed's " + name + " ran with " + k + " = " + mine.value(k, json()).dump() + ", seed " +
+      // Options a seed takes from its own runs may differ, but an arm has them in every seed or
+      // in none: its seed, the pool it trains on (--pool-from), its prompts (--train-suite: E4's
+      // per seed) and the per-epoch budget it matches to its seed's self-SFT (--sft-samples).
+      static const std::set<std::string> per_seed = {"seed", "pool_from", "train_suite", "sft_samples"};
+      json mine = with_old_defaults(ic), first = with_old_defaults(a.config);
+      for (auto& [k, v] : mine.items())
+        if (!first.contains(k)) first[k] = nullptr;
+      for (auto& [k, v] : first.items()) {
+        const json m = mine.value(k, json());
+        if (per_seed.count(k) ? m.is_null() != v.is_null() : m != v)
+          throw UserError("this seed's " + name + " ran with " + k + " = " + m.dump() + ", seed " +
                               std::to_string(a.seeds.front().seed) + "'s with " + v.dump(),
                           cfg_path, "every seed of an arm needs the same options");
+      }
     }
     a.seeds.push_back(arm_seed(s, base, base_recs, ev, sum, D + "/eval-" + name));
     const std::string held = D + "/heldout-" + name;

@@ -291,6 +291,24 @@ TEST(Results, AnArmRunWithOtherOptionsInAnotherSeedIsRefused) {
     EXPECT_NE(m.find("s1/sft-self/config.json"), std::string::npos) << m;
     EXPECT_NE(m.find("epochs = 6"), std::string::npos) << m;
   }
+  cfg["improve"]["epochs"] = 4;
+  write_json(R + "/s1/sft-self/config.json", cfg);
+
+  // What a seed takes from its own runs may differ (a matched arm's --sft-samples is its seed's
+  // self-SFT count, E4's --train-suite is its seed's prompts), but an arm has it in every seed or in none.
+  for (int s = 0; s < 2; ++s)
+    write_arm(R + "/s" + std::to_string(s), "sft-all", "all", {}, eval_summary(0.21, 0.9, 0.6, 5, 10, 3, 2), 100, 100,
+              {{"sft_samples", 9057 + 139 * s}, {"train_suite", R + "/s" + std::to_string(s) + "/e4-prompts.jsonl"}});
+  EXPECT_NO_THROW(build_results(R));
+  json all = read_json(R + "/s1/sft-all/config.json");
+  all["improve"].erase("sft_samples");
+  write_json(R + "/s1/sft-all/config.json", all);
+  try {
+    build_results(R);
+    FAIL() << "expected a refusal: sft-all matched in seed 0 only";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("sft_samples = null"), std::string::npos) << e.what();
+  }
 }
 
 // Seeds of a study can come from several commits and machines: the page says which ran what.
