@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -287,17 +288,21 @@ class Tracker {
     if (!s_.eval_open) rec["split"] = split_name(tuning_split(s_.spec));  // what the figures may tune
     if (g) rec["guidance"] = g->to_json();
     const double non = *r.gap.pooled.non.value(), gen = r.gap.gen_overall, und = r.und.overall.accuracy.value().value_or(NAN);
+    auto pct = [](double x) {
+      char t[16];
+      std::snprintf(t, sizeof t, "%.1f%%", 100 * x);
+      return std::string(t);
+    };
     if (epoch == 0) {
       non0_ = non, gen0_ = gen, und0_ = und;
     } else if (codegradation_alarm(non0_, gen0_, und0_, r)) {
       rec["warning"] = "co-degradation: Non fell while an external metric fell below its 95% interval";
-      log_warn("epoch " + std::to_string(epoch) + ": Non fell (" + std::to_string(non0_) + " -> " + std::to_string(non) +
-               ") while Gen (" + std::to_string(gen0_) + " -> " + std::to_string(gen) + ") or Und (" + std::to_string(und0_) +
-               " -> " + std::to_string(und) + ") fell below its 95% interval: possible co-degradation");
+      log_warn("epoch " + std::to_string(epoch) + ": Non fell (" + pct(non0_) + " -> " + pct(non) + ") while Gen (" + pct(gen0_) +
+               " -> " + pct(gen) + ") or Und (" + pct(und0_) + " -> " + pct(und) +
+               ") fell below its 95% interval: possible co-degradation");
     }
     run_.append_metric(rec);
-    log_info("epoch " + std::to_string(epoch) + ": Gen " + std::to_string(gen) + ", Non " + std::to_string(non) + ", Und " +
-             std::to_string(und) + " (judge: " + r.judge + ")");
+    log_info("epoch " + std::to_string(epoch) + ": Gen " + pct(gen) + ", Non " + pct(non) + ", Und " + pct(und) + " (judge: " + r.judge + ")");
   }
 
  private:
