@@ -115,7 +115,8 @@ std::string primary_endpoints(const Study& st, json& data) {
                    "p: one-sided bootstrap p-value of the claimed direction. The family of " + std::to_string(rows.size()) +
                    " endpoints is tested with Holm's rule at 5%. MDE: the smallest true difference detected with 80% power at "
                    "the Bonferroni level " + fmt("%.4f", mde_alpha) + " (Holm's first step), from the bootstrap standard error.\n\n"
-                   "| claim | endpoint | arm | estimate [95% CI] | p | Holm 5% | MDE | verdict |\n|---|---|---|---|---|---|---|---|\n";
+                   "| claim | endpoint | arm | seeds (pretraining) | estimate [95% CI] | p | Holm 5% | MDE | verdict |\n"
+                   "|---|---|---|---|---|---|---|---|---|\n";
   data["primary_endpoints"] = json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
@@ -127,16 +128,16 @@ std::string primary_endpoints(const Study& st, json& data) {
                                              : "undetermined at this power (MDE " + fmt("%.1f", 100 * mde) + " points)";
     const std::string arm = r.arm->name + (r.versus ? " vs " + r.versus->name : std::string(" vs base"));
     md += "| " + r.p->claim + " | " + endpoint_name(r.p->endpoint) + " (" + (r.p->direction > 0 ? ">" : "<") + " 0) | " + arm +
-          " | " + est_text(r.e) + " | " + fmt("%.3f", pv[i]) + " | " + (rejected[i] ? "rejects H0" : "does not reject") + " | " +
+          " | " + std::to_string(r.e.seeds) + " (" + std::to_string(r.e.pretrain_seeds) + ") | " + est_text(r.e) + " | " + fmt("%.3f", pv[i]) + " | " + (rejected[i] ? "rejects H0" : "does not reject") + " | " +
           fmt("%.1f", 100 * mde) + " | **" + verdict + "** |\n";
     json j = r.e.to_json(mde_alpha);
     j["claim"] = r.p->claim, j["endpoint"] = endpoint_name(r.p->endpoint), j["direction"] = r.p->direction;
     j["arm"] = arm, j["p_one_sided"] = pv[i], j["holm_rejects"] = bool(rejected[i]), j["verdict"] = verdict;
     data["primary_endpoints"].push_back(j);
   }
-  const Row& r0 = rows.front();
-  md += "\nSeeds: " + std::to_string(r0.e.seeds) + " fine-tuning seeds over " + std::to_string(r0.e.pretrain_seeds) +
-        " pretraining seed(s); " + std::to_string(r0.e.groups) + " distinct eval prompts. Every other figure on this page is "
+  // Each endpoint reads the seeds where its arms (both, for a comparison of two) have run: its column.
+  md += "\nSeeds: the fine-tuning seeds each endpoint reads (over how many pretraining seeds); " +
+        std::to_string(rows.front().e.groups) + " distinct eval prompts. Every other figure on this page is "
         "secondary: descriptive, with unadjusted intervals.\n";
   return md;
 }

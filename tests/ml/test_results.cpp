@@ -374,6 +374,32 @@ TEST(Results, OneSeedUsesTheIntervalOverPrompts) {
   EXPECT_EQ((*c3)["verdict"], "reproduced") << (*c3)["evidence"];
 }
 
+// Each primary endpoint says which seeds it reads: an arm run in fewer seeds than another is
+// compared on its own seeds, and the table says so per endpoint, not once for the page.
+TEST(Results, EachPrimaryEndpointNamesItsSeeds) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  auto results = [&](const std::string& dir, int correct_per_4) {
+    std::vector<json> lines;
+    for (int p = 0; p < 40; ++p)
+      for (int k = 0; k < 4; ++k)
+        lines.push_back({{"correct", k < correct_per_4 + p % 2}, {"filename", "x.png"}, {"level", "easy"}, {"prompt", "p" + std::to_string(p)},
+                         {"prompt_index", p}, {"reason", ""}, {"sample", k}, {"score", 0.9}, {"tag", "colors"}, {"verdict", true}});
+    write_jsonl(dir + "/results.jsonl", lines);
+  };
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    results(D + "/eval-base", 1), results(D + "/eval-sft-self", 1);
+  }
+  write_arm(R + "/s0", "grpo-self", "self", {}, eval_summary(0.6, 0.9, 0.4, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}});
+  results(R + "/s0/eval-grpo-self", 2);
+  const std::string md = build_results(R).markdown;
+  EXPECT_NE(md.find("| Self-SFT raises Gen | Gen (> 0) | sft-self vs base | 2 (1) | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| Online self-reward (GRPO) beats offline self-SFT | Gen (> 0) | grpo-self vs sft-self | 1 (1) | "),
+            std::string::npos) << md;
+}
+
 TEST(Results, NoFinishedSeedIsAClearError) {
   TempDir t;
   try {
