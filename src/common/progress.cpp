@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace unigap {
 
@@ -31,6 +32,16 @@ void log_line(const char* level, const std::string& msg) {
   char ts[32];
   std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&now));
   std::fprintf(stderr, "[%s %s] %s\n", ts, level, msg.c_str());
+}
+// "12.3 img/s", or for a loop slower than one step a second "36.4 s/step", which keeps its
+// digits where the former would print 0.0.
+std::string rate_text(double per_second, const std::string& unit) {
+  char buf[64];
+  if (per_second > 0 && per_second < 1)
+    std::snprintf(buf, sizeof buf, "%.1f s/%s", 1 / per_second, unit.c_str());
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s/s", per_second, unit.c_str());
+  return buf;
 }
 }  // namespace
 
@@ -78,12 +89,12 @@ void Progress::draw(bool final_line) {
   char buf[512];
   if (total_ > 0) {
     double eta = r > 0 ? (total_ - done_) / r : NAN;
-    std::snprintf(buf, sizeof buf, "%s %lld/%lld %s (%.0f%%) %.1f %s/s elapsed %s eta %s", label_.c_str(),
-                  (long long)done_, (long long)total_, unit_.c_str(), 100.0 * done_ / total_, r, unit_.c_str(),
+    std::snprintf(buf, sizeof buf, "%s %lld/%lld %s (%.0f%%) %s elapsed %s eta %s", label_.c_str(), (long long)done_,
+                  (long long)total_, unit_.c_str(), 100.0 * done_ / total_, rate_text(r, unit_).c_str(),
                   fmt_duration(el).c_str(), final_line ? "0s" : fmt_duration(eta).c_str());
   } else {
-    std::snprintf(buf, sizeof buf, "%s %lld %s %.1f %s/s elapsed %s", label_.c_str(), (long long)done_,
-                  unit_.c_str(), r, unit_.c_str(), fmt_duration(el).c_str());
+    std::snprintf(buf, sizeof buf, "%s %lld %s %s elapsed %s", label_.c_str(), (long long)done_, unit_.c_str(),
+                  rate_text(r, unit_).c_str(), fmt_duration(el).c_str());
   }
   std::string line = buf;
   if (!extra_.empty()) line += "  " + extra_;
