@@ -127,9 +127,10 @@ std::string primary_endpoints(const Study& st, json& data) {
                                 : wrong_side ? "contradicted (the interval lies on the other side)"
                                              : "undetermined at this power (MDE " + fmt("%.1f", 100 * mde) + " points)";
     const std::string arm = r.arm->name + (r.versus ? " vs " + r.versus->name : std::string(" vs base"));
+    const std::string seeds = std::to_string(r.e.seeds) + " (" + std::to_string(r.e.pretrain_seeds) + ")";
     md += "| " + r.p->claim + " | " + endpoint_name(r.p->endpoint) + " (" + (r.p->direction > 0 ? ">" : "<") + " 0) | " + arm +
-          " | " + std::to_string(r.e.seeds) + " (" + std::to_string(r.e.pretrain_seeds) + ") | " + est_text(r.e) + " | " + fmt("%.3f", pv[i]) + " | " + (rejected[i] ? "rejects H0" : "does not reject") + " | " +
-          fmt("%.1f", 100 * mde) + " | **" + verdict + "** |\n";
+          " | " + seeds + " | " + est_text(r.e) + " | " + fmt("%.3f", pv[i]) + " | " + (rejected[i] ? "rejects H0" : "does not reject") +
+          " | " + fmt("%.1f", 100 * mde) + " | **" + verdict + "** |\n";
     json j = r.e.to_json(mde_alpha);
     j["claim"] = r.p->claim, j["endpoint"] = endpoint_name(r.p->endpoint), j["direction"] = r.p->direction;
     j["arm"] = arm, j["p_one_sided"] = pv[i], j["holm_rejects"] = bool(rejected[i]), j["verdict"] = verdict;

@@ -82,12 +82,11 @@ ResultsTable build_variants(const std::vector<std::pair<std::string, std::string
   for (auto& [name, dir] : variants) {
     if (!folder_of.emplace(name, dir).second) throw UserError("variant named twice", "--variant " + name);
     const Study st = read_study(dir);
-    for (auto& a : st.arms) {
-      if (!st.rates.admits(a)) continue;  // a tuning run: its method chose another learning rate
+    for (const Arm* a : st.find_all([](const Arm&) { return true; })) {  // tuning runs left out
       bool any = false;
-      for (auto& s : a.seeds)
-        if (s.held_out.is_object()) points.push_back(point_of(name, a, s)), any = true;
-      if (any && std::find(arms.begin(), arms.end(), a.name) == arms.end()) arms.push_back(a.name);
+      for (auto& s : a->seeds)
+        if (s.held_out.is_object()) points.push_back(point_of(name, *a, s)), any = true;
+      if (any && std::find(arms.begin(), arms.end(), a->name) == arms.end()) arms.push_back(a->name);
     }
   }
   ResultsTable out;

@@ -302,7 +302,8 @@ class Tracker {
                ") fell below its 95% interval: possible co-degradation");
     }
     run_.append_metric(rec);
-    log_info("epoch " + std::to_string(epoch) + ": Gen " + pct(gen) + ", Non " + pct(non) + ", Und " + pct(und) + " (judge: " + r.judge + ")");
+    log_info("epoch " + std::to_string(epoch) + ": Gen " + pct(gen) + ", Non " + pct(non) + ", Und " + pct(und) +
+             " (judge: " + r.judge + ")");
   }
 
  private:
