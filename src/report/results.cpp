@@ -158,19 +158,21 @@ std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order
   std::string md = "\n## Non decomposed: better images or a laxer judge?\n\nNon = 1 - (TP + FP) / N on a model's own images, "
                    "so -dNon = d(TP share) + d(FP share) exactly. Shares in points with hierarchical intervals; precision of the "
                    "judge's own acceptances TP / (TP + FP) and AUROC of its score against the oracle (pooled over seeds; mean over "
-                   "seeds); transitions of the judge's verdicts on the base's images, summed over seeds.\n\n"
-                   "| model | Non | TP share | FP share | precision of own acceptances | AUROC | FP&rarr;TN / TN&rarr;FP / TP&rarr;FN / "
-                   "FN&rarr;TP | reading |\n|---|---|---|---|---|---|---|---|\n";
+                   "seeds); its change against the base is paired on the arm's seeds, with its hierarchical interval (the base's "
+                   "row pools every seed it has, so read the change, not the two rows); transitions of the judge's verdicts on "
+                   "the base's images, summed over seeds.\n\n"
+                   "| model | Non | TP share | FP share | precision of own acceptances | precision vs base | AUROC | FP&rarr;TN / "
+                   "TN&rarr;FP / TP&rarr;FN / FN&rarr;TP | reading |\n|---|---|---|---|---|---|---|---|---|\n";
   data["non_decomposed"] = json::object();
   {
     Confusion c;
     std::vector<double> au;
     for (auto& [s, recs] : st.base_recs) add_own(recs, c, au);
-    md += "| base | | | | " + rate_text(c.precision()) + " | " + fmt("%.3f", mean_std(au).mean) + " | | |\n";
+    md += "| base | | | | " + rate_text(c.precision()) + " | | " + fmt("%.3f", mean_std(au).mean) + " | | |\n";
   }
   for (auto* a : order) {
     const Estimate dn = estimate(st, *a, nullptr, Endpoint::Non, 11), dt = estimate(st, *a, nullptr, Endpoint::TpShare, 12),
-                   df = estimate(st, *a, nullptr, Endpoint::FpShare, 13);
+                   df = estimate(st, *a, nullptr, Endpoint::FpShare, 13), dp = estimate(st, *a, nullptr, Endpoint::Precision, 14);
     if (dn.dist.values.empty()) continue;
     Confusion c;
     std::vector<double> au;
@@ -186,10 +188,10 @@ std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order
     }
     const std::string reading = non_reading(dn.value, dt.value, df.value);
     md += "| " + a->name + " | " + est_text(dn) + " | " + est_text(dt) + " | " + est_text(df) + " | " + rate_text(c.precision()) +
-          " | " + fmt("%.3f", mean_std(au).mean) + " | " + std::to_string(fptn) + " / " + std::to_string(tnfp) + " / " +
+          " | " + est_text(dp) + " | " + fmt("%.3f", mean_std(au).mean) + " | " + std::to_string(fptn) + " / " + std::to_string(tnfp) + " / " +
           std::to_string(tpfn) + " / " + std::to_string(fntp) + " | " + reading + " |\n";
     data["non_decomposed"][a->name] = {{"d_non", dn.to_json(0.05)}, {"d_tp_share", dt.to_json(0.05)},
-                                       {"d_fp_share", df.to_json(0.05)}, {"precision", c.precision().to_json()},
+                                       {"d_fp_share", df.to_json(0.05)}, {"precision", c.precision().to_json()}, {"d_precision", dp.to_json(0.05)},
                                        {"auroc_mean", mean_std(au).mean}, {"fp_to_tn", fptn}, {"tn_to_fp", tnfp},
                                        {"tp_to_fn", tpfn}, {"fn_to_tp", fntp}, {"reading", reading}};
   }

@@ -257,6 +257,7 @@ const char* endpoint_name(Endpoint e) {
     case Endpoint::Non: return "Non";
     case Endpoint::TpShare: return "accepted-correct share";
     case Endpoint::FpShare: return "accepted-wrong share";
+    case Endpoint::Precision: return "precision of own acceptances";
     case Endpoint::WinRate: return "win rate - 50%";
   }
   return "?";
@@ -340,8 +341,8 @@ Estimate estimate(const Study& st, const Arm& arm, const Arm* versus, Endpoint e
     double k = 0, n = 0;
     for (int g : groups) {
       const Suff& x = s[size_t(g)];
-      n += x.n;
-      k += e == Endpoint::Non ? x.rejected : e == Endpoint::TpShare ? x.tp : x.fp;
+      n += e == Endpoint::Precision ? x.tp + x.fp : x.n;
+      k += e == Endpoint::Non ? x.rejected : e == Endpoint::TpShare || e == Endpoint::Precision ? x.tp : x.fp;
     }
     return n > 0 ? k / n : NAN;
   };

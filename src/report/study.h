@@ -153,6 +153,7 @@ enum class Endpoint {
   Non,        // share of own images the own judge rejects
   TpShare,    // share of own images accepted and correct (Non decomposed)
   FpShare,    // share of own images accepted and wrong
+  Precision,  // of the own images the own judge accepts, the share the oracle calls correct
   WinRate     // on the base's images, where the two judges disagree: share the arm gets right, minus 0.5
 };
 const char* endpoint_name(Endpoint e);

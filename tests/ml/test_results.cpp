@@ -402,6 +402,35 @@ TEST(Results, EachPrimaryEndpointNamesItsSeeds) {
             std::string::npos) << md;
 }
 
+// The precision of own acceptances is compared with the base on the arm's own seeds: an arm run
+// in one seed is not set against the base pooled over two.
+TEST(Results, PrecisionVsBaseIsPairedOnTheArmsSeeds) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  auto results = [&](const std::string& dir, int accepted_per_4, int correct_per_4) {
+    std::vector<json> lines;
+    for (int p = 0; p < 30; ++p)
+      for (int k = 0; k < 4; ++k)
+        lines.push_back({{"correct", k < correct_per_4}, {"filename", "x.png"}, {"level", "easy"}, {"prompt", "p" + std::to_string(p)},
+                         {"prompt_index", p}, {"reason", ""}, {"sample", k}, {"score", 0.9}, {"tag", "colors"}, {"verdict", k < accepted_per_4}});
+    write_jsonl(dir + "/results.jsonl", lines);
+  };
+  for (int s = 0; s < 2; ++s) {
+    const std::string D = R + "/s" + std::to_string(s);
+    std::filesystem::create_directories(D + "/eval-base");
+    write_json(D + "/eval-base/summary.json", eval_summary(0.2, 0.9, 0.5, 0, 0, 0, 0));
+    results(D + "/eval-base", 2, s == 0 ? 1 : 2);  // precision 50% in seed 0, 100% in seed 1: 75% pooled
+  }
+  write_arm(R + "/s0", "sft-self", "self", {}, eval_summary(0.22, 0.9, 0.0, 5, 10, 3, 2), 60, 100);
+  results(R + "/s0/eval-sft-self", 4, 3);  // 75%: the base's pooled figure, but +25 points on its own seed
+  const ResultsTable r = build_results(R);
+  const json& d = r.data["non_decomposed"]["sft-self"]["d_precision"];
+  EXPECT_NEAR(d["value"].get<double>(), 0.25, 1e-12) << d.dump();
+  EXPECT_EQ(d["seeds"], 1);
+  EXPECT_NE(r.markdown.find("| 75.0% [") , std::string::npos) << r.markdown;
+  EXPECT_NE(r.markdown.find(" | +25.0 [+25.0, +25.0] | "), std::string::npos) << r.markdown;
+}
+
 TEST(Results, NoFinishedSeedIsAClearError) {
   TempDir t;
   const std::string m = refusal_of(t.path);
