@@ -120,7 +120,19 @@ for s in $SEEDS; do
   mkdir -p "$D"
   evaluate() {  # evaluate NAME CKPT [REF]
     local name=$1 ckpt=$2 ref=${3:-}
-    [ -f "$D/eval-$name/summary.json" ] && return 0
+    if [ -f "$D/eval-$name/summary.json" ]; then
+      # Guidance chosen by the first look alone (evaluations before the two-look rule of
+      # docs/metrics.md, 2026-12-07): evaluated again where the model is here; the old
+      # evaluation moves to superseded/, which the page does not read.
+      [ -z "$CFG_GRID" ] || [ ! -f "$ckpt/config.json" ] && return 0
+      python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])).get("guidance", {}).get("rule") != "two-stage")' \
+        "$D/eval-$name/summary.json" && return 0
+      echo "[results] seed $s: eval $name chose its guidance by one look; evaluated again (the old one: $D/superseded/eval-$name)"
+      mkdir -p "$D/superseded"
+      rm -rf "$D/superseded/eval-$name"
+      mv "$D/eval-$name" "$D/superseded/eval-$name"
+      [ -f "$D/eval-$name.txt" ] && mv "$D/eval-$name.txt" "$D/superseded/eval-$name.txt"
+    fi
     local resume=()
     [ -f "$D/eval-$name/config.json" ] && resume=(--resume)
     echo "[results] seed $s: eval $name"

@@ -121,10 +121,11 @@ void register_generate_eval(CLI::App& app) {
   ev->add_flag("--resume", e.opt.resume, "Continue an interrupted run in --out: complete image folders are kept");
   add_sampling_options(ev, e.opt.sampling);
   ev->add_option("--cfg-grid", e.cfg_grid,
-                 "Choose the guidance on the validation split among these weights (highest Gen; ties: the smaller), then "
-                 "evaluate with it; recorded in config.json and summary.json")
+                 "Choose the guidance on the validation split among these weights (highest Gen; ties: the smaller; the "
+                 "weights --cfg-prompts cannot separate are compared again on every validation prompt), then evaluate with "
+                 "it; recorded in config.json and summary.json")
       ->delimiter(',');
-  ev->add_option("--cfg-prompts", e.cfg_prompts, "Validation prompts of --cfg-grid")->capture_default_str();
+  ev->add_option("--cfg-prompts", e.cfg_prompts, "Validation prompts of --cfg-grid's first look")->capture_default_str();
   ev->callback([] {
     Progress::set_enabled(!e.quiet);
     if (e.seeds < 1) throw UserError("must be >= 1", "--seeds");
@@ -152,7 +153,11 @@ void register_generate_eval(CLI::App& app) {
       if (e.cfg_prompts < 1) throw UserError("must be >= 1", "--cfg-prompts");
       guidance = choose_guidance(*model, *judge, spec, e.cfg_grid, e.cfg_prompts, e.opt);
       e.opt.sampling.cfg_weight = guidance->chosen;
-      std::printf("guidance %g, chosen on %zu validation prompts\n", guidance->chosen, guidance->suite.size());
+      if (guidance->second)
+        std::printf("guidance %g, chosen on %zu validation prompts (a second look: %zu validation prompts)\n", guidance->chosen,
+                    guidance->first.suite.size(), guidance->second->suite.size());
+      else
+        std::printf("guidance %g, chosen on %zu validation prompts\n", guidance->chosen, guidance->first.suite.size());
     }
     RunDir run(e.out);
     json config = eval_run_config(e.ckpt, e.ref, e.suite, suite.size(), e.seeds, e.opt, spec, judge_spec.name());

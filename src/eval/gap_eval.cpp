@@ -1,5 +1,6 @@
 #include "eval/gap_eval.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -337,13 +338,67 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
 }
 
 json GuidanceChoice::to_json() const {
-  json g = json::array();
-  for (auto& [w, v] : gen) g.push_back({{"cfg", w}, {"gen", v}});
-  return {{"chosen", chosen}, {"split", split}, {"prompts", suite.size()}, {"gen_by_cfg", g}};
+  auto look_json = [](const Look& l) {
+    json g = json::array();
+    for (auto& [w, v] : l.gen) g.push_back({{"cfg", w}, {"gen", v}});
+    return g;
+  };
+  json j = {{"chosen", chosen}, {"split", split}, {"prompts", first.suite.size()}, {"gen_by_cfg", look_json(first)}};
+  if (rule == GuidanceRule::OneStage) return j;
+  j["rule"] = "two-stage";
+  j["margins"] = json::array();
+  for (auto& [w, d, ci] : margins) j["margins"].push_back({{"cfg", w}, {"best_minus", d}, {"ci95", interval_json(ci)}});
+  j["second"] = second ? json{{"prompts", second->suite.size()}, {"gen_by_cfg", look_json(*second)}} : json();
+  return j;
 }
 
+std::vector<std::tuple<double, double, Interval>> guidance_margins(
+    const std::vector<std::pair<double, std::vector<ImageRecord>>>& looks, double best, uint64_t seed) {
+  const std::vector<ImageRecord>* at_best = nullptr;
+  for (auto& [w, recs] : looks)
+    if (w == best) at_best = &recs;
+  if (!at_best) throw std::logic_error("guidance_margins: the best weight has no records");
+  std::vector<std::tuple<double, double, Interval>> out;
+  for (auto& [w, recs] : looks) {
+    if (w == best) continue;
+    const PairedGap d = paired_gap(recs, *at_best, derive_seed(seed, "margin " + std::to_string(w)));
+    out.emplace_back(w, d.d_gen, d.d_gen_ci);
+  }
+  return out;
+}
+
+namespace {
+
+// Gen at each weight of `grid` on `suite`, with the best weight (ties: the smaller); each
+// weight's records when `keep` is given.
+GuidanceChoice::Look look_at(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec, const std::vector<double>& grid,
+                             std::vector<Metadata> suite, const EvalOptions& opt, const char* which, double& best,
+                             std::vector<std::pair<double, std::vector<ImageRecord>>>* keep) {
+  GuidanceChoice::Look l;
+  l.suite = std::move(suite);
+  double best_gen = -1;
+  for (double w : grid) {
+    EvalOptions o = opt;
+    o.sampling.cfg_weight = w;
+    o.resume = false;
+    double rate = 0;
+    Images im = generate_suite(model, spec, l.suite, o, "", rate);
+    external_score(im, judge);
+    const double gen = summarize_gap(im.records, 0, 1).gen_overall;
+    char line[128];
+    std::snprintf(line, sizeof line, "guidance %g: Gen %.1f%% on %zu validation prompts (%s look)", w, 100 * gen, l.suite.size(), which);
+    log_info(line);
+    l.gen.push_back({w, gen});
+    if (gen > best_gen || (gen == best_gen && w < best)) best_gen = gen, best = w;
+    if (keep) keep->emplace_back(w, std::move(im.records));
+  }
+  return l;
+}
+
+}  // namespace
+
 GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec,
-                               const std::vector<double>& grid, int prompts, const EvalOptions& opt) {
+                               const std::vector<double>& grid, int prompts, const EvalOptions& opt, GuidanceRule rule) {
   if (grid.empty()) throw UserError("needs at least one guidance weight", "--cfg-grid");
   for (double w : grid)  // all checked before any sampling
     if (!(w >= 0)) throw UserError("guidance weights must be >= 0, found " + std::to_string(w), "--cfg-grid");
@@ -351,25 +406,23 @@ GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, c
     throw UserError("this world (version " + std::to_string(spec.version) + ") has no validation split to choose guidance on",
                     "--cfg-grid", "use a version 2 world");
   GuidanceChoice c;
+  c.rule = rule;
   c.split = split_name(Split::Val);
-  c.suite = sample_suite(spec, Split::Val, prompts, derive_seed(opt.seed, "guidance"));
-  for (double w : grid) {
-    EvalOptions o = opt;
-    o.sampling.cfg_weight = w;
-    o.resume = false;
-    double rate = 0;
-    Images im = generate_suite(model, spec, c.suite, o, "", rate);
-    external_score(im, judge);
-    const double gen = summarize_gap(im.records, 0, 1).gen_overall;
-    char line[96];
-    std::snprintf(line, sizeof line, "guidance %g: Gen %.1f%% on %zu validation prompts", w, 100 * gen, c.suite.size());
-    log_info(line);
-    c.gen.push_back({w, gen});
-  }
-  // The best Gen; ties to the smaller weight.
-  double best = -1;
-  for (auto& [w, g] : c.gen)
-    if (g > best || (g == best && w < c.chosen)) best = g, c.chosen = w;
+  std::vector<std::pair<double, std::vector<ImageRecord>>> records;
+  c.first = look_at(model, judge, spec, grid, sample_suite(spec, Split::Val, prompts, derive_seed(opt.seed, "guidance")), opt, "first",
+                    c.chosen, rule == GuidanceRule::TwoStage ? &records : nullptr);
+  if (rule == GuidanceRule::OneStage) return c;
+  // The weights the first look cannot separate from its best look again, on every validation
+  // prompt with fresh images; the second look decides.
+  c.margins = guidance_margins(records, c.chosen, derive_seed(opt.seed, "guidance margins"));
+  std::vector<double> tied = {c.chosen};
+  for (auto& [w, d, ci] : c.margins)
+    if (!(ci.lo > 0)) tied.push_back(w);  // an undefined interval separates nothing
+  if (tied.size() < 2) return c;
+  std::sort(tied.begin(), tied.end());
+  EvalOptions o = opt;
+  o.seed = derive_seed(opt.seed, "guidance second look");
+  c.second = look_at(model, judge, spec, tied, split_prompts(spec, Split::Val), o, "second", c.chosen, nullptr);
   return c;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -55,16 +56,36 @@ EvalResult evaluate(UnifiedMultimodal& model, ExternalJudge& judge, const WorldS
 // The guidance of evaluation, chosen per model on the validation split (never on eval): Gen
 // by the external judge at each weight of `grid`, on `prompts` GenEval-proportioned prompts
 // (x K images) of the tuning split; the highest wins, ties going to the smaller weight.
+// TwoStage (evaluation's rule): when that first look cannot tell the best weight from
+// another (the 95% interval of their Gen difference, paired by prompt and bootstrapped over
+// distinct prompts within tags, reaches 0), the weights it cannot separate are compared again
+// on every prompt of the validation split, with fresh images, and that second look decides.
+// OneStage: the first look decides (improve's per-epoch tracking, which is descriptive).
 // UserError in a world without a validation split.
+enum class GuidanceRule { OneStage, TwoStage };
 struct GuidanceChoice {
+  struct Look {
+    std::vector<Metadata> suite;                 // the prompts it read
+    std::vector<std::pair<double, double>> gen;  // (weight, Gen overall on them)
+  };
   double chosen = 0;
-  std::vector<std::pair<double, double>> gen;  // (weight, Gen overall on the validation prompts)
   std::string split;
-  std::vector<Metadata> suite;                 // the prompts it read
+  Look first;
+  // TwoStage: the first look's difference of each other weight from its best (weight,
+  // difference, 95% interval), and the second look when some weight was not separated.
+  std::vector<std::tuple<double, double, Interval>> margins;
+  std::optional<Look> second;
+  GuidanceRule rule = GuidanceRule::TwoStage;
   json to_json() const;
 };
 GuidanceChoice choose_guidance(UnifiedMultimodal& model, ExternalJudge& judge, const WorldSpec& spec,
-                               const std::vector<double>& grid, int prompts, const EvalOptions& opt);
+                               const std::vector<double>& grid, int prompts, const EvalOptions& opt,
+                               GuidanceRule rule = GuidanceRule::TwoStage);
+// The first look's margins: for each weight but the best, Gen(best) - Gen(weight) on the same
+// prompts with its 95% bootstrap interval over distinct prompts (meaning groups) within tags.
+// `looks` holds each weight's records, all of one suite.
+std::vector<std::tuple<double, double, Interval>> guidance_margins(
+    const std::vector<std::pair<double, std::vector<ImageRecord>>>& looks, double best, uint64_t seed);
 
 // The world a model is evaluated and trained in: its own when it has one (a `world_file`
 // that describes another world is then a UserError), else the world of `world_file` ("" =

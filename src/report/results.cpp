@@ -250,37 +250,63 @@ std::string held_out_dynamics_section(const std::vector<const Arm*>& order, json
   return md;
 }
 
+// How an evaluation's guidance was decided: "first look", "second look" (the two-look rule of
+// docs/metrics.md) or "one look" (an evaluation from before that rule); "" when none was chosen.
+std::string guidance_look(const json& eval) {
+  if (!std::isfinite(chosen_guidance(eval))) return "";
+  const json& g = eval["guidance"];
+  if (g.value("rule", "") != "two-stage") return "one look";
+  return g.value("second", json()).is_object() ? "second look" : "first look";
+}
+
 // The guidance each model was evaluated at, chosen on the validation split per model and seed
-// (eval --cfg-grid); "" when no evaluation chose one.
+// (eval --cfg-grid), and by which look; "" when no evaluation chose one.
 std::string guidance_section(const Study& st, const std::vector<const Arm*>& order, json& data) {
-  std::vector<std::pair<std::string, std::vector<double>>> rows;  // per model, the weight of each seed of the study
-  std::vector<double> base;
-  for (int s : st.seeds) base.push_back(chosen_guidance(st.base_of.at(s)));
-  rows.push_back({"base", base});
-  for (const Arm* a : order) {
-    std::vector<double> w(st.seeds.size(), NAN);
-    for (const ArmSeed& s : a->seeds)
-      for (size_t i = 0; i < st.seeds.size(); ++i)
-        if (st.seeds[i] == s.seed) w[i] = chosen_guidance(s.eval);
-    rows.push_back({a->name, w});
-  }
-  if (finite_values(base).empty()) return "";
+  struct Row {
+    std::string name;
+    std::vector<double> weight;     // per seed of the study
+    std::vector<std::string> look;  // guidance_look, per seed
+  };
+  auto row_of = [&](const std::string& name, const std::function<const json*(int)>& eval_of) {
+    Row r{name, std::vector<double>(st.seeds.size(), NAN), std::vector<std::string>(st.seeds.size())};
+    for (size_t i = 0; i < st.seeds.size(); ++i)
+      if (const json* e = eval_of(st.seeds[i])) r.weight[i] = chosen_guidance(*e), r.look[i] = guidance_look(*e);
+    return r;
+  };
+  std::vector<Row> rows = {row_of("base", [&](int s) { return &st.base_of.at(s); })};
+  for (const Arm* a : order)
+    rows.push_back(row_of(a->name, [&](int seed) -> const json* {
+      for (const ArmSeed& s : a->seeds)
+        if (s.seed == seed) return &s.eval;
+      return nullptr;
+    }));
+  if (finite_values(rows.front().weight).empty()) return "";
   std::string md = "\n## Evaluation guidance\n\nEach model's guidance weight, chosen on the validation split (never on eval) by "
-                   "Gen at each weight of the grid, per seed; the win rate reads the base's images at the base's weight.\n\n| model |";
+                   "Gen at each weight of the grid, per seed; the win rate reads the base's images at the base's weight. A first "
+                   "look on 120 validation prompts decides unless it cannot separate its best weight from another (the 95% "
+                   "interval of their difference, over distinct prompts, reaches 0); then those weights are compared again on "
+                   "every validation prompt, marked `2nd`. `1 look`: an evaluation from before this rule, whose first look "
+                   "decided alone (docs/metrics.md).\n\n| model |";
   for (int s : st.seeds) md += " seed " + std::to_string(s) + " |";
   md += "\n|---|";
   for (size_t i = 0; i < st.seeds.size(); ++i) md += "---|";
   md += "\n";
-  json out = json::object();
-  for (auto& [name, w] : rows) {
-    md += "| " + name + " |";
-    for (double x : w) md += " " + (std::isfinite(x) ? fmt("%g", x) : std::string("-")) + " |";
+  json weights = json::object(), looks = json::object();
+  for (auto& r : rows) {
+    md += "| " + r.name + " |";
+    json jw = json::array(), jl = json::array();
+    for (size_t i = 0; i < r.weight.size(); ++i) {
+      const double x = r.weight[i];
+      const std::string mark = r.look[i] == "second look" ? " (2nd)" : r.look[i] == "one look" ? " (1 look)" : "";
+      md += " " + (std::isfinite(x) ? fmt("%g", x) + mark : std::string("-")) + " |";
+      jw.push_back(std::isfinite(x) ? json(x) : json());
+      jl.push_back(r.look[i].empty() ? json() : json(r.look[i]));
+    }
     md += "\n";
-    json jw = json::array();
-    for (double x : w) jw.push_back(std::isfinite(x) ? json(x) : json());
-    out[name] = jw;
+    weights[r.name] = jw, looks[r.name] = jl;
   }
-  data["guidance"] = out;
+  data["guidance"] = weights;
+  data["guidance_look"] = looks;
   return md;
 }
 

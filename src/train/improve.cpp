@@ -279,7 +279,7 @@ class Tracker {
     EvalOptions o = opt_;
     std::optional<GuidanceChoice> g;
     if (!s_.c.eval_cfg_grid.empty()) {  // on validation prompts of their own, at the tracking's K
-      g = choose_guidance(*s_.policy, *s_.judge, s_.spec, s_.c.eval_cfg_grid, int(suite_.size()), opt_);
+      g = choose_guidance(*s_.policy, *s_.judge, s_.spec, s_.c.eval_cfg_grid, int(suite_.size()), opt_, GuidanceRule::OneStage);
       o.sampling.cfg_weight = g->chosen;
     }
     // The base's images for the win rate are sampled at the same guidance.

@@ -154,26 +154,88 @@ TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
   EXPECT_THROW(evaluate(m, oracle(), *m.world(), suite, r, d.path + "/read2", &ref), UserError);
 }
 
+// The first look's margin of the best weight over another, bootstrapped over distinct prompts:
+// a clear gap on 40 prompts separates the two; a one-image gap does not; 40 copies of one
+// prompt are one prompt, whose interval is undefined and so separates nothing.
+TEST(TuningReadsValidationOnly, GuidanceMarginsResampleDistinctPrompts) {
+  auto look = [](int prompts, int copies, int correct_of_4) {
+    std::vector<ImageRecord> recs;
+    for (int p = 0; p < prompts; ++p)
+      for (int c = 0; c < copies; ++c)
+        for (int k = 0; k < 4; ++k) {
+          ImageRecord r;
+          r.prompt_index = p * copies + c, r.sample = k, r.tag = p % 2 ? "colors" : "counting";
+          r.group = "g" + std::to_string(p), r.prompt = r.group;
+          r.oracle = k < correct_of_4 + (p % 3 == 0);  // prompts differ, so the bootstrap has variation to resample
+          recs.push_back(r);
+        }
+    return recs;
+  };
+  auto margin = [](const std::vector<ImageRecord>& best, const std::vector<ImageRecord>& other) {
+    const auto m = guidance_margins({{1.0, other}, {2.0, best}}, 2.0, 7);
+    EXPECT_EQ(m.size(), 1u);
+    EXPECT_EQ(std::get<0>(m.at(0)), 1.0);
+    return m.at(0);
+  };
+  const auto clear = margin(look(40, 1, 3), look(40, 1, 1));
+  EXPECT_NEAR(std::get<1>(clear), 0.5, 1e-12);
+  EXPECT_GT(std::get<2>(clear).lo, 0);
+  std::vector<ImageRecord> close = look(40, 1, 2);
+  close[1].oracle = !close[1].oracle;  // one image apart
+  EXPECT_LE(std::get<2>(margin(look(40, 1, 2), close)).lo, 0);
+  const auto one_prompt = margin(look(1, 40, 3), look(1, 40, 1));
+  EXPECT_NEAR(std::get<1>(one_prompt), 0.5, 1e-12);
+  EXPECT_FALSE(defined(std::get<2>(one_prompt)));
+  EXPECT_THROW(guidance_margins({{1.0, look(4, 1, 1)}}, 2.0, 7), std::logic_error);
+}
+
 TEST(TuningReadsValidationOnly, GuidanceIsChosenOnValidationPromptsAndRecorded) {
   const WorldSpec v2 = WorldSpec::v2();
   ShapesModel m(ModelConfig::preset_named("tiny"), v2, 4);
   auto judge = make_oracle_judge(v2);
   EvalOptions o;
   o.samples_per_prompt = 1;
-  GuidanceChoice c = choose_guidance(m, *judge, v2, {3.0, 1.0}, 12, o);
-  EXPECT_EQ(c.split, "val");
-  ASSERT_EQ(c.suite.size(), 12u);
   std::set<std::string> eval_keys;
   for (auto& p : split_prompts(v2, Split::Eval)) eval_keys.insert(canonical_key(p));
-  for (auto& p : c.suite) {
-    EXPECT_EQ(split_of(p, v2), Split::Val) << p.prompt;
-    EXPECT_EQ(eval_keys.count(canonical_key(p)), 0u) << p.prompt;
-  }
-  // The chosen weight has the best validation Gen; ties go to the smaller weight.
-  ASSERT_EQ(c.gen.size(), 2u);
-  const auto best = c.gen[0].second > c.gen[1].second ? c.gen[0] : c.gen[1].second > c.gen[0].second ? c.gen[1] : c.gen[1];
-  EXPECT_EQ(c.chosen, best.first);
-  EXPECT_EQ(c.to_json()["split"], "val");
+  auto on_validation_only = [&](const std::vector<Metadata>& suite) {
+    for (auto& p : suite) {
+      EXPECT_EQ(split_of(p, v2), Split::Val) << p.prompt;
+      EXPECT_EQ(eval_keys.count(canonical_key(p)), 0u) << p.prompt;
+    }
+  };
+  // The best of two looks' Gen; ties go to the smaller weight.
+  auto best_of = [](const std::vector<std::pair<double, double>>& gen) {
+    std::pair<double, double> b = gen.front();
+    for (auto& g : gen)
+      if (g.second > b.second || (g.second == b.second && g.first < b.first)) b = g;
+    return b.first;
+  };
+  // One look (improve's tracking): the chosen weight has the best validation Gen.
+  const GuidanceChoice one = choose_guidance(m, *judge, v2, {3.0, 1.0}, 12, o, GuidanceRule::OneStage);
+  EXPECT_EQ(one.split, "val");
+  ASSERT_EQ(one.first.suite.size(), 12u);
+  on_validation_only(one.first.suite);
+  ASSERT_EQ(one.first.gen.size(), 2u);
+  EXPECT_EQ(one.chosen, best_of(one.first.gen));
+  EXPECT_TRUE(one.margins.empty() && !one.second);
+  EXPECT_EQ(one.to_json()["split"], "val");
+  EXPECT_FALSE(one.to_json().contains("rule"));
+  // Evaluation's two looks: an untrained model draws nothing right at either weight, so 12
+  // prompts cannot separate them and every validation prompt decides, with fresh images.
+  const GuidanceChoice c = choose_guidance(m, *judge, v2, {3.0, 1.0}, 12, o);
+  EXPECT_EQ(c.first.gen, one.first.gen);  // the same first look
+  ASSERT_EQ(c.margins.size(), 1u);
+  EXPECT_FALSE(std::get<2>(c.margins[0]).lo > 0);
+  ASSERT_TRUE(c.second);
+  EXPECT_EQ(c.second->suite.size(), split_prompts(v2, Split::Val).size());
+  on_validation_only(c.second->suite);
+  ASSERT_EQ(c.second->gen.size(), 2u);
+  EXPECT_EQ(c.second->gen[0].first, 1.0);  // ascending
+  EXPECT_EQ(c.chosen, best_of(c.second->gen));
+  const json j = c.to_json();
+  EXPECT_EQ(j["rule"], "two-stage");
+  EXPECT_EQ(j["second"]["prompts"], c.second->suite.size());
+  EXPECT_EQ(j["prompts"], 12);
   // A world without a validation split has nothing to tune on: refused, not tuned on eval.
   ShapesModel m1(ModelConfig::preset_named("tiny"), WorldSpec::v1(), 4);
   EXPECT_THROW(choose_guidance(m1, oracle(), WorldSpec::v1(), {1.0, 3.0}, 6, o), UserError);
@@ -183,11 +245,11 @@ TEST(TuningReadsValidationOnly, GuidanceIsChosenOnValidationPromptsAndRecorded) 
   EXPECT_EQ(tuning_split(WorldSpec::v1()), Split::Eval);  // version 1 has no other
   const auto eval_prompts = split_prompts(v2, Split::Eval);
   try {
-    refuse_outside_tuning_split({c.suite[0], eval_prompts[3]}, v2, "track.jsonl");
+    refuse_outside_tuning_split({c.first.suite[0], eval_prompts[3]}, v2, "track.jsonl");
     ADD_FAILURE() << "an eval prompt was accepted for tuning";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find(eval_prompts[3].prompt), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("track.jsonl"), std::string::npos) << e.what();
   }
-  EXPECT_NO_THROW(refuse_outside_tuning_split(c.suite, v2, "track.jsonl"));
+  EXPECT_NO_THROW(refuse_outside_tuning_split(c.first.suite, v2, "track.jsonl"));
 }

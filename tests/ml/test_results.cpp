@@ -141,18 +141,23 @@ TEST(Results, TheGuidanceEachModelChoseOnValidationIsTabulatedPerSeed) {
   const std::string R = t.path + "/runs";
   write_two_seeds_of_self_sft(R);
   EXPECT_EQ(build_results(R).markdown.find("## Evaluation guidance"), std::string::npos);
-  auto chose = [&](const std::string& file, double w) {
+  // look: 0 = before the two-look rule, 1 = decided by the first look, 2 = by the second.
+  auto chose = [&](const std::string& file, double w, int look) {
     json j = read_json(file);
     j["guidance"] = {{"chosen", w}, {"split", "val"}, {"prompts", 120}, {"gen_by_cfg", json::array()}};
+    if (look > 0) j["guidance"]["rule"] = "two-stage", j["guidance"]["margins"] = json::array();
+    j["guidance"]["second"] = look == 2 ? json{{"prompts", 464}, {"gen_by_cfg", json::array()}} : json();
     write_json(file, j);
   };
-  chose(R + "/s0/eval-base/summary.json", 2), chose(R + "/s1/eval-base/summary.json", 3);
-  chose(R + "/s0/eval-sft-self/summary.json", 1);  // seed 1's arm was evaluated at a given weight
+  chose(R + "/s0/eval-base/summary.json", 2, 1), chose(R + "/s1/eval-base/summary.json", 3, 2);
+  chose(R + "/s0/eval-sft-self/summary.json", 1, 0);  // seed 1's arm was evaluated at a given weight
   const ResultsTable r = build_results(R);
-  EXPECT_NE(r.markdown.find("| model | seed 0 | seed 1 |\n|---|---|---|\n| base | 2 | 3 |\n| sft-self | 1 | - |\n"),
+  EXPECT_NE(r.markdown.find("| model | seed 0 | seed 1 |\n|---|---|---|\n| base | 2 | 3 (2nd) |\n| sft-self | 1 (1 look) | - |\n"),
             std::string::npos)
       << r.markdown;
   EXPECT_EQ(r.data["guidance"]["sft-self"], json::array({1.0, nullptr}));
+  EXPECT_EQ(r.data["guidance_look"]["base"], json::array({"first look", "second look"}));
+  EXPECT_EQ(r.data["guidance_look"]["sft-self"], json::array({"one look", nullptr}));
 }
 
 // GRPO's learning rate is chosen on the validation split: the self-reward arms' tracking Gen at
