@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
 #include <cstdio>
 
 #include "common/error.h"
@@ -358,11 +361,16 @@ std::vector<std::tuple<double, double, Interval>> guidance_margins(
   for (auto& [w, recs] : looks)
     if (w == best) at_best = &recs;
   if (!at_best) throw std::logic_error("guidance_margins: the best weight has no records");
+  // A tag with one distinct prompt has no variation to resample: the bootstrap would call its
+  // difference exact, so the look separates nothing.
+  std::map<std::string, std::set<std::string>> groups_of_tag;
+  for (auto& r : *at_best) groups_of_tag[r.tag].insert(group_of(r));
+  const bool resamplable = std::all_of(groups_of_tag.begin(), groups_of_tag.end(), [](auto& t) { return t.second.size() >= 2; });
   std::vector<std::tuple<double, double, Interval>> out;
   for (auto& [w, recs] : looks) {
     if (w == best) continue;
     const PairedGap d = paired_gap(recs, *at_best, derive_seed(seed, "margin " + std::to_string(w)));
-    out.emplace_back(w, d.d_gen, d.d_gen_ci);
+    out.emplace_back(w, d.d_gen, resamplable ? d.d_gen_ci : Interval{NAN, NAN});
   }
   return out;
 }

@@ -483,6 +483,9 @@ c = json.load(open(f"{sys.argv[1]}/ev/config.json"))
 if json.load(open(sys.argv[2]))["world"].get("version") != 2: sys.exit("models/base-small-v2 is not a version 2 model")
 g = c.get("guidance") or {}
 if g.get("split") != "val" or g.get("chosen") not in (1.0, 2.0): sys.exit(f"guidance not chosen on validation: {g}")
+if g.get("rule") != "two-stage" or len(g.get("margins", [])) != 1: sys.exit(f"guidance without its first look margin: {g}")
+second = g.get("second") or {}  # 6 prompts, one per tag, cannot separate: a second look on every validation prompt
+if second.get("prompts") != 464 or len(second.get("gen_by_cfg", [])) != 2: sys.exit(f"no second look on all 464 validation prompts: {g}")
 rows = [json.loads(l) for l in open(f"{sys.argv[1]}/ev/results.jsonl") if l.strip()]
 if len(rows) != 6 or not all("verdict" in r and 0 <= r["score"] <= 1 for r in rows): sys.exit(f"{len(rows)} results, expected 6 judged images")
 ' "$CASE_DIR" "$ROOT/models/base-small-v2/config.json"

@@ -156,15 +156,16 @@ TEST(EvalRunner, ReferenceImagesReadFromItsEarlierEvalGiveTheSameComparison) {
 
 // The first look's margin of the best weight over another, bootstrapped over distinct prompts:
 // a clear gap on 40 prompts separates the two; a one-image gap does not; 40 copies of one
-// prompt are one prompt, whose interval is undefined and so separates nothing.
+// prompt are one prompt, and one prompt per tag has no variation either: their intervals are
+// undefined and so separate nothing.
 TEST(TuningReadsValidationOnly, GuidanceMarginsResampleDistinctPrompts) {
-  auto look = [](int prompts, int copies, int correct_of_4) {
+  auto look = [](int prompts, int copies, int correct_of_4, int tags = 2) {
     std::vector<ImageRecord> recs;
     for (int p = 0; p < prompts; ++p)
       for (int c = 0; c < copies; ++c)
         for (int k = 0; k < 4; ++k) {
           ImageRecord r;
-          r.prompt_index = p * copies + c, r.sample = k, r.tag = p % 2 ? "colors" : "counting";
+          r.prompt_index = p * copies + c, r.sample = k, r.tag = "tag" + std::to_string(p % tags);
           r.group = "g" + std::to_string(p), r.prompt = r.group;
           r.oracle = k < correct_of_4 + (p % 3 == 0);  // prompts differ, so the bootstrap has variation to resample
           recs.push_back(r);
@@ -186,6 +187,9 @@ TEST(TuningReadsValidationOnly, GuidanceMarginsResampleDistinctPrompts) {
   const auto one_prompt = margin(look(1, 40, 3), look(1, 40, 1));
   EXPECT_NEAR(std::get<1>(one_prompt), 0.5, 1e-12);
   EXPECT_FALSE(defined(std::get<2>(one_prompt)));
+  const auto one_per_tag = margin(look(6, 1, 3, 6), look(6, 1, 1, 6));
+  EXPECT_NEAR(std::get<1>(one_per_tag), 0.5, 1e-12);
+  EXPECT_FALSE(defined(std::get<2>(one_per_tag)));
   EXPECT_THROW(guidance_margins({{1.0, look(4, 1, 1)}}, 2.0, 7), std::logic_error);
 }
 
