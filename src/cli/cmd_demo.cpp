@@ -82,21 +82,25 @@ std::string shipped_base(const std::string& preset) {
 // In a world with a validation split, every evaluation chooses its guidance there among
 // cfg_grid on cfg_prompts prompts, and so does each arm's tracking at every epoch, as in the
 // study (results.sh CFG_GRID=1,2,3,4); the arms' win rates are read on the base's images at
-// the base's guidance.
+// the base's guidance. The full demo's evaluations take the study's second look on every
+// validation prompt when the first cannot decide; --quick's first look decides alone (a
+// second look would cost more than its whole evaluation).
 struct DemoPlan {
   std::string preset;
   int eval_prompts, eval_k, improve_prompts, candidates, epochs, replay_epoch, track_prompts, dpo_epochs, probes, cfg_prompts;
   std::vector<double> cfg_grid;
+  GuidanceRule guidance_rule;
   json to_json() const {
     return {{"preset", preset},           {"eval_prompts", eval_prompts}, {"eval_k", eval_k},
             {"train_prompts", improve_prompts}, {"candidates", candidates},  {"sft_epochs", epochs},
             {"replay_epoch", replay_epoch}, {"track_prompts", track_prompts}, {"dpo_epochs", dpo_epochs},
-            {"probes", probes}, {"cfg_grid", cfg_grid}, {"cfg_prompts", cfg_prompts}};
+            {"probes", probes}, {"cfg_grid", cfg_grid}, {"cfg_prompts", cfg_prompts},
+            {"guidance_looks", guidance_rule == GuidanceRule::TwoStage ? 2 : 1}};
   }
 };
 DemoPlan plan_for(bool quick) {
-  if (quick) return {"small", 120, 2, 100, 4, 2, 1, 24, 2, 16, 24, {1, 2, 3, 4}};
-  return {"small", 553, 4, 2000, 10, 4, 2, 120, 6, 64, 120, {1, 2, 3, 4}};
+  if (quick) return {"small", 120, 2, 100, 4, 2, 1, 24, 2, 16, 24, {1, 2, 3, 4}, GuidanceRule::OneStage};
+  return {"small", 553, 4, 2000, 10, 4, 2, 120, 6, 64, 120, {1, 2, 3, 4}, GuidanceRule::TwoStage};
 }
 
 bool done(const std::string& dir) { return file_exists(dir + "/summary.json"); }
@@ -117,7 +121,7 @@ void run_eval(const std::string& ckpt, const std::string& ref, const std::string
   const auto suite = sample_suite(spec, Split::Eval, p.eval_prompts, seed);
   std::optional<GuidanceChoice> guidance;
   if (tuning_split(spec) == Split::Val) {
-    guidance = choose_guidance(*model, *judge, spec, p.cfg_grid, p.cfg_prompts, o);
+    guidance = choose_guidance(*model, *judge, spec, p.cfg_grid, p.cfg_prompts, o, p.guidance_rule);
     o.sampling.cfg_weight = guidance->chosen;
   }
   json config = eval_run_config(ckpt, ref, "eval", suite.size(), 1, o, spec, judge->name());
