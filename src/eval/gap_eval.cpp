@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
-#include <cstdio>
 
 #include "common/error.h"
 #include "common/progress.h"
