@@ -77,7 +77,10 @@ std::vector<Claim> judge_claims(const Study& st, const json& dynamics) {
                           "; Und on rendered pairs " + diff_text(und_diff(*plain)) + " pts"});
   }
   claims.push_back(dynamics_claim(dynamics));
-  for (const Arm* corrupted : st.find_all([](const Arm& a) { return a.supervision == "inverted" || a.supervision.rfind("flip:", 0) == 0; })) {
+  // The paper's corrupted supervision is offline: a GRPO arm's is a primary endpoint of the page.
+  for (const Arm* corrupted : st.find_all([](const Arm& a) {
+         return a.method == "sft" && (a.supervision == "inverted" || a.supervision.rfind("flip:", 0) == 0);
+       })) {
     const Arm& a = *corrupted;
     const Diff dg = gen_diff(a), du = und_diff(a), dn = non_diff(a);
     const std::string vg = verdict_of(dg, -1), vu = verdict_of(du, -1);

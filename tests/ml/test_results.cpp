@@ -557,7 +557,9 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
 
 // The paper's upper bound is oracle SFT: GRPO with the oracle's reward, another method with
 // its own endpoint, never stands in for it.
-TEST(Results, TheOracleUpperBoundClaimReadsOracleSftNotOracleGrpo) {
+// The paper's claims are about offline SFT: its oracle upper bound and its corrupted
+// supervision read the SFT arms; a GRPO arm of the same supervision is the primary endpoints'.
+TEST(Results, ThePapersClaimsReadSftArmsNotGrpoArms) {
   TempDir t;
   const std::string R = t.path + "/runs";
   write_two_seeds_of_self_sft(R);
@@ -565,11 +567,20 @@ TEST(Results, TheOracleUpperBoundClaimReadsOracleSftNotOracleGrpo) {
     const std::string D = R + "/s" + std::to_string(s);
     write_arm(D, "grpo-oracle", "oracle", {}, eval_summary(0.30, 0.9, 0.6, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}});  // Gen +10
     write_arm(D, "sft-oracle", "oracle", {}, eval_summary(0.23, 0.9, 0.6, 5, 10, 3, 2), 60, 100);  // Gen +3 points
+    write_arm(D, "grpo-inverted", "inverted", {}, eval_summary(0.02, 0.9, 0.95, 5, 10, 3, 2), 60, 100, {{"method", "grpo"}});
+    write_arm(D, "sft-inverted", "inverted", {}, eval_summary(0.15, 0.9, 0.75, 5, 10, 3, 2), 5, 100);  // Gen -5 points
   }
   const ResultsTable r = build_results(R);
   const json* c = claim(r.data, "Oracle supervision");
   ASSERT_TRUE(c);
   EXPECT_EQ((*c)["evidence"].get<std::string>().rfind("Gen +3.0", 0), 0u) << (*c)["evidence"];
+  int corrupted = 0;
+  for (auto& k : r.data["claims"])
+    if (k["claim"].get<std::string>().rfind("5. Corrupted supervision (inverted)", 0) == 0) {
+      ++corrupted;
+      EXPECT_EQ(k["evidence"].get<std::string>().rfind("Gen -5.0", 0), 0u) << k["evidence"];
+    }
+  EXPECT_EQ(corrupted, 1);
 }
 
 // The mechanism study's page (`results --variant`): per variant the alignment at the start, per
