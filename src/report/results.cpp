@@ -158,17 +158,19 @@ std::string non_decomposed(const Study& st, const std::vector<const Arm*>& order
   std::string md = "\n## Non decomposed: better images or a laxer judge?\n\nNon = 1 - (TP + FP) / N on a model's own images, "
                    "so -dNon = d(TP share) + d(FP share) exactly. Shares in points with hierarchical intervals; precision of the "
                    "judge's own acceptances TP / (TP + FP) and AUROC of its score against the oracle (pooled over seeds; mean over "
-                   "seeds); its change against the base is paired on the arm's seeds, with its hierarchical interval (the base's "
+                   "seeds); its change against the base is paired on the arm's seeds, with its hierarchical interval (a base's "
                    "row pools every seed it has, so read the change, not the two rows); transitions of the judge's verdicts on "
                    "the base's images, summed over seeds.\n\n"
                    "| model | Non | TP share | FP share | precision of own acceptances | precision vs base | AUROC | FP&rarr;TN / "
                    "TN&rarr;FP / TP&rarr;FN / FN&rarr;TP | reading |\n|---|---|---|---|---|---|---|---|---|\n";
   data["non_decomposed"] = json::object();
-  {
+  for (auto& [base, seeds] : st.seeds_by_base()) {
     Confusion c;
     std::vector<double> au;
-    for (auto& [s, recs] : st.base_recs) add_own(recs, c, au);
-    md += "| base | | | | " + rate_text(c.precision()) + " | | " + fmt("%.3f", mean_std(au).mean) + " | | |\n";
+    for (int s : seeds)
+      if (st.base_recs.count(s)) add_own(st.base_recs.at(s), c, au);
+    if (c.tp + c.fp + c.tn + c.fn == 0) continue;
+    md += "| " + st.base_label(base) + " | | | | " + rate_text(c.precision()) + " | | " + fmt("%.3f", mean_std(au).mean) + " | | |\n";
   }
   for (auto* a : order) {
     const Estimate dn = estimate(st, *a, nullptr, Endpoint::Non, 11), dt = estimate(st, *a, nullptr, Endpoint::TpShare, 12),
@@ -369,9 +371,10 @@ std::string epochs_section(const std::vector<const Arm*>& order, json& data) {
 // last, and a figure per arm of the self reward and the oracle's accuracy over the steps.
 std::string reward_hacking_section(const std::vector<const Arm*>& order, const std::string& figure_stem, json& data,
                                    std::map<std::string, std::string>& figures) {
-  constexpr size_t kWindow = 10;  // steps averaged at each end
-  std::string md, links;  // the table, then the figures
-  json out = json::object();
+  constexpr size_t kWindow = 10;          // steps averaged at each end
+  constexpr double kHackedGrowth = 0.05;  // the divergence's growth, first window to last, read as hacking
+  std::string md, links, verdicts;        // the table, the figures, the reading per arm
+  json out = json::object(), readings = json::object();
   auto window_mean = [](const json& points, const char* key, size_t from, size_t to) {
     double sum = 0;
     int n = 0;
@@ -381,6 +384,7 @@ std::string reward_hacking_section(const std::vector<const Arm*>& order, const s
   };
   for (auto* a : order) {
     std::vector<Series> curves;
+    int hacked_seeds = 0, monitored_seeds = 0;
     for (auto& s : a->seeds) {
       const json& p = s.monitor;
       if (!p.is_array() || p.empty()) continue;
@@ -390,9 +394,12 @@ std::string reward_hacking_section(const std::vector<const Arm*>& order, const s
               "supervision gave them (self: the frozen base's P(yes) score) against the oracle's accuracy on the same samples. "
               "Means over the first and the last " + std::to_string(kWindow) + " steps, in percent. Favoured: the share the oracle "
               "calls right among the samples with a positive advantage. Divergence: reward minus oracle accuracy. Alarms: steps "
-              "whose divergence's 95% interval over the step's prompts lay above the first step's divergence.\n\n";
-        md += "| arm | seed | steps | reward | oracle accuracy | favoured | divergence | alarms (first at step) |\n"
-              "|---|---|---|---|---|---|---|---|\n";
+              "whose divergence's 95% interval over the step's prompts lay above the first step's divergence. Reading: "
+              "*hacked* when the divergence grew by more than " + fmt("%.0f", 100 * kHackedGrowth) + " points from the first "
+              "window to the last (about 2.5 standard errors of that difference; docs/improve.md), its growth in "
+              "brackets: descriptive, not a test.\n\n";
+        md += "| arm | seed | steps | reward | oracle accuracy | favoured | divergence | alarms (first at step) | reading |\n"
+              "|---|---|---|---|---|---|---|---|---|\n";
       }
       const size_t n = p.size(), w = std::min(kWindow, n);
       auto ends = [&](const char* key) {
@@ -409,13 +416,19 @@ std::string reward_hacking_section(const std::vector<const Arm*>& order, const s
         if (q.value("self_reward", json()).is_number()) reward.x.push_back(step), reward.y.push_back(q["self_reward"].get<double>());
         if (q.value("oracle_accuracy", json()).is_number()) oracle.x.push_back(step), oracle.y.push_back(q["oracle_accuracy"].get<double>());
       }
+      const double growth = window_mean(p, "divergence", n - w, n) - window_mean(p, "divergence", 0, w);
+      const bool hacked = growth > kHackedGrowth;
+      hacked_seeds += hacked, ++monitored_seeds;
       md += "| " + a->name + " | " + std::to_string(s.seed) + " | " + std::to_string(n) + " | " + ends("self_reward") + " | " +
             ends("oracle_accuracy") + " | " + ends("favoured_precision") + " | " + ends("divergence") + " | " +
-            std::to_string(alarms) + " (" + first_alarm + ") |\n";
+            std::to_string(alarms) + " (" + first_alarm + ") | " + (hacked ? "hacked" : "not hacked") + " (" + pts(growth) + ") |\n";
       out[a->name][std::to_string(s.seed)] = p;
+      readings[a->name][std::to_string(s.seed)] = {{"divergence_growth", growth}, {"hacked", hacked}};
       curves.push_back(reward), curves.push_back(oracle);
     }
     if (curves.empty()) continue;
+    verdicts += std::string(verdicts.empty() ? "" : "; ") + a->name + " in " + std::to_string(hacked_seeds) + " of " +
+                std::to_string(monitored_seeds) + (monitored_seeds == 1 ? " seed" : " seeds");
     ChartOptions o;
     o.title = a->name + ": reward and oracle accuracy of each step's samples";
     o.x_label = "step";
@@ -425,7 +438,8 @@ std::string reward_hacking_section(const std::vector<const Arm*>& order, const s
     figures[path] = line_chart(curves, o);
     links += "\n![" + a->name + ": reward-hacking monitor](" + path + ")\n";
   }
-  if (!out.empty()) data["reward_hacking"] = out;
+  if (!out.empty()) data["reward_hacking"] = out, data["reward_hacking_reading"] = readings;
+  if (!verdicts.empty()) md += "\nRead as hacked: " + verdicts + ".\n";
   return md + links;
 }
 
@@ -447,7 +461,20 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
   md += "Written by `unigap results` from the runs of `bash scripts/results.sh` (folder `" + runs_dir + "`); do not edit by hand.\n";
   md += "Seeds:";
   for (int s : seeds) md += " " + std::to_string(s);
-  md += ". Each seed draws its own training prompts, candidates, shuffles and evaluation samples; the base model is fixed.\n";
+  // The bases (pretraining seeds), each with its fine-tuning seeds; the base's rows are per base.
+  const std::map<std::string, std::vector<int>> bases = st.seeds_by_base();
+  md += ". Each seed draws its own training prompts, candidates, shuffles and evaluation samples; ";
+  if (bases.size() < 2) {
+    md += "the base model is fixed" + (bases.begin()->first.empty() ? std::string() : " (`" + bases.begin()->first + "`)") + ".\n";
+  } else {
+    md += "each of " + std::to_string(bases.size()) + " base models (pretraining seeds) has its own seeds:";
+    for (auto& [b, ss] : bases) {
+      md += " `" + (b.empty() ? "?" : b) + "` (";
+      for (size_t i = 0; i < ss.size(); ++i) md += (i ? " " : "") + std::to_string(ss[i]);
+      md += ")";
+    }
+    md += ". Every difference is paired with its own seed's base.\n";
+  }
   md += "External judge of Gen, WeakGen, the audit and the win rate: " + st.judge + ".\n";
   md += "Every model is evaluated on the same held-out suite per seed (" +
         std::to_string(base_of.begin()->second.value("images", 0)) +
@@ -472,14 +499,15 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
   md += "| model | seeds | Gen | Und (rendered pairs) | Non | WeakGen | Gen vs base | Und vs base | Non vs base | win rate vs base "
         "(pooled) | FP&rarr;TN / TN&rarr;FP | training data | minutes |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  {
+  for (auto& [base, ss] : bases) {
     std::vector<double> g, u, n, w;
-    for (auto& [s, b] : base_of) {
+    for (int s : ss) {
+      const json& b = base_of.at(s);
       g.push_back(number_or(b["gap"]["gen_overall"])), u.push_back(number_or(b["und"]["overall"]["accuracy"]["value"]));
       n.push_back(number_or(b["gap"]["pooled"]["non"]["value"])), w.push_back(number_or(b["gap"]["pooled"]["weakgen"]["value"]));
     }
-    md += "| base | " + std::to_string(seeds.size()) + " | " + pct_ms(g) + " | " + pct_ms(u) + " | " + pct_ms(n) + " | " + pct_ms(w) +
-          " | | | | | | | |\n";
+    md += "| " + st.base_label(base) + " | " + std::to_string(ss.size()) + " | " + pct_ms(g) + " | " + pct_ms(u) + " | " + pct_ms(n) +
+          " | " + pct_ms(w) + " | | | | | | | |\n";
   }
   json data = {{"seeds", seeds}, {"arms", json::object()}, {"audit_gate", gates}};
   for (auto* a : order) {
@@ -534,13 +562,16 @@ ResultsTable build_results(const std::string& runs_dir, const std::string& figur
   for (auto& t : tags) md += " " + t + " |";
   md += "\n|---|";
   for (size_t i = 0; i < tags.size(); ++i) md += "---|";
-  md += "\n| base |";
-  for (auto& t : tags) {
-    std::vector<double> v;
-    for (auto& [s, b] : base_of) v.push_back(number_or(b["gap"]["by_tag"][t]["gen"]["value"]));
-    md += " " + fmt("%.1f", 100 * mean_std(v).mean) + " |";
-  }
   md += "\n";
+  for (auto& [base, ss] : bases) {
+    md += "| " + st.base_label(base) + " |";
+    for (auto& t : tags) {
+      std::vector<double> v;
+      for (int s : ss) v.push_back(number_or(base_of.at(s)["gap"]["by_tag"][t]["gen"]["value"]));
+      md += " " + fmt("%.1f", 100 * mean_std(v).mean) + " |";
+    }
+    md += "\n";
+  }
   for (auto* a : order) {
     md += "| " + a->name + " |";
     for (auto& t : tags) {

@@ -390,6 +390,16 @@ std::vector<const Arm*> Study::find_all(const std::function<bool(const Arm&)>& p
   return out;
 }
 
+std::map<std::string, std::vector<int>> Study::seeds_by_base() const {
+  std::map<std::string, std::vector<int>> out;
+  for (int s : seeds) out[pretrain_of.count(s) ? pretrain_of.at(s) : std::string()].push_back(s);
+  return out;
+}
+
+std::string Study::base_label(const std::string& base) const {
+  return seeds_by_base().size() < 2 ? std::string("base") : "base (" + (base.empty() ? std::string("?") : base) + ")";
+}
+
 const Arm* Study::find(const std::function<bool(const Arm&)>& pred) const {
   const auto all = find_all(pred);
   return all.empty() ? nullptr : all.front();

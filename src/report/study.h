@@ -100,6 +100,10 @@ struct Study {
   // rate it did not choose are tuning runs: on the page, never in a claim or an endpoint).
   const Arm* find(const std::function<bool(const Arm&)>& pred) const;
   std::vector<const Arm*> find_all(const std::function<bool(const Arm&)>& pred) const;  // every such arm, in order
+  // The seeds of each base model (pretraining seed), by its path ("" when unrecorded).
+  std::map<std::string, std::vector<int>> seeds_by_base() const;
+  // The base's row label on the page: "base", or "base (PATH)" when the study has several.
+  std::string base_label(const std::string& base) const;
 };
 RateChoice choose_rate(const Study& st, const std::string& method);
 RateChoices choose_rates(const Study& st);

@@ -436,6 +436,26 @@ TEST(Results, PrecisionVsBaseIsPairedOnTheArmsSeeds) {
   EXPECT_NE(r.markdown.find(" | +25.0 [+25.0, +25.0] | "), std::string::npos) << r.markdown;
 }
 
+// Two pretraining seeds: the page names each base with its seeds and gives each its own rows,
+// instead of a "fixed" base averaged over both.
+TEST(Results, EachBaseModelHasItsOwnRows) {
+  TempDir t;
+  const std::string R = t.path + "/runs";
+  write_two_seeds_of_self_sft(R);
+  std::filesystem::create_directories(R + "/s100/eval-base");
+  write_json(R + "/s100/eval-base/summary.json", eval_summary(0.4, 0.9, 0.7, 0, 0, 0, 0));
+  write_arm(R + "/s100", "sft-self", "self", {}, eval_summary(0.42, 0.9, 0.65, 5, 10, 3, 2), 60, 100);
+  for (const char* s : {"s0", "s1", "s100"})
+    write_json(R + "/" + s + "/eval-base/config.json", {{"command", "eval"}, {"ckpt", std::string(s) == "s100" ? "models/p1" : "models/p0"}});
+  const std::string md = build_results(R).markdown;
+  EXPECT_NE(md.find("each of 2 base models (pretraining seeds) has its own seeds: `models/p0` (0 1) `models/p1` (100)"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("| base (models/p0) | 2 | 20.0 &plusmn; 0.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| base (models/p1) | 1 | 40.0 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("the base model is fixed"), std::string::npos) << md;
+  EXPECT_NE(md.find("| sft-self: SFT, self supervision | 3 | "), std::string::npos) << md;
+}
+
 TEST(Results, NoFinishedSeedIsAClearError) {
   TempDir t;
   const std::string m = refusal_of(t.path);
@@ -546,8 +566,12 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
   const std::string section = r.markdown.substr(at, r.markdown.find("\n## ", at + 1) - at);
   // First 10 steps: reward (2 x 0.5 + 8 x 0.9) / 10 = 0.82; last 10: 0.9. Favoured precision
   // is defined at steps 0 and 1 only: 40% first, none last.
-  EXPECT_NE(section.find("| grpo-self | 0 | 12 | 82.0 &rarr; 90.0 | 30.0 &rarr; 30.0 | 40.0 &rarr; - | 52.0 &rarr; 60.0 | 4 (8) |"),
+  // The divergence grew 8 points, more than the 5 read as hacking.
+  EXPECT_NE(section.find("| grpo-self | 0 | 12 | 82.0 &rarr; 90.0 | 30.0 &rarr; 30.0 | 40.0 &rarr; - | 52.0 &rarr; 60.0 | 4 (8) | "
+                         "hacked (+8.0) |"),
             std::string::npos) << section;
+  EXPECT_NE(section.find("Read as hacked: grpo-self in 1 of 1 seed."), std::string::npos) << section;
+  EXPECT_EQ(r.data["reward_hacking_reading"]["grpo-self"]["0"]["hacked"], true);
   EXPECT_NE(section.find("![grpo-self: reward-hacking monitor](img/study-grpo-self.svg)"), std::string::npos) << section;
   ASSERT_EQ(r.figures.count("img/study-grpo-self.svg"), 1u);
   EXPECT_NE(r.figures.at("img/study-grpo-self.svg").find("oracle accuracy, seed 0"), std::string::npos);
@@ -555,8 +579,6 @@ TEST(Results, GrpoArmsShowTheRewardHackingMonitorAndItsFigure) {
   EXPECT_EQ(section.find("| sft-self |"), std::string::npos) << section;  // an SFT arm has no monitor
 }
 
-// The paper's upper bound is oracle SFT: GRPO with the oracle's reward, another method with
-// its own endpoint, never stands in for it.
 // The paper's claims are about offline SFT: its oracle upper bound and its corrupted
 // supervision read the SFT arms; a GRPO arm of the same supervision is the primary endpoints'.
 TEST(Results, ThePapersClaimsReadSftArmsNotGrpoArms) {
