@@ -285,7 +285,8 @@ std::string guidance_section(const Study& st, const std::vector<const Arm*>& ord
   if (finite_values(rows.front().weight).empty()) return "";
   std::string md = "\n## Evaluation guidance\n\nEach model's guidance weight, chosen on the validation split (never on eval) by "
                    "Gen at each weight of the grid, per seed; the win rate reads the base's images at the base's weight. A first "
-                   "look on 120 validation prompts decides unless it cannot separate its best weight from another (the 95% "
+                   "look on " + std::to_string(st.base_of.begin()->second.value("guidance", json::object()).value("prompts", 0)) +
+                   " validation prompts decides unless it cannot separate its best weight from another (the 95% "
                    "interval of their difference, over distinct prompts, reaches 0); then those weights are compared again on "
                    "every validation prompt, marked `2nd`. `1 look`: an evaluation from before this rule, whose first look "
                    "decided alone (docs/metrics.md).\n\n| model |";
